@@ -1,0 +1,122 @@
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.db.models import Count, Q
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from .models import Lead, Stage
+from .phones import fallback_digits, normalize_phone
+
+
+@admin.register(Stage)
+class StageAdmin(admin.ModelAdmin):
+    list_display = ["name", "position", "is_default", "lead_count"]
+    list_editable = ["position"]
+    search_fields = ["name"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(lead_count=Count("leads"))
+
+    @admin.display(description=_("leads"), ordering="lead_count")
+    def lead_count(self, obj):
+        return obj.lead_count
+
+    def has_delete_permission(self, request, obj=None):
+        # The default stage is where new leads land; make another stage the default first.
+        if obj is not None and obj.is_default:
+            return False
+        return super().has_delete_permission(request, obj)
+
+
+class OptedOutFilter(admin.SimpleListFilter):
+    title = _("opted out")
+    parameter_name = "opted_out"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Yes")), ("no", _("No"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(opted_out_at__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(opted_out_at__isnull=True)
+        return queryset
+
+
+@admin.register(Lead)
+class LeadAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "phone_display",
+        "stage",
+        "event_date",
+        "event_time",
+        "unread_count",
+        "last_message_at",
+        "is_unregistered",
+        "first_message_answered",
+    ]
+    list_filter = ["stage", "is_unregistered", "first_message_answered", OptedOutFilter, "event_date"]
+    list_select_related = ["stage"]
+    search_fields = ["name", "email", "location"]
+    date_hierarchy = "created_at"
+    readonly_fields = [
+        "phone_national",
+        "last_message_at",
+        "last_inbound_at",
+        "unread_count",
+        "messages_link",
+        "created_at",
+        "updated_at",
+    ]
+    fieldsets = [
+        (None, {"fields": ["name", "phone", "email", "stage"]}),
+        (_("Event"), {"fields": ["event_date", "event_time", "location"]}),
+        (
+            _("Messaging"),
+            {
+                "fields": [
+                    "messages_link",
+                    "unread_count",
+                    "last_message_at",
+                    "last_inbound_at",
+                    "opted_out_at",
+                    "is_unregistered",
+                    "first_message_answered",
+                ]
+            },
+        ),
+        (_("Record"), {"fields": ["phone_national", "created_at", "updated_at"]}),
+    ]
+
+    @admin.display(description=_("phone"), ordering="phone")
+    def phone_display(self, obj):
+        return obj.phone_display
+
+    @admin.display(description=_("messages"))
+    def messages_link(self, obj):
+        if obj.pk is None:
+            return "-"
+        url = reverse("admin:messaging_message_changelist") + f"?lead__id__exact={obj.pk}"
+        return format_html('<a href="{}">{}</a>', url, _("View the conversation"))
+
+    def get_search_results(self, request, queryset, search_term):
+        """A phone typed in any form finds the lead: `0555 123 45 67`, `905551234567`, `whatsapp:+90…`."""
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        term = search_term.strip()
+        if not term:
+            return results, may_have_duplicates
+        phone_match = Q()
+        try:
+            e164 = normalize_phone(term)
+        except ValidationError:
+            pass
+        else:
+            phone_match |= Q(phone=e164) | Q(phone_national=fallback_digits(e164))
+        digits = "".join(ch for ch in term if ch.isdigit())
+        if len(digits) >= 4:
+            phone_match |= Q(phone__contains=digits)
+        if phone_match:
+            results |= queryset.filter(phone_match)
+        return results, may_have_duplicates

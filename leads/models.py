@@ -1,0 +1,106 @@
+import uuid
+
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.db.models.functions import Right
+from django.utils.translation import gettext_lazy as _
+
+from .fields import PhoneNumberField
+from .phones import FALLBACK_DIGITS, format_phone_for_display
+
+
+class Stage(models.Model):
+    """A step of the sales pipeline. Exactly one stage is the default, where new leads land."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    position = models.PositiveIntegerField(_("position"), default=0)
+    is_default = models.BooleanField(
+        _("default stage"), default=False, help_text=_("New and automatically created leads land in this stage.")
+    )
+
+    class Meta:
+        ordering = ["position", "name"]
+        verbose_name = _("stage")
+        verbose_name_plural = _("stages")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"], condition=models.Q(is_default=True), name="stage_single_default"
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def save(self, *args, **kwargs):
+        # Making this stage the default takes the flag from the previous one in the same transaction.
+        with transaction.atomic():
+            if self.is_default:
+                Stage.objects.filter(is_default=True).exclude(pk=self.pk).update(is_default=False)
+            super().save(*args, **kwargs)
+
+    def clean(self):
+        if not self.is_default and self.pk and Stage.objects.filter(pk=self.pk, is_default=True).exists():
+            raise ValidationError(
+                {"is_default": _("There must be a default stage: make another stage the default instead.")}
+            )
+
+
+def default_stage_id():
+    stage = Stage.objects.filter(is_default=True).only("pk").first()
+    return stage.pk if stage else None
+
+
+class Lead(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(_("name"), max_length=200)
+    phone = PhoneNumberField(
+        _("phone"), unique=True, help_text=_("Stored in international (E.164) form, e.g. +905551234567.")
+    )
+    phone_national = models.GeneratedField(
+        expression=Right("phone", FALLBACK_DIGITS),
+        output_field=models.CharField(max_length=FALLBACK_DIGITS, null=True),
+        db_persist=True,
+        db_index=True,
+        verbose_name=_("last 10 digits"),
+    )
+    email = models.EmailField(_("email"), blank=True)
+    stage = models.ForeignKey(
+        Stage, on_delete=models.PROTECT, related_name="leads", default=default_stage_id, verbose_name=_("stage")
+    )
+    event_date = models.DateField(_("event date"), null=True, blank=True)
+    event_time = models.TimeField(_("event time"), null=True, blank=True)
+    location = models.CharField(_("location"), max_length=255, blank=True)
+    is_unregistered = models.BooleanField(
+        _("unregistered"), default=False, help_text=_("Created automatically from a message by an unknown number.")
+    )
+    first_message_answered = models.BooleanField(_("first message answered"), default=False)
+    last_message_at = models.DateTimeField(_("last message at"), null=True, blank=True, editable=False)
+    last_inbound_at = models.DateTimeField(
+        _("last inbound message at"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("Opens WhatsApp's 24-hour window for free-form replies."),
+    )
+    unread_count = models.PositiveIntegerField(_("unread messages"), default=0, editable=False)
+    opted_out_at = models.DateTimeField(
+        _("opted out at"), null=True, blank=True, help_text=_("Set when the lead sends STOP; cleared by START.")
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("lead")
+        verbose_name_plural = _("leads")
+        indexes = [
+            models.Index(fields=["-last_message_at"], name="lead_last_message_idx"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def phone_display(self) -> str:
+        return format_phone_for_display(self.phone) if self.phone else ""

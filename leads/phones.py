@@ -1,0 +1,57 @@
+"""The one place phone numbers are parsed: every form a person, a spreadsheet or Twilio writes becomes E.164."""
+
+import phonenumbers
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+CHANNEL_PREFIXES = ("whatsapp:", "sms:", "tel:")
+FALLBACK_DIGITS = 10
+
+INVALID_PHONE_MESSAGE = _("Enter a valid phone number, for example +90 555 123 45 67.")
+
+
+def normalize_phone(value: str, *, region: str | None = None) -> str:
+    """Return `value` in E.164 (`+905551234567`) or raise ValidationError.
+
+    Numbers without a country code are read in `region` (default: DEFAULT_PHONE_REGION).
+    A number must be valid for its country; one written internationally (`+…`, `00…`,
+    as Twilio sends them) only needs a possible length, so a freshly allocated range
+    that the metadata does not know yet is still accepted.
+    """
+    if not isinstance(value, str):
+        raise ValidationError(INVALID_PHONE_MESSAGE, code="invalid_phone")
+    text = value.strip()
+    lowered = text.lower()
+    for prefix in CHANNEL_PREFIXES:
+        if lowered.startswith(prefix):
+            text = text[len(prefix) :].strip()
+            break
+    try:
+        number = phonenumbers.parse(text, region or settings.DEFAULT_PHONE_REGION)
+    except phonenumbers.NumberParseException:
+        raise ValidationError(INVALID_PHONE_MESSAGE, code="invalid_phone") from None
+    written_internationally = number.country_code_source in (
+        phonenumbers.CountryCodeSource.FROM_NUMBER_WITH_PLUS_SIGN,
+        phonenumbers.CountryCodeSource.FROM_NUMBER_WITH_IDD,
+    )
+    acceptable = phonenumbers.is_valid_number(number) or (
+        written_internationally and phonenumbers.is_possible_number(number)
+    )
+    if not acceptable:
+        raise ValidationError(INVALID_PHONE_MESSAGE, code="invalid_phone")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def fallback_digits(e164: str) -> str:
+    """The spec's fallback key: the last 10 digits, which survive a wrongly guessed country code."""
+    return e164.lstrip("+")[-FALLBACK_DIGITS:]
+
+
+def format_phone_for_display(e164: str) -> str:
+    """`+905551234567` → `+90 555 123 45 67`, the way a person reads it."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)

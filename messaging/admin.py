@@ -1,0 +1,127 @@
+from django.contrib import admin
+from django.utils.text import Truncator
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from .models import Message, WebhookEvent
+from .services import messages_mark_read, messages_set_starred
+
+
+@admin.register(Message)
+class MessageAdmin(admin.ModelAdmin):
+    """Messages are written by sending and receiving, never by hand: the provider's fields are read-only."""
+
+    list_display = [
+        "created_at",
+        "lead",
+        "direction",
+        "channel",
+        "status",
+        "short_body",
+        "template_name",
+        "error_code",
+        "is_read",
+        "is_starred",
+    ]
+    list_filter = ["channel", "status", "is_from_lead", "is_read", "is_starred", "created_at"]
+    list_select_related = ["lead"]
+    search_fields = ["body", "twilio_message_sid", "lead__name", "lead__phone", "template_name"]
+    date_hierarchy = "created_at"
+    raw_id_fields = ["lead", "template"]
+    actions = ["mark_read", "star", "unstar"]
+    readonly_fields = [
+        "lead",
+        "body",
+        "media_url",
+        "media_content_type",
+        "twilio_message_sid",
+        "is_from_lead",
+        "channel",
+        "status",
+        "template",
+        "template_name",
+        "error_code",
+        "error_message",
+        "is_read",
+        "read_at",
+        "is_starred",
+        "starred_at",
+        "is_notification_sent",
+        "created_at",
+        "updated_at",
+    ]
+
+    @admin.display(description=_("direction"), boolean=False, ordering="is_from_lead")
+    def direction(self, obj):
+        return _("Inbound") if obj.is_from_lead else _("Outbound")
+
+    @admin.display(description=_("body"))
+    def short_body(self, obj):
+        return Truncator(obj.body).chars(60)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description=_("Mark selected messages as read"))
+    def mark_read(self, request, queryset):
+        changed = messages_mark_read(queryset=queryset)
+        self.message_user(
+            request, ngettext("%d message marked as read.", "%d messages marked as read.", changed) % changed
+        )
+
+    @admin.action(description=_("Star selected messages"))
+    def star(self, request, queryset):
+        changed = messages_set_starred(queryset=queryset, starred=True)
+        self.message_user(request, ngettext("%d message starred.", "%d messages starred.", changed) % changed)
+
+    @admin.action(description=_("Unstar selected messages"))
+    def unstar(self, request, queryset):
+        changed = messages_set_starred(queryset=queryset, starred=False)
+        self.message_user(request, ngettext("%d message unstarred.", "%d messages unstarred.", changed) % changed)
+
+
+class ProcessedFilter(admin.SimpleListFilter):
+    title = _("processed")
+    parameter_name = "processed"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Yes")), ("no", _("No"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(processed_at__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(processed_at__isnull=True)
+        return queryset
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(admin.ModelAdmin):
+    """The raw record of what Twilio sent: kept as evidence, never edited."""
+
+    list_display = ["received_at", "message_sid", "signature_valid", "processed_at", "attempts", "short_error"]
+    list_filter = [ProcessedFilter, "signature_valid", "received_at"]
+    search_fields = ["message_sid"]
+    date_hierarchy = "received_at"
+    readonly_fields = [
+        "message_sid",
+        "payload",
+        "signature_valid",
+        "received_at",
+        "processed_at",
+        "attempts",
+        "last_error",
+    ]
+
+    @admin.display(description=_("last error"))
+    def short_error(self, obj):
+        return Truncator(obj.last_error).chars(80)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

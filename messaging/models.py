@@ -1,0 +1,106 @@
+import uuid
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Channel(models.TextChoices):
+    WHATSAPP = "whatsapp", _("WhatsApp")
+    SMS = "sms", _("SMS")
+
+
+class MessageStatus(models.TextChoices):
+    """Every status Twilio reports for a message."""
+
+    ACCEPTED = "accepted", _("Accepted")
+    SCHEDULED = "scheduled", _("Scheduled")
+    QUEUED = "queued", _("Queued")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    DELIVERED = "delivered", _("Delivered")
+    READ = "read", _("Read")
+    PARTIALLY_DELIVERED = "partially_delivered", _("Partially delivered")
+    UNDELIVERED = "undelivered", _("Undelivered")
+    FAILED = "failed", _("Failed")
+    CANCELED = "canceled", _("Canceled")
+    RECEIVING = "receiving", _("Receiving")
+    RECEIVED = "received", _("Received")
+
+
+class Message(models.Model):
+    Status = MessageStatus
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="messages", verbose_name=_("lead"))
+    body = models.TextField(_("body"), blank=True)
+    media_url = models.URLField(_("media URL"), max_length=2000, blank=True)
+    media_content_type = models.CharField(_("media type"), max_length=128, blank=True)
+    twilio_message_sid = models.CharField(_("Twilio message SID"), max_length=64, unique=True, null=True, blank=True)
+    is_from_lead = models.BooleanField(_("from lead"), default=False)
+    is_read = models.BooleanField(_("read"), default=False)
+    is_starred = models.BooleanField(_("starred"), default=False)
+    is_notification_sent = models.BooleanField(_("notification sent"), default=False)
+    status = models.CharField(_("status"), max_length=24, choices=MessageStatus.choices, default=MessageStatus.QUEUED)
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices, default=Channel.WHATSAPP)
+    template = models.ForeignKey(
+        "templates_app.Template",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="messages",
+        verbose_name=_("template"),
+    )
+    template_name = models.CharField(_("template name"), max_length=200, blank=True)
+    error_code = models.PositiveIntegerField(_("error code"), null=True, blank=True)
+    error_message = models.TextField(_("error message"), blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+    starred_at = models.DateTimeField(_("starred at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(channel__in=Channel.values), name="message_channel_valid"),
+            models.CheckConstraint(condition=models.Q(status__in=MessageStatus.values), name="message_status_valid"),
+        ]
+        indexes = [
+            models.Index(fields=["lead", "-created_at"], name="message_thread_idx"),
+            models.Index(
+                fields=["lead"], condition=models.Q(is_from_lead=True, is_read=False), name="message_unread_idx"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_channel_display()} {self.created_at:%Y-%m-%d %H:%M} {self.body[:40]}"
+
+
+class WebhookEvent(models.Model):
+    """A Twilio webhook request exactly as received, stored before anything is done with it."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    payload = models.JSONField(_("payload"), help_text=_("The form fields as posted by Twilio."))
+    message_sid = models.CharField(_("message SID"), max_length=64, blank=True, db_index=True)
+    signature_valid = models.BooleanField(
+        _("signature valid"), null=True, help_text=_("Empty when signature validation is switched off.")
+    )
+    received_at = models.DateTimeField(_("received at"), default=timezone.now, editable=False)
+    processed_at = models.DateTimeField(_("processed at"), null=True, blank=True)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+        verbose_name = _("webhook event")
+        verbose_name_plural = _("webhook events")
+        indexes = [
+            models.Index(
+                fields=["received_at"], condition=models.Q(processed_at__isnull=True), name="webhook_unprocessed_idx"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.message_sid or self.pk} @ {self.received_at:%Y-%m-%d %H:%M:%S}"

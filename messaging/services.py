@@ -1,0 +1,49 @@
+from collections import Counter
+
+from django.db import transaction
+from django.db.models import Count, F, Max, Q, QuerySet
+from django.utils import timezone
+
+from leads.models import Lead
+
+from .models import Message
+
+
+def messages_mark_read(*, queryset: QuerySet[Message]) -> int:
+    """Mark messages read and take them off their leads' unread counts; returns how many changed.
+
+    Rows are locked and only unread ones change, so two agents opening the same
+    conversation at once never decrement a lead twice.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        rows = list(
+            queryset.filter(is_read=False).select_for_update().order_by().values_list("pk", "lead_id", "is_from_lead")
+        )
+        if not rows:
+            return 0
+        Message.objects.filter(pk__in=[pk for pk, _, _ in rows]).update(is_read=True, read_at=now, updated_at=now)
+        per_lead = Counter(lead_id for _, lead_id, is_from_lead in rows if is_from_lead)
+        for lead_id, count in per_lead.items():
+            Lead.objects.filter(pk=lead_id).update(unread_count=F("unread_count") - count)
+    return len(rows)
+
+
+def messages_set_starred(*, queryset: QuerySet[Message], starred: bool) -> int:
+    now = timezone.now()
+    return queryset.exclude(is_starred=starred).update(
+        is_starred=starred, starred_at=now if starred else None, updated_at=now
+    )
+
+
+def lead_activity_refresh(*, lead: Lead) -> Lead:
+    """Recompute a lead's message-derived columns (last message, last inbound, unread count) from its messages."""
+    stats = lead.messages.aggregate(
+        last_message_at=Max("created_at"),
+        last_inbound_at=Max("created_at", filter=Q(is_from_lead=True)),
+        unread_count=Count("pk", filter=Q(is_from_lead=True, is_read=False)),
+    )
+    for field, value in stats.items():
+        setattr(lead, field, value)
+    lead.save(update_fields=[*stats, "updated_at"])
+    return lead

@@ -1,0 +1,44 @@
+import uuid
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Template(models.Model):
+    """A message template: a WhatsApp content template synced from Twilio (with a content SID) or a local one."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        INACTIVE = "inactive", _("Inactive")
+
+    class ApprovalStatus(models.TextChoices):
+        UNSUBMITTED = "unsubmitted", _("Not submitted")
+        RECEIVED = "received", _("Received")
+        PENDING = "pending", _("Pending")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+        PAUSED = "paused", _("Paused")
+        DISABLED = "disabled", _("Disabled")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(_("name"), max_length=200)
+    content = models.TextField(_("content"), help_text=_("Placeholders {{1}}, {{2}}, … are filled when sending."))
+    content_sid = models.CharField(_("content SID"), max_length=34, unique=True, null=True, blank=True)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    language = models.CharField(_("language"), max_length=16, blank=True)
+    variables = models.JSONField(_("variables"), default=dict, blank=True)
+    approval_status = models.CharField(
+        _("WhatsApp approval"), max_length=16, choices=ApprovalStatus.choices, default=ApprovalStatus.UNSUBMITTED
+    )
+    rejection_reason = models.TextField(_("rejection reason"), blank=True)
+    category = models.CharField(_("category"), max_length=64, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("template")
+        verbose_name_plural = _("templates")
+
+    def __str__(self):
+        return self.name
