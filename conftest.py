@@ -9,6 +9,6 @@ def _media_root(settings, tmp_path):
 
 @pytest.fixture
 def staff_client(client, django_user_model):
-    user = django_user_model.objects.create_user(username="staff", password="pw", is_staff=True, is_superuser=True)
+    user = django_user_model.objects.create_user(username="staff", is_staff=True, is_superuser=True)
     client.force_login(user)
     return client

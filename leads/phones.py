@@ -28,7 +28,7 @@ def normalize_phone(value: str, *, region: str | None = None) -> str:
             text = text[len(prefix) :].strip()
             break
     try:
-        number = phonenumbers.parse(text, region or settings.DEFAULT_PHONE_REGION)
+        number = phonenumbers.parse(text, region or settings.DEFAULT_PHONE_REGION, keep_raw_input=True)
     except phonenumbers.NumberParseException:
         raise ValidationError(INVALID_PHONE_MESSAGE, code="invalid_phone") from None
     written_internationally = number.country_code_source in (

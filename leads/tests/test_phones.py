@@ -48,7 +48,9 @@ def test_region_decides_numbers_without_country_code(settings):
     assert normalize_phone("5551234567", region="TR") == "+905551234567"
 
 
-@pytest.mark.parametrize("raw", ["", "   ", "abc", "+", "12", "0555", "whatsapp:", "+90 555", "1" * 40, None, 5551234567])
+@pytest.mark.parametrize(
+    "raw", ["", "   ", "abc", "+", "12", "0555", "whatsapp:", "+90 555", "1" * 40, None, 5551234567]
+)
 def test_junk_is_a_clear_validation_error(raw):
     with pytest.raises(ValidationError) as excinfo:
         normalize_phone(raw)

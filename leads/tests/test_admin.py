@@ -1,0 +1,83 @@
+import pytest
+from django.urls import reverse
+
+from leads.models import Lead, Stage
+from leads.tests.factories import LeadFactory, StageFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["0555 123 45 67", "+90 555 123 4567", "905551234567", "5551234567", "whatsapp:+905551234567", "555 123 45"],
+)
+def test_lead_is_found_by_its_phone_in_any_form(staff_client, query):
+    LeadFactory(name="Ayşe Yılmaz", phone="+905551234567")
+    LeadFactory(name="Mehmet Demir", phone="+905321112233")
+    response = staff_client.get(reverse("admin:leads_lead_changelist"), {"q": query})
+    assert response.status_code == 200
+    assert [lead.name for lead in response.context["cl"].result_list] == ["Ayşe Yılmaz"]
+
+
+def test_lead_found_by_last_ten_digits_when_stored_under_another_country(staff_client):
+    LeadFactory(name="Wrong region import", phone="+15551234567")
+    response = staff_client.get(reverse("admin:leads_lead_changelist"), {"q": "0555 123 45 67"})
+    assert [lead.name for lead in response.context["cl"].result_list] == ["Wrong region import"]
+
+
+def test_lead_search_by_name_still_works(staff_client):
+    LeadFactory(name="Zeynep Kaya")
+    LeadFactory(name="Can Öztürk")
+    response = staff_client.get(reverse("admin:leads_lead_changelist"), {"q": "zeynep"})
+    assert [lead.name for lead in response.context["cl"].result_list] == ["Zeynep Kaya"]
+
+
+def test_lead_changelist_queries_do_not_grow_with_rows(staff_client, django_assert_max_num_queries):
+    LeadFactory.create_batch(30)
+    with django_assert_max_num_queries(12):
+        response = staff_client.get(reverse("admin:leads_lead_changelist"))
+    assert response.status_code == 200
+    assert "+90 555" in response.content.decode()
+
+
+def test_lead_form_normalises_phone_and_reports_junk(staff_client):
+    url = reverse("admin:leads_lead_add")
+    data = {"name": "Ali Veli", "phone": "0532 111 22 33", "stage": Stage.objects.get(is_default=True).pk}
+    response = staff_client.post(url, data)
+    assert response.status_code == 302
+    assert Lead.objects.get().phone == "+905321112233"
+
+    response = staff_client.post(url, {**data, "phone": "call me maybe"})
+    assert response.status_code == 200
+    assert "Enter a valid phone number" in response.content.decode()
+
+    response = staff_client.post(url, {**data, "name": "Dup", "phone": "905321112233"})
+    assert response.status_code == 200
+    assert "already exists" in response.content.decode()
+    assert Lead.objects.count() == 1
+
+
+def test_lead_change_page_links_to_its_conversation(staff_client):
+    lead = LeadFactory()
+    response = staff_client.get(reverse("admin:leads_lead_change", args=[lead.pk]))
+    assert response.status_code == 200
+    assert f"lead__id__exact={lead.pk}" in response.content.decode()
+
+
+def test_default_stage_cannot_be_deleted_from_the_admin(staff_client):
+    default = Stage.objects.get(is_default=True)
+    response = staff_client.post(reverse("admin:leads_stage_delete", args=[default.pk]), {"post": "yes"})
+    assert response.status_code == 403
+    spare = StageFactory()
+    response = staff_client.post(
+        reverse("admin:leads_stage_changelist"),
+        {"action": "delete_selected", "_selected_action": [default.pk, spare.pk], "post": "yes"},
+    )
+    assert Stage.objects.filter(pk=default.pk).exists()
+
+
+def test_stage_changelist_shows_lead_counts(staff_client):
+    LeadFactory.create_batch(3)
+    response = staff_client.get(reverse("admin:leads_stage_changelist"))
+    default = next(s for s in response.context["cl"].result_list if s.is_default)
+    assert default.lead_count == 3

@@ -1,0 +1,62 @@
+import pytest
+from django.urls import reverse
+
+from leads.tests.factories import LeadFactory
+from messaging.models import Message
+from messaging.services import lead_activity_refresh
+from messaging.tests.factories import InboundMessageFactory, MessageFactory, WebhookEventFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_message_changelist_filters_by_lead_and_stays_flat(staff_client, django_assert_max_num_queries):
+    lead = LeadFactory()
+    MessageFactory.create_batch(20, lead=lead)
+    MessageFactory.create_batch(5)
+    with django_assert_max_num_queries(12):
+        response = staff_client.get(reverse("admin:messaging_message_changelist"), {"lead__id__exact": lead.pk})
+    assert response.status_code == 200
+    assert response.context["cl"].result_count == 20
+
+
+def test_messages_are_read_only_in_the_admin(staff_client):
+    message = MessageFactory(body="Merhaba")
+    assert staff_client.get(reverse("admin:messaging_message_add")).status_code == 403
+    url = reverse("admin:messaging_message_change", args=[message.pk])
+    response = staff_client.get(url)
+    assert response.status_code == 200
+    assert 'name="body"' not in response.content.decode()
+    assert staff_client.post(reverse("admin:messaging_message_delete", args=[message.pk])).status_code == 403
+
+
+def test_mark_read_action_updates_the_lead_unread_count(staff_client):
+    lead = LeadFactory()
+    messages = InboundMessageFactory.create_batch(3, lead=lead)
+    lead_activity_refresh(lead=lead)
+    response = staff_client.post(
+        reverse("admin:messaging_message_changelist"),
+        {"action": "mark_read", "_selected_action": [m.pk for m in messages[:2]]},
+        follow=True,
+    )
+    assert "2 messages marked as read." in response.content.decode()
+    lead.refresh_from_db()
+    assert lead.unread_count == 1
+
+
+def test_star_action(staff_client):
+    message = MessageFactory()
+    staff_client.post(
+        reverse("admin:messaging_message_changelist"), {"action": "star", "_selected_action": [message.pk]}
+    )
+    assert Message.objects.get().is_starred
+
+
+def test_webhook_events_are_evidence_not_editable(staff_client):
+    event = WebhookEventFactory(last_error="boom")
+    changelist = staff_client.get(reverse("admin:messaging_webhookevent_changelist"), {"processed": "no"})
+    assert changelist.status_code == 200
+    assert list(changelist.context["cl"].result_list) == [event]
+    detail = staff_client.get(reverse("admin:messaging_webhookevent_change", args=[event.pk]))
+    assert detail.status_code == 200
+    assert event.message_sid in detail.content.decode()
+    assert staff_client.get(reverse("admin:messaging_webhookevent_add")).status_code == 403

@@ -1,0 +1,42 @@
+import pytest
+from django.db import IntegrityError, connection, transaction
+from twilio.rest.api.v2010.account.message import MessageInstance
+
+from messaging.models import Channel, Message, MessageStatus
+from messaging.tests.factories import MessageFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_status_choices_cover_every_twilio_status():
+    twilio_statuses = {value for name, value in vars(MessageInstance.Status).items() if name.isupper()}
+    assert len(twilio_statuses) == 13
+    assert twilio_statuses == set(MessageStatus.values)
+
+
+def test_channel_is_enforced_by_the_database():
+    message = MessageFactory()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Message.objects.filter(pk=message.pk).update(channel="telegram")
+    assert set(Channel.values) == {"whatsapp", "sms"}
+
+
+def test_status_is_enforced_by_the_database():
+    message = MessageFactory()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Message.objects.filter(pk=message.pk).update(status="bogus")
+
+
+def test_twilio_sid_is_unique_when_present():
+    MessageFactory(twilio_message_sid="SM" + "a" * 32)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        MessageFactory(twilio_message_sid="SM" + "a" * 32)
+    MessageFactory(twilio_message_sid=None)
+    MessageFactory(twilio_message_sid=None)
+    assert Message.objects.filter(twilio_message_sid__isnull=True).count() == 2
+
+
+def test_thread_and_unread_indexes_exist():
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, Message._meta.db_table)
+    assert {"message_thread_idx", "message_unread_idx"} <= set(constraints)

@@ -1,0 +1,61 @@
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import CommandError, call_command
+from django.db.models import Count, Q
+
+from leads.models import Lead
+from messaging.models import Message
+from templates_app.models import Template
+
+pytestmark = pytest.mark.django_db
+
+
+def counts():
+    return (Lead.objects.count(), Message.objects.count(), Template.objects.count(), get_user_model().objects.count())
+
+
+def test_seed_demo_builds_a_living_crm_and_is_idempotent(settings, capsys):
+    settings.DEBUG = True
+    call_command("seed_demo")
+    first = counts()
+    out = capsys.readouterr().out
+    assert "Demo admin login: admin / happycrm-demo" in out
+
+    call_command("seed_demo")
+    assert counts() == first
+    assert "0 templates, 0 leads, 0 messages created" in capsys.readouterr().out
+
+    assert first[0] >= 5
+    statuses = set(Message.objects.values_list("status", flat=True))
+    assert {"received", "read", "delivered", "sent", "failed"} <= statuses
+    assert Message.objects.filter(is_from_lead=True).exists()
+    assert Message.objects.filter(template__isnull=False).exists()
+    assert Message.objects.filter(error_code=63016).exists()
+    assert Lead.objects.filter(event_date__isnull=False).count() >= 3
+    assert Lead.objects.filter(is_unregistered=True).exists()
+    assert Lead.objects.filter(opted_out_at__isnull=False).exists()
+    assert set(Template.objects.values_list("approval_status", flat=True)) >= {"approved", "pending", "rejected"}
+
+
+def test_demo_unread_counts_match_the_messages(settings):
+    settings.DEBUG = True
+    call_command("seed_demo")
+    leads = Lead.objects.annotate(
+        real=Count("messages", filter=Q(messages__is_from_lead=True, messages__is_read=False))
+    )
+    assert all(lead.unread_count == lead.real for lead in leads)
+    assert sum(lead.unread_count for lead in leads) > 0
+
+
+def test_demo_admin_login_works(settings, client):
+    settings.DEBUG = True
+    call_command("seed_demo")
+    assert client.login(username="admin", password="happycrm-demo")
+    assert client.get("/admin/").status_code == 200
+
+
+def test_seed_demo_refuses_without_debug(settings):
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="DJANGO_DEBUG"):
+        call_command("seed_demo")
+    assert counts() == (0, 0, 0, 0)
