@@ -1,9 +1,15 @@
 from django.conf import settings
 from django.db import migrations
 from django.utils import translation
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
-STARTER_STAGES = ["New", "Contacted", "Offer sent", "Booked", "Lost"]
+STARTER_STAGES = [
+    gettext_noop("New"),
+    gettext_noop("Contacted"),
+    gettext_noop("Offer sent"),
+    gettext_noop("Booked"),
+    gettext_noop("Lost"),
+]
 
 
 def create_starter_pipeline(apps, schema_editor):

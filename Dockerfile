@@ -1,0 +1,16 @@
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /app
+
+COPY requirements.txt .
+RUN pip install -r requirements.txt
+
+COPY . .
+RUN DJANGO_SETTINGS_MODULE=happycrm.settings.production DJANGO_SECRET_KEY=collectstatic-only \
+    python manage.py collectstatic --no-input \
+    && useradd --system --home /app happycrm && chown -R happycrm /app
+USER happycrm
+
+EXPOSE 8000
+CMD ["uvicorn", "happycrm.asgi:application", "--host", "0.0.0.0", "--port", "8000"]

@@ -1,0 +1,74 @@
+"""Docker cannot run here: the compose file is checked as data — services, wiring and variable names."""
+
+import re
+
+import pytest
+import yaml
+
+from happycrm.settings.base import BASE_DIR
+from happycrm.tests.test_settings import variables_read_by_settings
+
+APP_SERVICES = ["web", "worker", "beat"]
+
+
+@pytest.fixture(scope="module")
+def compose():
+    return yaml.safe_load((BASE_DIR / "docker-compose.yml").read_text())
+
+
+def test_the_stack_has_every_service(compose):
+    assert {"web", "worker", "beat", "db", "redis", "s3"} <= set(compose["services"])
+    assert compose["services"]["db"]["image"].startswith("postgres:")
+    assert compose["services"]["redis"]["image"].startswith("redis:")
+
+
+def test_app_services_share_one_image_and_configuration(compose):
+    services = compose["services"]
+    envs = [services[name]["environment"] for name in APP_SERVICES]
+    assert all(env == envs[0] for env in envs)
+    assert {services[name]["image"] for name in APP_SERVICES} == {"happycrm"}
+    assert all(services[name]["build"] == "." for name in APP_SERVICES)
+    assert (BASE_DIR / "Dockerfile").exists()
+    for name in APP_SERVICES:
+        assert {"db", "redis"} <= set(services[name]["depends_on"])
+
+
+def test_commands(compose):
+    services = compose["services"]
+    assert "migrate" in services["web"]["command"]
+    assert "uvicorn happycrm.asgi:application" in services["web"]["command"]
+    assert services["worker"]["command"].startswith("celery -A happycrm worker")
+    assert services["beat"]["command"].startswith("celery -A happycrm beat")
+
+
+def test_variables_point_at_the_stack(compose):
+    env = compose["services"]["web"]["environment"]
+    assert env["DJANGO_SETTINGS_MODULE"] == "happycrm.settings.production"
+    assert "@db:5432/" in env["DATABASE_URL"] and env["DATABASE_URL"].startswith("postgres://")
+    assert env["REDIS_URL"].startswith("redis://redis:6379")
+    assert env["AWS_S3_ENDPOINT_URL"] == "http://s3:9000"
+    db_env = compose["services"]["db"]["environment"]
+    assert env["DATABASE_URL"] == (
+        f"postgres://{db_env['POSTGRES_USER']}:{db_env['POSTGRES_PASSWORD']}@db:5432/{db_env['POSTGRES_DB']}"
+    )
+    s3_env = compose["services"]["s3"]["environment"]
+    assert (env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"]) == (
+        s3_env["MINIO_ROOT_USER"],
+        s3_env["MINIO_ROOT_PASSWORD"],
+    )
+    assert env["AWS_STORAGE_BUCKET_NAME"] in compose["services"]["s3-bucket"]["entrypoint"]
+    assert "?" in env["DJANGO_SECRET_KEY"], "the stack must refuse to start without a secret key"
+
+
+def test_every_variable_is_one_the_settings_read(compose):
+    env = compose["services"]["web"]["environment"]
+    known = variables_read_by_settings() | {"DJANGO_SETTINGS_MODULE"}
+    assert set(env) <= known
+    contract = {
+        "DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL", "PUBLIC_BASE_URL",
+        "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_PHONE_NUMBER", "TWILIO_MESSAGING_SERVICE_SID",
+        "AWS_STORAGE_BUCKET_NAME", "AWS_S3_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "SENTRY_DSN",
+    }  # fmt: skip
+    assert contract <= set(env)
+    passed_through = {m.group(1) for value in env.values() for m in re.finditer(r"\$\{(\w+)", str(value))}
+    assert passed_through <= known
