@@ -29,21 +29,6 @@ class StageAdmin(admin.ModelAdmin):
         return super().has_delete_permission(request, obj)
 
 
-class OptedOutFilter(admin.SimpleListFilter):
-    title = _("opted out")
-    parameter_name = "opted_out"
-
-    def lookups(self, request, model_admin):
-        return [("yes", _("Yes")), ("no", _("No"))]
-
-    def queryset(self, request, queryset):
-        if self.value() == "yes":
-            return queryset.filter(opted_out_at__isnull=False)
-        if self.value() == "no":
-            return queryset.filter(opted_out_at__isnull=True)
-        return queryset
-
-
 @admin.register(Lead)
 class LeadAdmin(admin.ModelAdmin):
     list_display = [
@@ -57,7 +42,13 @@ class LeadAdmin(admin.ModelAdmin):
         "is_unregistered",
         "first_message_answered",
     ]
-    list_filter = ["stage", "is_unregistered", "first_message_answered", OptedOutFilter, "event_date"]
+    list_filter = [
+        "stage",
+        "is_unregistered",
+        "first_message_answered",
+        ("opted_out_at", admin.EmptyFieldListFilter),
+        "event_date",
+    ]
     list_select_related = ["stage"]
     search_fields = ["name", "email", "location"]
     date_hierarchy = "created_at"

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 CHANNEL_PREFIXES = ("whatsapp:", "sms:", "tel:")
 FALLBACK_DIGITS = 10
+MIN_DIGITS, MAX_DIGITS = 7, 15
 
 INVALID_PHONE_MESSAGE = _("Enter a valid phone number, for example +90 555 123 45 67.")
 
@@ -35,12 +36,24 @@ def normalize_phone(value: str, *, region: str | None = None) -> str:
         phonenumbers.CountryCodeSource.FROM_NUMBER_WITH_PLUS_SIGN,
         phonenumbers.CountryCodeSource.FROM_NUMBER_WITH_IDD,
     )
-    acceptable = phonenumbers.is_valid_number(number) or (
-        written_internationally and phonenumbers.is_possible_number(number)
+    possible = phonenumbers.is_possible_number_with_reason(number) == phonenumbers.ValidationResult.IS_POSSIBLE
+    acceptable = number.national_number > 0 and (
+        phonenumbers.is_valid_number(number) or (written_internationally and possible)
     )
-    if not acceptable:
+    number.raw_input = None  # kept only to learn how it was written; format_number would echo it back for 0
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    # No real subscriber number is shorter than 7 digits with its country code, and E.164 caps it at 15.
+    # The result must read back as itself: spurious leading zeros in a national number do not.
+    if not acceptable or not MIN_DIGITS <= len(e164) - 1 <= MAX_DIGITS or _reformat(e164) != e164:
         raise ValidationError(INVALID_PHONE_MESSAGE, code="invalid_phone")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return e164
+
+
+def _reformat(e164: str) -> str | None:
+    try:
+        return phonenumbers.format_number(phonenumbers.parse(e164, None), phonenumbers.PhoneNumberFormat.E164)
+    except phonenumbers.NumberParseException:
+        return None
 
 
 def fallback_digits(e164: str) -> str:

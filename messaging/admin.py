@@ -83,27 +83,12 @@ class MessageAdmin(admin.ModelAdmin):
         self.message_user(request, ngettext("%d message unstarred.", "%d messages unstarred.", changed) % changed)
 
 
-class ProcessedFilter(admin.SimpleListFilter):
-    title = _("processed")
-    parameter_name = "processed"
-
-    def lookups(self, request, model_admin):
-        return [("yes", _("Yes")), ("no", _("No"))]
-
-    def queryset(self, request, queryset):
-        if self.value() == "yes":
-            return queryset.filter(processed_at__isnull=False)
-        if self.value() == "no":
-            return queryset.filter(processed_at__isnull=True)
-        return queryset
-
-
 @admin.register(WebhookEvent)
 class WebhookEventAdmin(admin.ModelAdmin):
     """The raw record of what Twilio sent: kept as evidence, never edited."""
 
     list_display = ["received_at", "message_sid", "signature_valid", "processed_at", "attempts", "short_error"]
-    list_filter = [ProcessedFilter, "signature_valid", "received_at"]
+    list_filter = [("processed_at", admin.EmptyFieldListFilter), "signature_valid", "received_at"]
     search_fields = ["message_sid"]
     date_hierarchy = "received_at"
     readonly_fields = [

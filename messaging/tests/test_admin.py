@@ -53,7 +53,7 @@ def test_star_action(staff_client):
 
 def test_webhook_events_are_evidence_not_editable(staff_client):
     event = WebhookEventFactory(last_error="boom")
-    changelist = staff_client.get(reverse("admin:messaging_webhookevent_changelist"), {"processed": "no"})
+    changelist = staff_client.get(reverse("admin:messaging_webhookevent_changelist"), {"processed_at__isempty": "1"})
     assert changelist.status_code == 200
     assert list(changelist.context["cl"].result_list) == [event]
     detail = staff_client.get(reverse("admin:messaging_webhookevent_change", args=[event.pk]))
