@@ -83,7 +83,7 @@ class LeadAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("phone"), ordering="phone")
     def phone_display(self, obj):
-        return obj.phone_display
+        return obj.phone_display.replace(" ", "\N{NO-BREAK SPACE}")
 
     @admin.display(description=_("messages"))
     def messages_link(self, obj):
