@@ -1,11 +1,22 @@
 from django.contrib import admin
-from django.urls import path
+from django.http import HttpResponse
+from django.urls import include, path
+from django.views.decorators.http import require_GET
 from django.views.generic import RedirectView
 
 admin.site.site_header = "Happy CRM"
 admin.site.site_title = "Happy CRM"
 
+
+@require_GET
+def healthz(request):
+    """Liveness for load balancers and containers: the process answers, nothing else is touched."""
+    return HttpResponse("ok\n", content_type="text/plain")
+
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
+    path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("", include("messaging.urls")),
 ]

@@ -1,10 +1,29 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from .models import Message, WebhookEvent
-from .services import messages_mark_read, messages_set_starred
+from .models import Message, MessageMedia, WebhookEvent
+from .services.messages import messages_mark_read, messages_set_starred
+from .services.webhooks import webhook_events_reprocess
+
+
+class MessageMediaInline(admin.TabularInline):
+    model = MessageMedia
+    extra = 0
+    can_delete = False
+    fields = ["position", "content_type", "status", "size", "attempts", "error", "link"]
+    readonly_fields = fields
+
+    @admin.display(description=_("file"))
+    def link(self, obj):
+        if obj.status != MessageMedia.Status.STORED:
+            return "-"
+        return format_html('<a href="{}">{}</a>', obj.get_absolute_url(), _("Open"))
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Message)
@@ -29,6 +48,7 @@ class MessageAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     raw_id_fields = ["lead", "template"]
     actions = ["mark_read", "star", "unstar"]
+    inlines = [MessageMediaInline]
     readonly_fields = [
         "lead",
         "body",
@@ -47,9 +67,23 @@ class MessageAdmin(admin.ModelAdmin):
         "is_starred",
         "starred_at",
         "is_notification_sent",
+        "details",
+        "error_explanation",
         "created_at",
         "updated_at",
     ]
+    exclude = ["metadata"]
+
+    @admin.display(description=_("details"))
+    def details(self, obj):
+        """What Twilio said beyond the text: the WhatsApp profile, a button, a location, a reply, an ad."""
+        if not obj.metadata:
+            return "-"
+        return format_html("<dl>{}</dl>", format_html_join("", "<dt>{}</dt><dd>{}</dd>", sorted(obj.metadata.items())))
+
+    @admin.display(description=_("what the error means"))
+    def error_explanation(self, obj):
+        return obj.error_explanation or "-"
 
     @admin.display(description=_("direction"), boolean=False, ordering="is_from_lead")
     def direction(self, obj):
@@ -87,19 +121,43 @@ class MessageAdmin(admin.ModelAdmin):
 class WebhookEventAdmin(admin.ModelAdmin):
     """The raw record of what Twilio sent: kept as evidence, never edited."""
 
-    list_display = ["received_at", "message_sid", "signature_valid", "processed_at", "attempts", "short_error"]
-    list_filter = [("processed_at", admin.EmptyFieldListFilter), "signature_valid", "received_at"]
+    list_display = [
+        "received_at",
+        "kind",
+        "message_sid",
+        "outcome",
+        "signature_valid",
+        "processed_at",
+        "attempts",
+        "short_error",
+    ]
+    list_filter = ["kind", "outcome", ("processed_at", admin.EmptyFieldListFilter), "signature_valid", "received_at"]
     search_fields = ["message_sid"]
     date_hierarchy = "received_at"
+    actions = ["reprocess"]
     readonly_fields = [
+        "kind",
         "message_sid",
         "payload",
         "signature_valid",
+        "idempotency_token",
         "received_at",
         "processed_at",
         "attempts",
+        "outcome",
+        "notes",
         "last_error",
     ]
+
+    @admin.action(description=_("Reprocess selected events"))
+    def reprocess(self, request, queryset):
+        counts = webhook_events_reprocess(event_ids=list(queryset.values_list("pk", flat=True)), retry_rejected=True)
+        self.message_user(
+            request,
+            _("%(processed)d processed, %(rejected)d rejected, %(failed)d failed.")
+            % {"processed": counts["processed"], "rejected": counts["rejected"], "failed": counts["failed"]},
+            messages.WARNING if counts["failed"] or counts["rejected"] else messages.SUCCESS,
+        )
 
     @admin.display(description=_("last error"))
     def short_error(self, obj):

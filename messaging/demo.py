@@ -11,7 +11,7 @@ from leads.models import Lead, Stage
 from templates_app.models import Template
 
 from .models import Channel, Message, MessageStatus
-from .services import lead_activity_refresh
+from .services.messages import lead_activity_refresh
 
 TEMPLATES = [
     {

@@ -1,6 +1,9 @@
+import secrets
 import uuid
+from pathlib import Path
 
 from django.db import models
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -34,7 +37,9 @@ class Message(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="messages", verbose_name=_("lead"))
     body = models.TextField(_("body"), blank=True)
-    media_url = models.URLField(_("media URL"), max_length=2000, blank=True)
+    media_url = models.CharField(
+        _("media URL"), max_length=2000, blank=True, help_text=_("Where the app serves the first attachment.")
+    )
     media_content_type = models.CharField(_("media type"), max_length=128, blank=True)
     twilio_message_sid = models.CharField(_("Twilio message SID"), max_length=64, unique=True, null=True, blank=True)
     is_from_lead = models.BooleanField(_("from lead"), default=False)
@@ -43,6 +48,12 @@ class Message(models.Model):
     is_notification_sent = models.BooleanField(_("notification sent"), default=False)
     status = models.CharField(_("status"), max_length=24, choices=MessageStatus.choices, default=MessageStatus.QUEUED)
     channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices, default=Channel.WHATSAPP)
+    metadata = models.JSONField(
+        _("details"),
+        default=dict,
+        blank=True,
+        help_text=_("What else Twilio told about the message: profile name, button, location, reply, ad referral."),
+    )
     template = models.ForeignKey(
         "templates_app.Template",
         on_delete=models.SET_NULL,
@@ -77,13 +88,79 @@ class Message(models.Model):
     def __str__(self):
         return f"{self.get_channel_display()} {self.created_at:%Y-%m-%d %H:%M} {self.body[:40]}"
 
+    @property
+    def error_explanation(self) -> str:
+        """What the error means for an agent, in the current language; Twilio's own text when we have none."""
+        from .backends.twilio import explain_error
+
+        return explain_error(self.error_code, self.error_message)
+
+
+def media_upload_to(instance: "MessageMedia", filename: str) -> str:
+    """A key nobody can guess or enumerate: the media's own UUID plus a random part."""
+    suffix = Path(filename).suffix.lower()[:10]
+    return f"messages/{timezone.now():%Y/%m}/{instance.pk.hex}-{secrets.token_hex(8)}{suffix}"
+
+
+class MessageMedia(models.Model):
+    """One attachment of a message (Twilio's MediaUrlN), copied into our storage."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        STORED = "stored", _("Stored")
+        FAILED = "failed", _("Failed")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="media", verbose_name=_("message"))
+    position = models.PositiveSmallIntegerField(_("position"))
+    source_url = models.URLField(_("source URL"), max_length=2000)
+    content_type = models.CharField(_("content type"), max_length=128, blank=True)
+    file = models.FileField(_("file"), upload_to=media_upload_to, max_length=255, blank=True)
+    size = models.PositiveIntegerField(_("size in bytes"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    error = models.TextField(_("error"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        ordering = ["message", "position"]
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+        constraints = [
+            models.UniqueConstraint(fields=["message", "position"], name="message_media_unique_position"),
+        ]
+
+    def __str__(self):
+        return f"{self.content_type or _('attachment')} #{self.position}"
+
+    def get_absolute_url(self):
+        return reverse("messaging:media", args=[self.pk])
+
 
 class WebhookEvent(models.Model):
     """A Twilio webhook request exactly as received, stored before anything is done with it."""
 
+    class Kind(models.TextChoices):
+        INBOUND = "inbound", _("Inbound message")
+        STATUS = "status", _("Status callback")
+
+    class Outcome(models.TextChoices):
+        PENDING = "", _("Not processed yet")
+        STORED = "stored", _("Message stored")
+        DUPLICATE = "duplicate", _("Duplicate of a stored message")
+        STATUS_APPLIED = "status_applied", _("Status applied")
+        STATUS_STALE = "status_stale", _("Status older than the message's")
+        UNMATCHED = "unmatched", _("No message with this SID (yet)")
+        REJECTED = "rejected", _("Cannot be processed")
+
+    MAX_ATTEMPTS = 10  # after that an unprocessed event counts as failed and only a re-run by hand retries it
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     payload = models.JSONField(_("payload"), help_text=_("The form fields as posted by Twilio."))
     message_sid = models.CharField(_("message SID"), max_length=64, blank=True, db_index=True)
+    idempotency_token = models.CharField(_("idempotency token"), max_length=128, blank=True)
     signature_valid = models.BooleanField(
         _("signature valid"), null=True, help_text=_("Empty when signature validation is switched off.")
     )
@@ -91,6 +168,8 @@ class WebhookEvent(models.Model):
     processed_at = models.DateTimeField(_("processed at"), null=True, blank=True)
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     last_error = models.TextField(_("last error"), blank=True)
+    outcome = models.CharField(_("outcome"), max_length=16, choices=Outcome.choices, blank=True, default="")
+    notes = models.TextField(_("notes"), blank=True)
 
     class Meta:
         ordering = ["-received_at"]

@@ -9,17 +9,31 @@ from leads.phones import INVALID_PHONE_MESSAGE
 
 PO = BASE_DIR / "locale" / "tr" / "LC_MESSAGES" / "django.po"
 MO = PO.with_suffix(".mo")
-ENTRY = re.compile(r'^msgid "(.+)"\n(?:msgid_plural "(.+)"\n)?msgstr(?:\[0\])? "(.*)"', re.MULTILINE)
+FIELD = re.compile(r'^(msgid|msgid_plural|msgstr(?:\[\d\])?) "(.*)"$')
 
 
 def po_entries():
-    return [(m.group(1), m.group(3)) for m in ENTRY.finditer(PO.read_text(encoding="utf8"))]
+    """(msgid, first msgstr) of every live entry, strings spread over several lines joined."""
+    entries = []
+    for block in PO.read_text(encoding="utf8").split("\n\n"):
+        fields, current = {}, None
+        for line in block.splitlines():
+            if match := FIELD.match(line):
+                current = match.group(1)
+                fields[current] = match.group(2)
+            elif line.startswith('"') and current:
+                fields[current] += line[1:-1]
+        if fields.get("msgid"):
+            entries.append((fields["msgid"], fields.get("msgstr", fields.get("msgstr[0]", ""))))
+    return entries
 
 
 def test_every_turkish_string_is_translated_and_not_fuzzy():
     text = PO.read_text(encoding="utf8")
     assert "#, fuzzy" not in text
-    untranslated = [msgid for msgid, msgstr in po_entries() if not msgstr]
+    entries = po_entries()
+    assert len(entries) > 100
+    untranslated = [msgid for msgid, msgstr in entries if not msgstr]
     assert untranslated == []
 
 

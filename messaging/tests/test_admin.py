@@ -2,8 +2,8 @@ import pytest
 from django.urls import reverse
 
 from leads.tests.factories import LeadFactory
-from messaging.models import Message
-from messaging.services import lead_activity_refresh
+from messaging.models import Message, WebhookEvent
+from messaging.services.messages import lead_activity_refresh
 from messaging.tests.factories import InboundMessageFactory, MessageFactory, WebhookEventFactory
 
 pytestmark = pytest.mark.django_db
@@ -60,3 +60,32 @@ def test_webhook_events_are_evidence_not_editable(staff_client):
     assert detail.status_code == 200
     assert event.message_sid in detail.content.decode()
     assert staff_client.get(reverse("admin:messaging_webhookevent_add")).status_code == 403
+
+
+def test_reprocess_action(staff_client, post_webhook, monkeypatch):
+    from messaging.services import webhooks
+    from messaging.tests.twilio import whatsapp_text
+
+    monkeypatch.setattr(webhooks, "inbound_message_receive", lambda *, event: 1 / 0)
+    post_webhook(whatsapp_text(body="tekrar"))
+    monkeypatch.undo()
+    event = WebhookEvent.objects.get()
+    response = staff_client.post(
+        reverse("admin:messaging_webhookevent_changelist"),
+        {"action": "reprocess", "_selected_action": [event.pk]},
+        follow=True,
+    )
+    assert "1 processed, 0 rejected, 0 failed." in response.content.decode()
+    assert Message.objects.get().body == "tekrar"
+
+
+def test_message_page_shows_details_attachments_and_error_meaning(staff_client):
+    message = MessageFactory(
+        metadata={"ProfileName": "Ayşe <script>", "ButtonPayload": "CONFIRM_YES"}, status="failed", error_code=63016
+    )
+    message.media.create(position=0, source_url="https://api.twilio.com/m/ME1", content_type="image/jpeg")
+    page = staff_client.get(reverse("admin:messaging_message_change", args=[message.pk])).content.decode()
+    assert "CONFIRM_YES" in page
+    assert "Ayşe &lt;script&gt;" in page
+    assert "image/jpeg" in page
+    assert "24 hours" in page

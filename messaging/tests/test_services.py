@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from leads.tests.factories import LeadFactory
 from messaging.models import Message
-from messaging.services import lead_activity_refresh, messages_mark_read, messages_set_starred
+from messaging.services.messages import lead_activity_refresh, messages_mark_read, messages_set_starred
 from messaging.tests.factories import InboundMessageFactory, MessageFactory
 
 pytestmark = pytest.mark.django_db

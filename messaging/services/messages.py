@@ -5,8 +5,7 @@ from django.db.models import Count, F, Max, Q, QuerySet
 from django.utils import timezone
 
 from leads.models import Lead
-
-from .models import Message
+from messaging.models import Message
 
 
 def messages_mark_read(*, queryset: QuerySet[Message]) -> int:

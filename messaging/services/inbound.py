@@ -1,0 +1,127 @@
+"""A message a lead sent us: matched to its lead (created when new), stored once, its media fetched after."""
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce, Greatest
+
+from happycrm.queue import enqueue_on_commit
+from leads.models import Lead
+from leads.phones import normalize_phone
+from leads.services import lead_get_or_create_for_phone, lead_set_opted_out
+from messaging.backends.twilio import OPT_IN_KEYWORDS, OPT_OUT_KEYWORDS
+from messaging.models import Channel, Message, MessageMedia, MessageStatus, WebhookEvent
+from notifications.services import event_new_message
+
+METADATA_FIELDS = (
+    "ProfileName",
+    "WaId",
+    "Forwarded",
+    "FrequentlyForwarded",
+    "ButtonText",
+    "ButtonPayload",
+    "ButtonType",
+    "Latitude",
+    "Longitude",
+    "Address",
+    "Label",
+    "OriginalRepliedMessageSid",
+    "MessagingServiceSid",
+    "NumSegments",
+    "FromCountry",
+    "FromState",
+    "FromCity",
+)
+METADATA_PREFIXES = ("Referral",)
+
+
+class PermanentWebhookError(Exception):
+    """The event can never be processed as it stands; retrying would not help."""
+
+
+def channel_for_sender(sender: str) -> str:
+    """A `whatsapp:` sender is WhatsApp, whatever else the request says; anything else is SMS."""
+    return Channel.WHATSAPP if sender.strip().lower().startswith("whatsapp:") else Channel.SMS
+
+
+def inbound_metadata(payload: dict) -> dict:
+    return {
+        key: value
+        for key, value in payload.items()
+        if value not in ("", None) and (key in METADATA_FIELDS or key.startswith(METADATA_PREFIXES))
+    }
+
+
+def inbound_media(payload: dict) -> list[tuple[str, str]]:
+    """Every (MediaUrlN, MediaContentTypeN), not only the first; NumMedia is not trusted to count them."""
+    items = []
+    index = 0
+    while url := payload.get(f"MediaUrl{index}"):
+        items.append((url, payload.get(f"MediaContentType{index}", "")))
+        index += 1
+    return items
+
+
+def inbound_message_receive(*, event: WebhookEvent) -> tuple[WebhookEvent.Outcome, str]:
+    """Store the message in `event` once, however often Twilio delivers it; returns the outcome and a note."""
+    payload = event.payload
+    sender = payload.get("From", "")
+    try:
+        e164 = normalize_phone(sender)
+    except ValidationError:
+        raise PermanentWebhookError(f"The sender {sender!r} is not a phone number.") from None
+    if Message.objects.filter(twilio_message_sid=event.message_sid).exists():
+        return WebhookEvent.Outcome.DUPLICATE, ""
+
+    match, _ = lead_get_or_create_for_phone(e164=e164, profile_name=payload.get("ProfileName", ""))
+    lead = match.lead
+    note = ""
+    if match.ambiguous:
+        note = f"{match.candidates} leads share the last 10 digits of {e164}; matched the most recently active one."
+
+    media = inbound_media(payload)
+    try:
+        with transaction.atomic():
+            message = Message.objects.create(
+                lead=lead,
+                body=payload.get("Body", ""),
+                channel=channel_for_sender(sender),
+                is_from_lead=True,
+                is_read=False,
+                status=MessageStatus.RECEIVED,
+                twilio_message_sid=event.message_sid,
+                metadata=inbound_metadata(payload),
+                media_content_type=media[0][1] if media else "",
+                created_at=event.received_at,
+            )
+    except IntegrityError:
+        # The same SID was stored by a concurrent delivery of this message.
+        return WebhookEvent.Outcome.DUPLICATE, note
+
+    attachments = MessageMedia.objects.bulk_create(
+        MessageMedia(message=message, position=index, source_url=url, content_type=content_type)
+        for index, (url, content_type) in enumerate(media)
+    )
+    if attachments:
+        message.media_url = attachments[0].get_absolute_url()
+        message.save(update_fields=["media_url"])
+
+    received = Value(message.created_at)
+    Lead.objects.filter(pk=lead.pk).update(
+        unread_count=F("unread_count") + 1,
+        last_inbound_at=Greatest(Coalesce("last_inbound_at", received), received),
+        last_message_at=Greatest(Coalesce("last_message_at", received), received),
+        updated_at=message.created_at,
+    )
+    keyword = message.body.strip().upper()
+    if keyword in OPT_OUT_KEYWORDS:
+        lead_set_opted_out(lead=lead, opted_out=True)
+    elif keyword in OPT_IN_KEYWORDS:
+        lead_set_opted_out(lead=lead, opted_out=False)
+
+    event_new_message(message=message)
+    from messaging.tasks import fetch_media
+
+    for attachment in attachments:
+        enqueue_on_commit(fetch_media, str(attachment.pk))
+    return WebhookEvent.Outcome.STORED, note

@@ -1,0 +1,125 @@
+"""Twilio webhook events: stored first, processed exactly once, swept when anything was lost on the way."""
+
+import datetime
+import logging
+from collections import Counter
+
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+
+from happycrm.queue import enqueue_on_commit
+from messaging.models import WebhookEvent
+from messaging.selectors import SIGNATURE_REJECTIONS_KEY, media_pending_for_retry, webhook_events_unfinished
+
+from .inbound import PermanentWebhookError, inbound_message_receive
+from .status import status_callback_apply, status_callbacks_replay
+
+logger = logging.getLogger(__name__)
+
+INBOUND_STATUSES = frozenset({"received", "receiving"})
+SWEEP_GRACE = datetime.timedelta(seconds=30)
+SWEEP_BATCH = 1000
+SIGNATURE_REJECTIONS_TTL = 8 * 24 * 3600
+
+
+def webhook_kind(payload: dict) -> WebhookEvent.Kind:
+    """A status callback carries a delivery status; an inbound message has none, or `received`."""
+    status = (payload.get("MessageStatus") or payload.get("SmsStatus") or "").lower()
+    if status and status not in INBOUND_STATUSES:
+        return WebhookEvent.Kind.STATUS
+    return WebhookEvent.Kind.INBOUND
+
+
+def signature_rejection_record() -> None:
+    """Count a refused request (per day, in the cache: a flood of forgeries must not write to the database)."""
+    key = SIGNATURE_REJECTIONS_KEY.format(day=timezone.localdate())
+    try:
+        cache.add(key, 0, timeout=SIGNATURE_REJECTIONS_TTL)
+        cache.incr(key)
+    except Exception:
+        logger.warning("Could not count a signature rejection", exc_info=True)
+
+
+def webhook_event_store(*, payload: dict, signature_valid: bool | None, idempotency_token: str = "") -> WebhookEvent:
+    """Keep the request as received (unknown fields included) and queue its processing once committed."""
+    from messaging.tasks import process_webhook_event
+
+    event = WebhookEvent.objects.create(
+        kind=webhook_kind(payload),
+        payload=payload,
+        message_sid=payload.get("MessageSid") or payload.get("SmsSid", ""),
+        signature_valid=signature_valid,
+        idempotency_token=idempotency_token[:128],
+    )
+    enqueue_on_commit(process_webhook_event, str(event.pk))
+    return event
+
+
+def webhook_event_process(*, event_id, retry_rejected: bool = False) -> WebhookEvent:
+    """Process one stored event; safe to run twice, concurrently included (the event row is locked).
+
+    A transient failure is recorded on the event and raised (the task retries it); a
+    permanent one ends the event as rejected; `retry_rejected` tries those again (after a fix).
+    """
+    failure = None
+    with transaction.atomic():
+        event = WebhookEvent.objects.select_for_update().get(pk=event_id)
+        finished = event.processed_at is not None
+        if finished and not (retry_rejected and event.outcome == WebhookEvent.Outcome.REJECTED):
+            return event
+        event.attempts += 1
+        handler = status_callback_apply if event.kind == WebhookEvent.Kind.STATUS else inbound_message_receive
+        try:
+            with transaction.atomic():
+                result = handler(event=event)
+        except PermanentWebhookError as exc:
+            event.outcome, event.last_error = WebhookEvent.Outcome.REJECTED, str(exc)
+        except Exception as exc:
+            failure = exc
+            event.last_error = f"{type(exc).__name__}: {exc}"
+        else:
+            event.outcome, event.notes = result
+            event.last_error = ""
+        if failure is None:
+            event.processed_at = timezone.now()
+        event.save(update_fields=["attempts", "outcome", "notes", "last_error", "processed_at"])
+    if failure is not None:
+        raise failure
+    return event
+
+
+def webhook_events_reprocess(*, event_ids, retry_rejected: bool = False) -> Counter:
+    """Process events here and now (the admin action, the command): counts processed, rejected and failed."""
+    counts = Counter()
+    for event_id in event_ids:
+        try:
+            event = webhook_event_process(event_id=event_id, retry_rejected=retry_rejected)
+        except Exception:
+            logger.warning("Reprocessing webhook event %s failed", event_id, exc_info=True)
+            counts["failed"] += 1
+            continue
+        counts["rejected" if event.outcome == WebhookEvent.Outcome.REJECTED else "processed"] += 1
+    return counts
+
+
+def webhook_events_sweep() -> dict[str, int]:
+    """The periodic safety net: queue what was left unprocessed, retry waiting media, replay raced callbacks."""
+    from messaging.tasks import fetch_media, process_webhook_event
+
+    unfinished = webhook_events_unfinished(older_than=SWEEP_GRACE)
+    event_ids = [str(pk) for pk in unfinished.values_list("pk", flat=True)[:SWEEP_BATCH]]
+    for event_id in event_ids:
+        enqueue_on_commit(process_webhook_event, event_id)
+    media_ids = media_pending_for_retry(older_than=datetime.timedelta(minutes=5))
+    for media_id in media_ids:
+        enqueue_on_commit(fetch_media, media_id)
+    replayed = status_callbacks_replay()
+    if event_ids or media_ids or replayed:
+        logger.info(
+            "Webhook sweep: %d events queued, %d attachments retried, %d callbacks replayed",
+            len(event_ids),
+            len(media_ids),
+            replayed,
+        )
+    return {"events": len(event_ids), "media": len(media_ids), "replayed": replayed}

@@ -1,0 +1,101 @@
+"""Real concurrency needs a real database server: these run on PostgreSQL (CI), each thread its own connection."""
+
+import threading
+from urllib.parse import urlencode
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.test import Client
+
+from leads.models import Lead
+from messaging.models import Message, WebhookEvent
+from messaging.services.webhooks import webhook_event_process
+from messaging.tests.twilio import WEBHOOK_PATH, new_sid, sign, whatsapp_text
+from notifications.models import Event
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not settings.DATABASES["default"]["ENGINE"].endswith("postgresql"), reason="needs PostgreSQL (DATABASE_URL)"
+    ),
+]
+
+THREADS = 10
+
+
+def run_together(function, items):
+    barrier = threading.Barrier(len(items))
+    errors, results = [], []
+
+    def work(item):
+        try:
+            barrier.wait(timeout=10)
+            results.append(function(item))
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=work, args=(item,)) for item in items]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors, errors
+    return results
+
+
+def stored_event(payload):
+    return WebhookEvent.objects.create(
+        kind=WebhookEvent.Kind.INBOUND, payload=payload, message_sid=payload["MessageSid"]
+    )
+
+
+def test_one_message_delivered_ten_times_at_once_is_stored_once():
+    payload = whatsapp_text(sender="+905551234567")
+    events = [stored_event(payload) for _ in range(THREADS)]
+
+    run_together(lambda event: webhook_event_process(event_id=event.pk), events)
+
+    assert Message.objects.count() == 1
+    assert Lead.objects.count() == 1
+    assert Lead.objects.get().unread_count == 1
+    outcomes = sorted(WebhookEvent.objects.values_list("outcome", flat=True))
+    assert outcomes == ["duplicate"] * (THREADS - 1) + ["stored"]
+    assert Event.objects.count() == 1
+
+
+def test_first_messages_from_a_new_number_at_once_create_one_lead():
+    events = [stored_event(whatsapp_text(sender="+905334445566", body=f"mesaj {n}")) for n in range(THREADS)]
+
+    run_together(lambda event: webhook_event_process(event_id=event.pk), events)
+
+    lead = Lead.objects.get()
+    assert lead.phone == "+905334445566"
+    assert Message.objects.filter(lead=lead).count() == THREADS
+    assert lead.unread_count == THREADS
+
+
+def test_concurrent_webhook_requests_end_to_end(settings):
+    settings.TWILIO_AUTH_TOKEN = "test-auth-token"
+    settings.TWILIO_VALIDATE_SIGNATURE = True
+    settings.PUBLIC_BASE_URL = ""
+    payload = whatsapp_text(sid=new_sid(), sender="+905551112233")
+    body = urlencode(payload)
+    signature = sign(f"http://testserver{WEBHOOK_PATH}", payload)
+
+    def post(_):
+        return (
+            Client()
+            .post(
+                WEBHOOK_PATH, body, content_type="application/x-www-form-urlencoded", HTTP_X_TWILIO_SIGNATURE=signature
+            )
+            .status_code
+        )
+
+    assert run_together(post, range(THREADS)) == [200] * THREADS
+    assert WebhookEvent.objects.count() == THREADS
+    assert Message.objects.count() == 1
+    assert Lead.objects.get().unread_count == 1

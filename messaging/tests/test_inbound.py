@@ -1,0 +1,198 @@
+import datetime
+
+import pytest
+from django.utils import timezone, translation
+
+from leads.models import Lead, Stage
+from leads.tests.factories import LeadFactory, StageFactory
+from messaging.models import Channel, Message, MessageStatus, WebhookEvent
+from messaging.services.inbound import channel_for_sender
+from messaging.tests.twilio import button_reply, new_sid, sms, whatsapp_text
+from notifications.models import Event
+
+pytestmark = pytest.mark.django_db
+
+
+def test_whatsapp_text_from_a_known_lead(post_webhook):
+    lead = LeadFactory(phone="+905551234567", name="Ayşe Yılmaz")
+    sid = new_sid()
+    post_webhook(whatsapp_text(sid=sid, body="Menüde vejetaryen seçenek var mı?"))
+
+    message = Message.objects.get()
+    assert message.lead == lead
+    assert message.body == "Menüde vejetaryen seçenek var mı?"
+    assert message.channel == Channel.WHATSAPP
+    assert message.is_from_lead and not message.is_read
+    assert message.status == MessageStatus.RECEIVED
+    assert message.twilio_message_sid == sid
+    assert message.metadata["ProfileName"] == "Ayşe"
+    assert message.metadata["WaId"] == "905551234567"
+    lead.refresh_from_db()
+    assert lead.unread_count == 1
+    assert lead.last_inbound_at == lead.last_message_at == message.created_at
+    assert Lead.objects.count() == 1
+    assert WebhookEvent.objects.get().outcome == WebhookEvent.Outcome.STORED
+
+
+def test_sms_from_a_known_lead(post_webhook):
+    lead = LeadFactory(phone="+905321112233")
+    post_webhook(sms(sender="+905321112233", body="Fiyat listesi alabilir miyim?"))
+    message = Message.objects.get()
+    assert (message.lead, message.channel) == (lead, Channel.SMS)
+    assert message.metadata["FromCity"] == "ISTANBUL"
+
+
+@pytest.mark.parametrize(
+    ("sender", "service_sid", "channel"),
+    [
+        ("whatsapp:+905551234567", "", "whatsapp"),
+        ("WhatsApp:+905551234567", "", "whatsapp"),
+        ("whatsapp:+905551234567", "whatsapp-happy-crm", "whatsapp"),
+        ("+905551234567", "whatsapp-happy-crm", "sms"),
+        ("+905551234567", "", "sms"),
+    ],
+)
+def test_channel_comes_from_the_sender_never_the_service(post_webhook, sender, service_sid, channel):
+    assert channel_for_sender(sender) == channel
+    payload = whatsapp_text(From=sender, MessagingServiceSid=service_sid)
+    post_webhook(payload)
+    assert Message.objects.get().channel == channel
+
+
+def test_unknown_number_creates_an_unregistered_lead_named_by_its_profile(post_webhook):
+    other = StageFactory(is_default=True)
+    post_webhook(whatsapp_text(sender="+905334445566", profile_name="Deniz Aksoy"))
+    lead = Lead.objects.get()
+    assert lead.name == "Deniz Aksoy"
+    assert lead.phone == "+905334445566"
+    assert lead.stage == other == Stage.objects.get(is_default=True)
+    assert lead.is_unregistered and not lead.first_message_answered
+    assert lead.unread_count == 1
+
+
+@pytest.mark.parametrize(
+    ("language", "name"), [("en", "New lead (+90 533 444 55 66)"), ("tr", "Yeni Lead (+90 533 444 55 66)")]
+)
+def test_unknown_number_without_profile_gets_the_spec_name(post_webhook, settings, language, name):
+    settings.LANGUAGE_CODE = language
+    with translation.override("en"):
+        post_webhook(sms(sender="+905334445566"))
+    assert Lead.objects.get().name == name
+
+
+def test_last_ten_digits_fallback_matches_a_lead_stored_under_another_country(post_webhook):
+    lead = LeadFactory(phone="+15551234567")
+    post_webhook(whatsapp_text(sender="+905551234567"))
+    assert Message.objects.get().lead == lead
+    assert Lead.objects.count() == 1
+
+
+def test_ambiguous_fallback_takes_the_most_recently_active_and_says_so(post_webhook):
+    now = timezone.now()
+    LeadFactory(phone="+15551234567", last_message_at=now - datetime.timedelta(days=3))
+    recent = LeadFactory(phone="+445551234567", last_message_at=now - datetime.timedelta(hours=1))
+    LeadFactory(phone="+495551234567", last_message_at=None)
+    post_webhook(whatsapp_text(sender="+905551234567"))
+    assert Message.objects.get().lead == recent
+    event = WebhookEvent.objects.get()
+    assert "3 leads share the last 10 digits" in event.notes
+
+
+def test_same_message_delivered_again_is_stored_once(post_webhook):
+    payload = whatsapp_text()
+    for _ in range(3):
+        assert post_webhook(payload).status_code == 200
+    assert Message.objects.count() == 1
+    assert Lead.objects.get().unread_count == 1
+    outcomes = list(WebhookEvent.objects.order_by("received_at").values_list("outcome", flat=True))
+    assert outcomes == ["stored", "duplicate", "duplicate"]
+    assert Event.objects.filter(type=Event.Type.NEW_MESSAGE).count() == 1
+
+
+def test_button_reply_and_location_are_kept(post_webhook):
+    post_webhook(button_reply(text="Evet, katılıyorum", payload="CONFIRM_YES"))
+    post_webhook(
+        whatsapp_text(
+            body="", MessageType="location", Latitude="41.0438", Longitude="29.0094", Address="Beşiktaş", Label="Mekan"
+        )
+    )
+    post_webhook(
+        whatsapp_text(body="Bu mu?", OriginalRepliedMessageSid="SM" + "a" * 32, ReferralSourceUrl="https://fb.me/x")
+    )
+    button, location, reply = Message.objects.order_by("created_at")
+    assert button.metadata["ButtonPayload"] == "CONFIRM_YES"
+    assert button.body == "Evet, katılıyorum"
+    assert location.metadata["Latitude"] == "41.0438"
+    assert location.metadata["Address"] == "Beşiktaş"
+    assert reply.metadata["OriginalRepliedMessageSid"] == "SM" + "a" * 32
+    assert reply.metadata["ReferralSourceUrl"] == "https://fb.me/x"
+    assert "AccountSid" not in reply.metadata
+
+
+@pytest.mark.parametrize("word", ["STOP", "stop", " Unsubscribe ", "CANCEL", "end", "QUIT", "STOPALL"])
+def test_opt_out_keywords_mark_the_lead(post_webhook, word):
+    lead = LeadFactory(phone="+905551234567")
+    post_webhook(whatsapp_text(body=word))
+    lead.refresh_from_db()
+    assert lead.opted_out_at is not None
+
+
+def test_start_clears_the_opt_out_and_ordinary_text_does_not(post_webhook):
+    lead = LeadFactory(phone="+905551234567", opted_out_at=timezone.now())
+    post_webhook(whatsapp_text(body="Please stop calling me at night"))
+    lead.refresh_from_db()
+    assert lead.opted_out_at is not None
+    post_webhook(whatsapp_text(body="START"))
+    lead.refresh_from_db()
+    assert lead.opted_out_at is None
+
+
+def test_new_message_event_is_recorded_for_the_agents(post_webhook):
+    post_webhook(whatsapp_text(body="Merhaba", profile_name="Deniz"))
+    message = Message.objects.get()
+    assert message.is_notification_sent
+    event = Event.objects.get()
+    assert event.type == Event.Type.NEW_MESSAGE
+    assert event.message == message
+    assert event.payload["body"] == "Merhaba"
+    assert event.payload["lead_name"] == "Deniz"
+    assert event.payload["from"] == "+905551234567"
+
+
+def test_sender_that_is_not_a_phone_number_is_rejected_not_lost(post_webhook):
+    response = post_webhook(sms(sender="HappyCRM"))
+    assert response.status_code == 200
+    event = WebhookEvent.objects.get()
+    assert event.outcome == WebhookEvent.Outcome.REJECTED
+    assert "not a phone number" in event.last_error
+    assert event.payload["From"] == "HappyCRM"
+    assert not Message.objects.exists()
+
+
+def test_messages_processed_late_keep_their_arrival_order(post_webhook):
+    lead = LeadFactory(phone="+905551234567")
+    post_webhook(whatsapp_text(body="ikinci"))
+    later = Message.objects.get()
+    early = WebhookEvent.objects.create(
+        kind=WebhookEvent.Kind.INBOUND,
+        payload=whatsapp_text(body="birinci"),
+        message_sid=new_sid(),
+        received_at=later.created_at - datetime.timedelta(minutes=5),
+    )
+    early.payload["MessageSid"] = early.message_sid
+    early.save()
+    from messaging.services.webhooks import webhook_event_process
+
+    webhook_event_process(event_id=early.pk)
+    lead.refresh_from_db()
+    assert lead.last_inbound_at == later.created_at
+    assert list(Message.objects.order_by("created_at").values_list("body", flat=True)) == ["birinci", "ikinci"]
+
+
+def test_without_a_default_stage_the_event_waits_with_a_clear_error(post_webhook):
+    Stage.objects.update(is_default=False)
+    post_webhook(whatsapp_text(sender="+905334445566"))
+    event = WebhookEvent.objects.get()
+    assert event.processed_at is None
+    assert "make a stage the default" in event.last_error
+    assert not Lead.objects.exists()

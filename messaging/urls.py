@@ -1,0 +1,12 @@
+from django.urls import path
+
+from . import api, views
+
+app_name = "messaging"
+
+urlpatterns = [
+    path("api/twilio/webhook", views.twilio_webhook, name="twilio-webhook"),
+    path("api/debug/webhook-diagnostics", api.WebhookDiagnosticsView.as_view(), name="webhook-diagnostics"),
+    path("api/debug/messages", api.PhoneMessagesView.as_view(), name="debug-messages"),
+    path("messages/media/<uuid:pk>", views.media_file, name="media"),
+]

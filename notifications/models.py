@@ -1,0 +1,28 @@
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Event(models.Model):
+    """Something an agent's screen should learn about; the ascending id is the cursor clients resume from."""
+
+    class Type(models.TextChoices):
+        NEW_MESSAGE = "new_message", _("New message")
+        STATUS_UPDATE = "status_update", _("Status update")
+
+    id = models.BigAutoField(primary_key=True)
+    type = models.CharField(_("type"), max_length=32, choices=Type.choices)
+    lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="+", verbose_name=_("lead"))
+    message = models.ForeignKey(
+        "messaging.Message", on_delete=models.CASCADE, null=True, related_name="+", verbose_name=_("message")
+    )
+    payload = models.JSONField(_("payload"), default=dict)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("event")
+        verbose_name_plural = _("events")
+
+    def __str__(self):
+        return f"{self.get_type_display()} #{self.pk}"

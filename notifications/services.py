@@ -1,0 +1,51 @@
+import datetime
+
+from django.utils import timezone
+
+from messaging.models import Message
+
+from .models import Event
+
+RETENTION = datetime.timedelta(days=7)
+
+
+def event_new_message(*, message: Message) -> Event:
+    """Record that a lead wrote; the caller's transaction makes it appear together with the message."""
+    lead = message.lead
+    event = Event.objects.create(
+        type=Event.Type.NEW_MESSAGE,
+        lead=lead,
+        message=message,
+        payload={
+            "message_id": str(message.pk),
+            "lead_id": str(lead.pk),
+            "lead_name": lead.name,
+            "from": lead.phone or "",
+            "channel": message.channel,
+            "body": message.body[:100],
+            "created_at": message.created_at.isoformat(),
+        },
+    )
+    Message.objects.filter(pk=message.pk).update(is_notification_sent=True)
+    message.is_notification_sent = True
+    return event
+
+
+def event_status_update(*, message: Message) -> Event:
+    return Event.objects.create(
+        type=Event.Type.STATUS_UPDATE,
+        lead_id=message.lead_id,
+        message=message,
+        payload={
+            "message_id": str(message.pk),
+            "lead_id": str(message.lead_id),
+            "status": message.status,
+            "error_code": message.error_code,
+        },
+    )
+
+
+def events_prune() -> int:
+    """Events are for screens catching up, not an archive: drop those older than a week."""
+    deleted, _ = Event.objects.filter(created_at__lt=timezone.now() - RETENTION).delete()
+    return deleted
