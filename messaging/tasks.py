@@ -1,29 +1,48 @@
 """Thin Celery wrappers: they take ids and call services, and are safe to run twice."""
 
+import logging
+
 from celery import shared_task
+
+from happycrm.queue import Batcher
 
 from .models import WebhookEvent
 from .services.media import MEDIA_MAX_ATTEMPTS, MediaFetchError, media_fetch
 from .services.webhooks import webhook_event_process, webhook_events_sweep
+
+logger = logging.getLogger(__name__)
 
 
 def backoff(retries: int) -> int:
     return min(2 ** (retries + 1), 300)
 
 
-@shared_task(
-    bind=True, name="messaging.process_webhook_event", max_retries=WebhookEvent.MAX_ATTEMPTS - 1, acks_late=True
-)
-def process_webhook_event(self, event_id: str) -> None:
-    try:
-        webhook_event_process(event_id=event_id)
-    except Exception as exc:
-        if self.request.is_eager:
-            raise  # in-process mode: the failure is recorded on the event and the sweep retries it
-        raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from exc
+class WebhookEventsFailed(Exception):
+    """Some events of a batch failed; each one's error is recorded on the event."""
 
 
-@shared_task(bind=True, name="messaging.fetch_media", max_retries=MEDIA_MAX_ATTEMPTS - 1, acks_late=True)
+@shared_task(bind=True, name="messaging.process_webhook_events", max_retries=WebhookEvent.MAX_ATTEMPTS - 1)
+def process_webhook_events(self, event_ids: list[str]) -> None:
+    failed = []
+    for event_id in event_ids:
+        try:
+            webhook_event_process(event_id=event_id)
+        except Exception:
+            logger.warning("Webhook event %s failed", event_id, exc_info=True)
+            failed.append(event_id)
+    if not failed:
+        return
+    error = WebhookEventsFailed(f"{len(failed)} of {len(event_ids)} events failed")
+    if self.request.is_eager:
+        raise error  # in-process mode: the sweep retries them
+    raise self.retry(args=[failed], exc=error, countdown=backoff(self.request.retries))
+
+
+# Webhook requests hand their events to this per-process batcher instead of publishing one task each.
+webhook_events_queue = Batcher(process_webhook_events)
+
+
+@shared_task(bind=True, name="messaging.fetch_media", max_retries=MEDIA_MAX_ATTEMPTS - 1)
 def fetch_media(self, media_id: str) -> None:
     try:
         media_fetch(media_id=media_id)

@@ -36,7 +36,7 @@ def test_app_services_share_one_image_and_configuration(compose):
 def test_commands(compose):
     services = compose["services"]
     assert "migrate" in services["web"]["command"]
-    assert "uvicorn happycrm.asgi:application" in services["web"]["command"]
+    assert "gunicorn happycrm.wsgi:application" in services["web"]["command"]
     assert services["worker"]["command"].startswith("celery -A happycrm worker")
     assert services["beat"]["command"].startswith("celery -A happycrm beat")
 

@@ -20,6 +20,7 @@ logger = logging.getLogger(__name__)
 INBOUND_STATUSES = frozenset({"received", "receiving"})
 SWEEP_GRACE = datetime.timedelta(seconds=30)
 SWEEP_BATCH = 1000
+SWEEP_CHUNK = 100
 SIGNATURE_REJECTIONS_TTL = 8 * 24 * 3600
 
 
@@ -43,7 +44,7 @@ def signature_rejection_record() -> None:
 
 def webhook_event_store(*, payload: dict, signature_valid: bool | None, idempotency_token: str = "") -> WebhookEvent:
     """Keep the request as received (unknown fields included) and queue its processing once committed."""
-    from messaging.tasks import process_webhook_event
+    from messaging.tasks import webhook_events_queue
 
     event = WebhookEvent.objects.create(
         kind=webhook_kind(payload),
@@ -52,7 +53,7 @@ def webhook_event_store(*, payload: dict, signature_valid: bool | None, idempote
         signature_valid=signature_valid,
         idempotency_token=idempotency_token[:128],
     )
-    enqueue_on_commit(process_webhook_event, str(event.pk))
+    webhook_events_queue.add_on_commit(str(event.pk))
     return event
 
 
@@ -105,12 +106,12 @@ def webhook_events_reprocess(*, event_ids, retry_rejected: bool = False) -> Coun
 
 def webhook_events_sweep() -> dict[str, int]:
     """The periodic safety net: queue what was left unprocessed, retry waiting media, replay raced callbacks."""
-    from messaging.tasks import fetch_media, process_webhook_event
+    from messaging.tasks import fetch_media, process_webhook_events
 
     unfinished = webhook_events_unfinished(older_than=SWEEP_GRACE)
     event_ids = [str(pk) for pk in unfinished.values_list("pk", flat=True)[:SWEEP_BATCH]]
-    for event_id in event_ids:
-        enqueue_on_commit(process_webhook_event, event_id)
+    for start in range(0, len(event_ids), SWEEP_CHUNK):
+        enqueue_on_commit(process_webhook_events, event_ids[start : start + SWEEP_CHUNK])
     media_ids = media_pending_for_retry(older_than=datetime.timedelta(minutes=5))
     for media_id in media_ids:
         enqueue_on_commit(fetch_media, media_id)

@@ -10,6 +10,7 @@ from happycrm.celery import app
 from messaging.models import Message, WebhookEvent
 from messaging.services import webhooks
 from messaging.services.webhooks import webhook_event_process, webhook_events_sweep
+from messaging.tasks import webhook_events_queue
 from messaging.tests.twilio import whatsapp_text
 
 pytestmark = pytest.mark.django_db
@@ -43,6 +44,7 @@ def age(event, seconds=120):
 
 def test_broker_down_keeps_the_event_and_the_sweep_delivers_it(post_webhook, broker_down, run_sweep, caplog):
     response = post_webhook(whatsapp_text(body="Broker yokken geldim"))
+    webhook_events_queue.flush()  # what the background flusher does within 20 ms
     assert response.status_code == 200
     event = WebhookEvent.objects.get()
     assert event.processed_at is None and event.attempts == 0
@@ -60,6 +62,7 @@ def test_broker_down_keeps_the_event_and_the_sweep_delivers_it(post_webhook, bro
 
 def test_sweep_leaves_fresh_events_to_their_task(post_webhook, broker_down, run_sweep):
     post_webhook(whatsapp_text())
+    webhook_events_queue.flush()
     app.conf.task_always_eager = True
     assert run_sweep()["events"] == 0
 
@@ -151,6 +154,7 @@ def test_command_queue_mode_is_the_periodic_sweep(
     post_webhook, broker_down, capsys, django_capture_on_commit_callbacks
 ):
     post_webhook(whatsapp_text())
+    webhook_events_queue.flush()
     age(WebhookEvent.objects.get())
     app.conf.task_always_eager = True
     with django_capture_on_commit_callbacks(execute=True):
