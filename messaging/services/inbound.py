@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce, Greatest
+from django.utils import timezone
 
 from happycrm.queue import enqueue_on_commit
 from leads.models import Lead
@@ -79,7 +80,10 @@ def inbound_message_receive(*, event: WebhookEvent) -> tuple[WebhookEvent.Outcom
     if match.ambiguous:
         note = f"{match.candidates} leads share the last 10 digits of {e164}; matched the most recently active one."
 
-    media = inbound_media(payload)
+    attachments = [
+        MessageMedia(position=index, source_url=url, content_type=content_type)
+        for index, (url, content_type) in enumerate(inbound_media(payload))
+    ]
     try:
         with transaction.atomic():
             message = Message.objects.create(
@@ -91,27 +95,24 @@ def inbound_message_receive(*, event: WebhookEvent) -> tuple[WebhookEvent.Outcom
                 status=MessageStatus.RECEIVED,
                 twilio_message_sid=event.message_sid,
                 metadata=inbound_metadata(payload),
-                media_content_type=media[0][1] if media else "",
+                media_url=attachments[0].get_absolute_url() if attachments else "",
+                media_content_type=attachments[0].content_type if attachments else "",
                 created_at=event.received_at,
             )
     except IntegrityError:
         # The same SID was stored by a concurrent delivery of this message.
         return WebhookEvent.Outcome.DUPLICATE, note
 
-    attachments = MessageMedia.objects.bulk_create(
-        MessageMedia(message=message, position=index, source_url=url, content_type=content_type)
-        for index, (url, content_type) in enumerate(media)
-    )
-    if attachments:
-        message.media_url = attachments[0].get_absolute_url()
-        message.save(update_fields=["media_url"])
+    for attachment in attachments:
+        attachment.message = message
+    MessageMedia.objects.bulk_create(attachments)
 
     received = Value(message.created_at)
     Lead.objects.filter(pk=lead.pk).update(
         unread_count=F("unread_count") + 1,
         last_inbound_at=Greatest(Coalesce("last_inbound_at", received), received),
         last_message_at=Greatest(Coalesce("last_message_at", received), received),
-        updated_at=message.created_at,
+        updated_at=timezone.now(),
     )
     keyword = message.body.strip().upper()
     if keyword in OPT_OUT_KEYWORDS:
