@@ -1,0 +1,54 @@
+"""The real path with a broker: the request only stores, a Celery worker (over Redis) processes."""
+
+import time
+from urllib.parse import urlencode
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+from django.conf import settings
+from django.test import Client
+
+from happycrm.celery import app
+from messaging.models import Message, WebhookEvent
+from messaging.tests.twilio import AUTH_TOKEN, WEBHOOK_PATH, sign, whatsapp_text
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.slow,
+    pytest.mark.skipif(not settings.REDIS_URL, reason="REDIS_URL is not set (CI sets it)"),
+]
+
+
+def wait_until(predicate, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_webhook_request_stores_and_a_worker_processes(settings):
+    settings.TWILIO_AUTH_TOKEN = AUTH_TOKEN
+    settings.TWILIO_VALIDATE_SIGNATURE = True
+    settings.PUBLIC_BASE_URL = ""
+    payload = whatsapp_text(body="Kuyruktan geldim")
+    signature = sign(f"http://testserver{WEBHOOK_PATH}", payload)
+
+    app.conf.task_always_eager = False
+    try:
+        response = Client().post(
+            WEBHOOK_PATH, urlencode(payload), content_type="application/x-www-form-urlencoded",
+            HTTP_X_TWILIO_SIGNATURE=signature,
+        )  # fmt: skip
+        assert response.status_code == 200
+        assert WebhookEvent.objects.get().processed_at is None, "nothing is processed inside the request"
+        assert not Message.objects.exists()
+
+        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+            assert wait_until(lambda: Message.objects.exists()), "the worker never stored the message"
+    finally:
+        app.conf.task_always_eager = True
+
+    assert Message.objects.get().body == "Kuyruktan geldim"
+    assert WebhookEvent.objects.get().outcome == WebhookEvent.Outcome.STORED
