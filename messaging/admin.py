@@ -6,6 +6,7 @@ from django.utils.translation import ngettext
 
 from .models import Message, MessageMedia, WebhookEvent
 from .services.messages import messages_mark_read, messages_set_starred
+from .services.outbound import SendRefused, message_resend
 from .services.webhooks import webhook_events_reprocess
 
 
@@ -39,15 +40,16 @@ class MessageAdmin(admin.ModelAdmin):
         "short_body",
         "template_name",
         "error_code",
+        "needs_attention",
         "is_read",
         "is_starred",
     ]
-    list_filter = ["channel", "status", "is_from_lead", "is_read", "is_starred", "created_at"]
+    list_filter = ["channel", "status", "needs_attention", "is_from_lead", "is_read", "is_starred", "created_at"]
     list_select_related = ["lead"]
     search_fields = ["body", "twilio_message_sid", "lead__name", "lead__phone", "template_name"]
     date_hierarchy = "created_at"
     raw_id_fields = ["lead", "template"]
-    actions = ["mark_read", "star", "unstar"]
+    actions = ["mark_read", "star", "unstar", "resend"]
     inlines = [MessageMediaInline]
     readonly_fields = [
         "lead",
@@ -67,12 +69,15 @@ class MessageAdmin(admin.ModelAdmin):
         "is_starred",
         "starred_at",
         "is_notification_sent",
+        "sent_by",
+        "send_claimed_at",
+        "needs_attention",
         "details",
         "error_explanation",
         "created_at",
         "updated_at",
     ]
-    exclude = ["metadata"]
+    exclude = ["metadata", "content_variables"]
 
     @admin.display(description=_("details"))
     def details(self, obj):
@@ -105,6 +110,19 @@ class MessageAdmin(admin.ModelAdmin):
         self.message_user(
             request, ngettext("%d message marked as read.", "%d messages marked as read.", changed) % changed
         )
+
+    @admin.action(description=_("Send selected failed messages again"))
+    def resend(self, request, queryset):
+        sent = 0
+        for message in queryset.select_related("lead"):
+            try:
+                message_resend(message=message)
+            except SendRefused as exc:
+                self.message_user(request, f"{message}: {exc.message}", messages.ERROR)
+            else:
+                sent += 1
+        if sent:
+            self.message_user(request, ngettext("%d message queued again.", "%d messages queued again.", sent) % sent)
 
     @admin.action(description=_("Star selected messages"))
     def star(self, request, queryset):

@@ -2,6 +2,7 @@ import secrets
 import uuid
 from pathlib import Path
 
+from django.conf import settings
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
@@ -63,6 +64,28 @@ class Message(models.Model):
         verbose_name=_("template"),
     )
     template_name = models.CharField(_("template name"), max_length=200, blank=True)
+    content_variables = models.JSONField(
+        _("template variables"), default=dict, blank=True, help_text=_("Sent to Twilio as ContentVariables.")
+    )
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("sent by"),
+    )
+    send_claimed_at = models.DateTimeField(
+        _("handed to Twilio at"),
+        null=True,
+        blank=True,
+        help_text=_("Set by the one worker that calls Twilio for this message; a second attempt sees it and stops."),
+    )
+    needs_attention = models.BooleanField(
+        _("needs attention"),
+        default=False,
+        help_text=_("Twilio's answer never came: check in Twilio's console before sending again."),
+    )
     error_code = models.PositiveIntegerField(_("error code"), null=True, blank=True)
     error_message = models.TextField(_("error message"), blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
@@ -113,7 +136,7 @@ class MessageMedia(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="media", verbose_name=_("message"))
     position = models.PositiveSmallIntegerField(_("position"))
-    source_url = models.URLField(_("source URL"), max_length=2000)
+    source_url = models.URLField(_("source URL"), max_length=2000, blank=True)
     content_type = models.CharField(_("content type"), max_length=128, blank=True)
     file = models.FileField(_("file"), upload_to=media_upload_to, max_length=255, blank=True)
     size = models.PositiveIntegerField(_("size in bytes"), null=True, blank=True)

@@ -6,11 +6,15 @@ from celery import shared_task
 
 from happycrm.queue import Batcher
 
-from .models import WebhookEvent
+from .backends.base import RetryableSendError
+from .models import Message, WebhookEvent
 from .services.media import MEDIA_MAX_ATTEMPTS, MediaFetchError, media_fetch
+from .services.outbound import message_deliver, message_send_failed
 from .services.webhooks import webhook_event_process, webhook_events_sweep
 
 logger = logging.getLogger(__name__)
+
+SEND_MAX_RETRIES = 6  # about two minutes of backoff before a message Twilio keeps refusing is failed
 
 
 def backoff(retries: int) -> int:
@@ -52,6 +56,25 @@ def fetch_media(self, media_id: str) -> None:
         raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from exc
 
 
+@shared_task(bind=True, name="messaging.send_message", max_retries=SEND_MAX_RETRIES)
+def send_message(self, message_id: str) -> None:
+    try:
+        message_deliver(message_id=message_id)
+    except RetryableSendError as exc:
+        if self.request.is_eager or self.request.retries >= self.max_retries:
+            message = Message.objects.get(pk=message_id)
+            message_send_failed(message=message, code=exc.code, error=exc.message)
+            return
+        raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from exc
+
+
 @shared_task(name="messaging.sweep_webhook_events")
 def sweep_webhook_events() -> dict[str, int]:
     return webhook_events_sweep()
+
+
+@shared_task(name="messaging.simulate_status_callback")
+def simulate_status_callback(*, sid: str, to: str, channel: str, status: str, error_code: int | None) -> None:
+    from .backends.simulator import deliver_status_callback
+
+    deliver_status_callback(sid=sid, to=to, channel=channel, status=status, error_code=error_code)

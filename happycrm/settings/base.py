@@ -87,6 +87,7 @@ AUTH_PASSWORD_VALIDATORS = [
 LANGUAGE_CODE = env("LANGUAGE_CODE", default="tr")
 LANGUAGES = [("tr", _("Turkish")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+FORMAT_MODULE_PATH = ["happycrm.formats"]
 TIME_ZONE = env("TIME_ZONE", default="Europe/Istanbul")
 USE_I18N = True
 USE_TZ = True

@@ -7,4 +7,5 @@ DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Tasks run in-process; a test that needs a real worker starts one against REDIS_URL.
 CELERY_TASK_ALWAYS_EAGER = True
+MESSAGING_BACKEND = "messaging.backends.locmem.LocmemBackend"
 LANGUAGE_CODE = "en"

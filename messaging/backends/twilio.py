@@ -1,7 +1,19 @@
-"""What Twilio's codes and keywords mean, in one place."""
+"""Twilio: the backend that sends through it, and what its codes and keywords mean, in one place."""
 
+import json
+import re
+
+import requests
+import urllib3
+from django.conf import settings
+from django.urls import reverse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
+
+from .base import BaseBackend, OutgoingMessage, RetryableSendError, SendError, SendResult, UnknownOutcomeError
 
 # Twilio error codes an agent meets, explained in words they can act on.
 ERROR_EXPLANATIONS = {
@@ -36,3 +48,67 @@ def explain_error(code: int | None, twilio_message: str = "") -> str:
     if explanation is not None:
         return str(explanation)
     return twilio_message or gettext("Twilio error %(code)s.") % {"code": code}
+
+
+# Status codes and Twilio error codes after which the message was certainly not taken.
+RETRYABLE_HTTP_STATUSES = frozenset({429, 500, 502, 503, 504})
+RETRYABLE_ERROR_CODES = frozenset({20429, 63018})
+HTTP_TIMEOUT = 10  # seconds; Twilio answers a create in well under a second
+TWILIO_MESSAGE_PREFIX = re.compile(r"^Unable to \w+ record: ")  # the client's words before Twilio's own
+
+
+def _not_connected(exc: requests.ConnectionError) -> bool:
+    """A connection that was never made (refused, DNS, connect timeout): nothing reached Twilio."""
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(exc, requests.ConnectTimeout) or isinstance(
+        reason, urllib3.exceptions.NewConnectionError | urllib3.exceptions.NameResolutionError
+    )
+
+
+class TwilioBackend(BaseBackend):
+    """The real twilio client; TWILIO_API_BASE_URL points it at another server (tests, a simulator)."""
+
+    def __init__(self):
+        self.client = Client(
+            settings.TWILIO_ACCOUNT_SID,
+            settings.TWILIO_AUTH_TOKEN,
+            http_client=TwilioHttpClient(timeout=HTTP_TIMEOUT),
+        )
+        if settings.TWILIO_API_BASE_URL:
+            self.client.api.base_url = settings.TWILIO_API_BASE_URL
+
+    def send(self, message: OutgoingMessage) -> SendResult:
+        whatsapp = message.channel == "whatsapp"
+        params = {"to": f"whatsapp:{message.to}" if whatsapp else message.to}
+        if settings.TWILIO_MESSAGING_SERVICE_SID:
+            params["messaging_service_sid"] = settings.TWILIO_MESSAGING_SERVICE_SID
+        else:
+            params["from_"] = f"whatsapp:{settings.TWILIO_PHONE_NUMBER}" if whatsapp else settings.TWILIO_PHONE_NUMBER
+        if message.content_sid:
+            params["content_sid"] = message.content_sid
+            if message.content_variables:
+                params["content_variables"] = json.dumps(message.content_variables, ensure_ascii=False)
+        elif message.body:
+            params["body"] = message.body
+        if message.media_urls:
+            params["media_url"] = list(message.media_urls)
+        if settings.PUBLIC_BASE_URL:
+            params["status_callback"] = settings.PUBLIC_BASE_URL + reverse("messaging:twilio-webhook")
+        try:
+            created = self.client.messages.create(**params)
+        except TwilioRestException as exc:
+            error = (
+                RetryableSendError
+                if exc.status in RETRYABLE_HTTP_STATUSES or exc.code in RETRYABLE_ERROR_CODES
+                else SendError
+            )
+            raise error(TWILIO_MESSAGE_PREFIX.sub("", exc.msg or str(exc)), code=exc.code) from exc
+        except requests.ConnectionError as exc:
+            if _not_connected(exc):
+                raise RetryableSendError(f"Could not connect to Twilio: {exc}") from exc
+            raise UnknownOutcomeError(f"The connection to Twilio broke after sending: {exc}") from exc
+        except requests.Timeout as exc:
+            raise UnknownOutcomeError(f"Twilio did not answer within {HTTP_TIMEOUT} seconds.") from exc
+        except TwilioException as exc:
+            raise UnknownOutcomeError(f"Unexpected answer from Twilio: {exc}") from exc
+        return SendResult(sid=created.sid, status=created.status)

@@ -89,3 +89,23 @@ def test_message_page_shows_details_attachments_and_error_meaning(staff_client):
     assert "Ayşe &lt;script&gt;" in page
     assert "image/jpeg" in page
     assert "24 hours" in page
+
+
+def test_resend_action_queues_failed_messages_and_explains_refusals(staff_client, django_capture_on_commit_callbacks):
+    from messaging.backends import locmem
+
+    failed = MessageFactory(status="failed", error_code=30008, twilio_message_sid=None)
+    delivered = MessageFactory(status="delivered")
+    locmem.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff_client.post(
+            reverse("admin:messaging_message_changelist"),
+            {"action": "resend", "_selected_action": [failed.pk, delivered.pk]},
+            follow=True,
+        )
+    page = response.content.decode()
+    assert "1 message queued again." in page
+    assert "Only a failed message" in page
+    failed.refresh_from_db()
+    assert failed.twilio_message_sid and failed.status == "queued" and failed.error_code is None
+    assert [m.body for m in locmem.outbox] == [failed.body]

@@ -99,3 +99,24 @@ def test_concurrent_webhook_requests_end_to_end(settings):
     assert WebhookEvent.objects.count() == THREADS
     assert Message.objects.count() == 1
     assert Lead.objects.get().unread_count == 1
+
+
+def test_a_send_task_running_ten_times_at_once_calls_twilio_once(settings):
+    from leads.tests.factories import LeadFactory
+    from messaging.models import MessageStatus
+    from messaging.services.outbound import message_deliver
+    from messaging.tests.fake_twilio import FakeTwilio
+
+    with FakeTwilio() as fake:
+        settings.MESSAGING_BACKEND = "messaging.backends.twilio.TwilioBackend"
+        settings.TWILIO_API_BASE_URL = fake.base_url
+        settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN = "AC" + "1" * 32, "test-auth-token"
+        settings.TWILIO_PHONE_NUMBER = "+14155238886"
+        message = Message.objects.create(lead=LeadFactory(), body="Merhaba", status=MessageStatus.QUEUED)
+
+        results = run_together(lambda _: message_deliver(message_id=message.pk), range(THREADS))
+
+    assert len(fake.requests) == 1
+    assert sum(result is not None for result in results) == 1
+    message.refresh_from_db()
+    assert message.twilio_message_sid

@@ -1,0 +1,51 @@
+import uuid
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from leads.phones import normalize_phone
+from messaging.backends.simulator import OUR_NUMBER, OUR_WHATSAPP
+from messaging.models import WebhookEvent
+from messaging.services.webhooks import webhook_event_store
+
+
+class Command(BaseCommand):
+    help = "Inject an inbound message, as Twilio would post it, through the real webhook processing path."
+
+    def add_arguments(self, parser):
+        parser.add_argument("body", help="the message text")
+        parser.add_argument("--from", dest="sender", required=True, help="the sender's phone, in any form")
+        parser.add_argument("--sms", action="store_true", help="an SMS instead of a WhatsApp message")
+        parser.add_argument("--name", default="", help="the sender's WhatsApp profile name")
+
+    def handle(self, *args, body, sender, sms, name, **options):
+        try:
+            phone = normalize_phone(sender)
+        except ValidationError as exc:
+            raise CommandError(f"--from: {exc.messages[0]}") from None
+        sid = f"SM{uuid.uuid4().hex}"
+        payload = {
+            "MessageSid": sid,
+            "SmsMessageSid": sid,
+            "SmsSid": sid,
+            "AccountSid": "AC" + "0" * 32,
+            "From": phone if sms else f"whatsapp:{phone}",
+            "To": OUR_NUMBER if sms else OUR_WHATSAPP,
+            "Body": body,
+            "NumMedia": "0",
+            "NumSegments": "1",
+            "SmsStatus": "received",
+            "ApiVersion": "2010-04-01",
+        }
+        if not sms:
+            payload.update({"WaId": phone.lstrip("+"), "ProfileName": name})
+        with transaction.atomic():
+            event = webhook_event_store(payload=payload, signature_valid=None)
+        event.refresh_from_db()
+        if event.outcome == WebhookEvent.Outcome.STORED:
+            self.stdout.write(self.style.SUCCESS(f"Stored {sid} from {phone}."))
+        elif event.processed_at is None and not event.last_error:
+            self.stdout.write(f"Queued {sid} from {phone} for the workers.")
+        else:
+            raise CommandError(f"Not stored: {event.last_error or event.get_outcome_display()}")

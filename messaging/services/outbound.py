@@ -1,0 +1,235 @@
+"""Messages we send: checked before Twilio is called, stored at once, handed to Twilio by exactly one worker."""
+
+import datetime
+import re
+from collections.abc import Sequence
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import formats, timezone, translation
+from django.utils.translation import gettext as _
+
+from happycrm.queue import enqueue_on_commit
+from leads.models import Lead
+from leads.services import lead_set_opted_out
+from messaging.backends.base import (
+    OutgoingMessage,
+    RetryableSendError,
+    SendError,
+    UnknownOutcomeError,
+    get_backend,
+)
+from messaging.backends.twilio import OPTED_OUT_ERROR
+from messaging.models import Channel, Message, MessageStatus
+from notifications.services import event_status_update
+from templates_app.models import Template
+
+from .status import message_sid_assign
+
+WHATSAPP_WINDOW = datetime.timedelta(hours=24)
+PLACEHOLDER = re.compile(r"\{\{\s*(\d+)\s*\}\}")
+
+
+class SendRefused(Exception):
+    """The message cannot be sent as asked; `message` says why, in the user's language."""
+
+    def __init__(self, message: str, *, code: str):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+def whatsapp_window_open(lead: Lead, *, now: datetime.datetime | None = None) -> bool:
+    """WhatsApp allows free-form messages for 24 hours after the lead's last message."""
+    if lead.last_inbound_at is None:
+        return False
+    return (now or timezone.now()) - lead.last_inbound_at < WHATSAPP_WINDOW
+
+
+def lead_default_channel(lead: Lead) -> str:
+    """WhatsApp, unless the lead's latest message came by SMS."""
+    latest = lead.messages.filter(is_from_lead=True).order_by("-created_at").values_list("channel", flat=True).first()
+    return latest or Channel.WHATSAPP
+
+
+def _check_recipient(lead: Lead) -> None:
+    if not lead.phone:
+        raise SendRefused(_("This lead has no phone number."), code="no_phone")
+    if lead.opted_out_at is not None:
+        raise SendRefused(
+            _("This lead opted out (replied STOP) and cannot be messaged until they send START."), code="opted_out"
+        )
+
+
+def _check_window(lead: Lead, channel: str) -> None:
+    if channel == Channel.WHATSAPP and not whatsapp_window_open(lead):
+        raise SendRefused(
+            _(
+                "More than 24 hours have passed since the lead's last message: "
+                "WhatsApp only allows an approved template now."
+            ),
+            code="window_closed",
+        )
+
+
+def _check_channel(channel: str) -> None:
+    if channel not in Channel.values:
+        raise SendRefused(_("Unknown channel %(channel)s.") % {"channel": channel}, code="channel")
+
+
+def message_send(*, lead: Lead, body: str, channel: str | None = None, sender=None) -> Message:
+    """The spec's sendMessage: free-form text on the lead's channel, sent by a worker once committed."""
+    body = body.strip()
+    if not body:
+        raise SendRefused(_("The message is empty."), code="empty")
+    channel = channel or lead_default_channel(lead)
+    _check_channel(channel)
+    _check_recipient(lead)
+    _check_window(lead, channel)
+    message = Message.objects.create(
+        lead=lead, body=body, channel=channel, status=MessageStatus.QUEUED, is_read=True, sent_by=sender
+    )
+    _queue(message)
+    return message
+
+
+def template_values(*, lead: Lead, extra: Sequence[str] = ()) -> list[str]:
+    """{{1}} the lead's name, {{2}} the event date, {{3}} the event time (the site's language), then `extra`."""
+    with translation.override(settings.LANGUAGE_CODE):
+        event_date = formats.date_format(lead.event_date, "SHORT_DATE_FORMAT") if lead.event_date else ""
+        event_time = formats.time_format(lead.event_time, "TIME_FORMAT") if lead.event_time else ""
+    return [lead.name, event_date, event_time, *(str(value) for value in extra)]
+
+
+def template_render(*, content: str, values: Sequence[str]) -> tuple[str, dict[str, str]]:
+    """Fill every occurrence of every placeholder; refuse when one has no value (Twilio's 21656, avoided)."""
+    numbers = sorted({int(number) for number in PLACEHOLDER.findall(content)})
+    missing = [number for number in numbers if number > len(values) or not str(values[number - 1]).strip()]
+    if missing:
+        labels = {1: _("the lead's name"), 2: _("the event date"), 3: _("the event time")}
+        names = ", ".join(f"{{{{{n}}}}} ({labels[n]})" if n in labels else f"{{{{{n}}}}}" for n in missing)
+        raise SendRefused(_("The template needs a value for %(names)s.") % {"names": names}, code="missing_value")
+    body = PLACEHOLDER.sub(lambda match: str(values[int(match.group(1)) - 1]), content)
+    return body, {str(number): str(values[number - 1]) for number in numbers}
+
+
+def message_send_template(
+    *, lead: Lead, template: Template, parameters: Sequence[str] = (), channel: str | None = None, sender=None
+) -> Message:
+    """The spec's sendTemplateMessage; a WhatsApp content template may be sent outside the 24-hour window."""
+    channel = channel or lead_default_channel(lead)
+    _check_channel(channel)
+    if template.status != Template.Status.ACTIVE:
+        raise SendRefused(_("The template %(name)s is inactive.") % {"name": template.name}, code="inactive")
+    _check_recipient(lead)
+    whatsapp_content = channel == Channel.WHATSAPP and bool(template.content_sid)
+    if whatsapp_content and template.approval_status != Template.ApprovalStatus.APPROVED:
+        raise SendRefused(
+            _("WhatsApp has not approved the template %(name)s (%(status)s).")
+            % {"name": template.name, "status": template.get_approval_status_display()},
+            code="not_approved",
+        )
+    if not whatsapp_content:
+        _check_window(lead, channel)
+    body, variables = template_render(content=template.content, values=template_values(lead=lead, extra=parameters))
+    message = Message.objects.create(
+        lead=lead,
+        body=body,
+        channel=channel,
+        status=MessageStatus.QUEUED,
+        is_read=True,
+        template=template,
+        template_name=template.name,
+        content_variables=variables if whatsapp_content else {},
+        sent_by=sender,
+    )
+    _queue(message)
+    return message
+
+
+def _queue(message: Message) -> None:
+    from messaging.tasks import send_message
+
+    enqueue_on_commit(send_message, str(message.pk))
+
+
+def _outgoing(message: Message) -> OutgoingMessage:
+    template = message.template
+    use_content = message.channel == Channel.WHATSAPP and template is not None and bool(template.content_sid)
+    return OutgoingMessage(
+        to=message.lead.phone,
+        channel=message.channel,
+        body="" if use_content else message.body,
+        content_sid=template.content_sid if use_content else "",
+        content_variables=message.content_variables if use_content else {},
+    )
+
+
+def message_deliver(*, message_id) -> Message | None:
+    """Hand one queued message to the backend; a second run for the same message does nothing.
+
+    The row is claimed with a conditional UPDATE before the call, so however many workers
+    run this, the provider is called once. Errors after which the provider certainly did
+    not take the message release the claim and are raised for the task to retry; a timeout
+    leaves the claim and marks the message for attention; any other refusal fails it.
+    """
+    claimed = Message.objects.filter(
+        pk=message_id,
+        is_from_lead=False,
+        status=MessageStatus.QUEUED,
+        send_claimed_at__isnull=True,
+        twilio_message_sid__isnull=True,
+    ).update(send_claimed_at=timezone.now())
+    if not claimed:
+        return None
+    message = Message.objects.select_related("lead", "template").get(pk=message_id)
+    try:
+        result = get_backend().send(_outgoing(message))
+    except RetryableSendError as exc:
+        Message.objects.filter(pk=message.pk).update(
+            send_claimed_at=None, error_code=exc.code, error_message=exc.message
+        )
+        raise
+    except UnknownOutcomeError as exc:
+        Message.objects.filter(pk=message.pk).update(needs_attention=True, error_message=exc.message)
+        return message
+    except SendError as exc:
+        return message_send_failed(message=message, code=exc.code, error=exc.message)
+    with transaction.atomic():
+        message = message_sid_assign(message=message, sid=result.sid)
+        Lead.objects.filter(pk=message.lead_id, first_message_answered=False, last_inbound_at__isnull=False).update(
+            first_message_answered=True
+        )
+    return message
+
+
+def message_send_failed(*, message: Message, code: int | None, error: str) -> Message:
+    """The provider refused the message (or could not be reached after every retry): it failed, and says why."""
+    with transaction.atomic():
+        Message.objects.filter(pk=message.pk).update(
+            status=MessageStatus.FAILED, error_code=code, error_message=error, updated_at=timezone.now()
+        )
+        message.refresh_from_db()
+        if code == OPTED_OUT_ERROR:
+            lead_set_opted_out(lead=message.lead, opted_out=True)
+        event_status_update(message=message)
+    return message
+
+
+def message_resend(*, message: Message) -> Message:
+    """Send again by hand: a failed message, or one whose outcome was unknown once someone checked Twilio."""
+    if message.is_from_lead or not (message.status == MessageStatus.FAILED or message.needs_attention):
+        raise SendRefused(_("Only a failed message, or one marked for attention, can be sent again."), code="resend")
+    _check_recipient(message.lead)
+    Message.objects.filter(pk=message.pk).update(
+        status=MessageStatus.QUEUED,
+        send_claimed_at=None,
+        needs_attention=False,
+        twilio_message_sid=None,
+        error_code=None,
+        error_message="",
+        updated_at=timezone.now(),
+    )
+    message.refresh_from_db()
+    _queue(message)
+    return message

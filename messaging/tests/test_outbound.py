@@ -1,0 +1,285 @@
+import datetime
+import json
+
+import pytest
+from django.utils import timezone, translation
+
+from leads.tests.factories import LeadFactory
+from messaging.backends import twilio as twilio_backend
+from messaging.models import Message, MessageStatus
+from messaging.services.outbound import (
+    SendRefused,
+    message_deliver,
+    message_resend,
+    message_send,
+    message_send_template,
+    template_render,
+    template_values,
+)
+from messaging.tests.factories import InboundMessageFactory
+from messaging.tests.fake_twilio import FakeTwilio
+from messaging.tests.twilio import ACCOUNT_SID
+from templates_app.models import Template
+from templates_app.tests.factories import TemplateFactory
+
+pytestmark = pytest.mark.django_db
+
+OUR_NUMBER = "+14155238886"
+
+
+@pytest.fixture
+def twilio(twilio_settings, django_capture_on_commit_callbacks):
+    """The real Twilio backend against a local fake Twilio; queued sends run when the test commits."""
+    with FakeTwilio() as fake:
+        twilio_settings.MESSAGING_BACKEND = "messaging.backends.twilio.TwilioBackend"
+        twilio_settings.TWILIO_API_BASE_URL = fake.base_url
+        twilio_settings.TWILIO_PHONE_NUMBER = OUR_NUMBER
+        twilio_settings.TWILIO_MESSAGING_SERVICE_SID = ""
+        twilio_settings.PUBLIC_BASE_URL = "https://crm.example.com"
+        fake.commit = lambda: django_capture_on_commit_callbacks(execute=True)
+        yield fake
+
+
+def lead_in_window(**kwargs):
+    lead = LeadFactory(phone="+905551234567", name="Ayşe Yılmaz", **kwargs)
+    InboundMessageFactory(lead=lead, channel=kwargs.pop("channel", "whatsapp"))
+    lead.last_inbound_at = timezone.now() - datetime.timedelta(hours=1)
+    lead.save()
+    return lead
+
+
+def test_free_form_whatsapp_reply(twilio):
+    lead = lead_in_window()
+    with twilio.commit():
+        message = message_send(lead=lead, body="Merhaba Ayşe Hanım, teklifimiz ekte.")
+    assert twilio.requests[0]["path"] == f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json"
+    assert twilio.forms == [
+        {
+            "To": "whatsapp:+905551234567",
+            "From": f"whatsapp:{OUR_NUMBER}",
+            "Body": "Merhaba Ayşe Hanım, teklifimiz ekte.",
+            "StatusCallback": "https://crm.example.com/api/twilio/webhook",
+        }
+    ]
+    message.refresh_from_db()
+    assert message.twilio_message_sid.startswith("SM")
+    assert (message.status, message.is_from_lead, message.channel) == ("queued", False, "whatsapp")
+    lead.refresh_from_db()
+    assert lead.first_message_answered
+
+
+def test_sms_when_the_lead_writes_by_sms(twilio):
+    lead = lead_in_window()
+    InboundMessageFactory(lead=lead, channel="sms")
+    with twilio.commit():
+        message_send(lead=lead, body="SMS ile yanıt")
+    form = twilio.forms[0]
+    assert (form["To"], form["From"]) == ("+905551234567", OUR_NUMBER)
+
+
+def test_messaging_service_replaces_the_from_number(twilio, settings):
+    settings.TWILIO_MESSAGING_SERVICE_SID = "MG" + "5" * 32
+    with twilio.commit():
+        message_send(lead=lead_in_window(), body="Merhaba")
+    assert twilio.forms[0]["MessagingServiceSid"] == "MG" + "5" * 32
+    assert "From" not in twilio.forms[0]
+
+
+def test_template_fills_every_placeholder_and_sends_content_variables(twilio, settings):
+    settings.LANGUAGE_CODE = "tr"
+    lead = LeadFactory(
+        phone="+905551234567", name="Ayşe", event_date=datetime.date(2026, 12, 5), event_time=datetime.time(19, 30)
+    )
+    template = TemplateFactory(content="Merhaba {{1}}! {{2}} saat {{3}}. Görüşmek üzere {{1}}, kod: {{4}}")
+    with twilio.commit(), translation.override("en"):
+        message = message_send_template(lead=lead, template=template, parameters=["A-42"])
+    form = twilio.forms[0]
+    assert form["ContentSid"] == template.content_sid
+    assert json.loads(form["ContentVariables"]) == {"1": "Ayşe", "2": "05.12.2026", "3": "19:30", "4": "A-42"}
+    assert "Body" not in form
+    message.refresh_from_db()
+    assert message.body == "Merhaba Ayşe! 05.12.2026 saat 19:30. Görüşmek üzere Ayşe, kod: A-42"
+    assert (message.template, message.template_name) == (template, template.name)
+
+
+def test_template_values_follow_the_site_language(settings):
+    settings.LANGUAGE_CODE = "en"
+    lead = LeadFactory(event_date=datetime.date(2026, 12, 5), event_time=datetime.time(19, 30))
+    assert template_values(lead=lead, extra=["x"])[1:] == ["12/05/2026", "7:30 p.m.", "x"]
+    settings.LANGUAGE_CODE = "tr"
+    assert template_values(lead=lead)[1:] == ["05.12.2026", "19:30"]
+
+
+def test_refusals_call_nobody_and_store_nothing(twilio):
+    lead = LeadFactory(phone="+905551234567", event_date=None)
+    approved = TemplateFactory(content="Merhaba {{1}}, {{2}}")
+    cases = [
+        (lambda: message_send(lead=lead, body="Merhaba"), "window_closed"),
+        (lambda: message_send(lead=lead, body="   "), "empty"),
+        (lambda: message_send_template(lead=lead, template=approved), "missing_value"),
+        (lambda: message_send_template(lead=lead, template=TemplateFactory(status="inactive")), "inactive"),
+        (
+            lambda: message_send_template(lead=lead, template=TemplateFactory(approval_status="pending")),
+            "not_approved",
+        ),
+        (lambda: message_send(lead=LeadFactory(phone=None), body="Merhaba", channel="sms"), "no_phone"),
+        (
+            lambda: message_send(lead=LeadFactory(opted_out_at=timezone.now()), body="Merhaba", channel="sms"),
+            "opted_out",
+        ),
+        (lambda: message_send(lead=lead, body="Merhaba", channel="telegram"), "channel"),
+    ]
+    for send, code in cases:
+        with pytest.raises(SendRefused) as excinfo, twilio.commit():
+            send()
+        assert excinfo.value.code == code
+        assert excinfo.value.message
+    assert twilio.requests == []
+    assert not Message.objects.filter(is_from_lead=False).exists()
+
+
+def test_missing_value_names_the_placeholder():
+    with pytest.raises(SendRefused, match=r"\{\{2\}\} \(the event date\)"):
+        template_render(content="Merhaba {{1}} {{2}}", values=["Ayşe", ""])
+
+
+def test_template_allowed_outside_the_window_free_form_not(twilio):
+    lead = LeadFactory(phone="+905551234567", event_date=datetime.date(2026, 12, 5))
+    with twilio.commit():
+        message_send_template(lead=lead, template=TemplateFactory(content="Merhaba {{1}}"))
+    assert len(twilio.requests) == 1
+    with pytest.raises(SendRefused, match="24 hours"):
+        message_send(lead=lead, body="serbest mesaj")
+
+
+def test_refusal_is_translated(twilio):
+    lead = LeadFactory(phone="+905551234567")
+    with translation.override("tr"), pytest.raises(SendRefused, match="24 saat"):
+        message_send(lead=lead, body="Merhaba")
+
+
+@pytest.mark.parametrize(
+    ("code", "words"),
+    [
+        (63016, "24 hours"),
+        (21654, "without a template"),
+        (21656, "invalid"),
+        (20404, "could not find"),
+        (21211, "not a valid number"),
+        (21408, "country"),
+        (63024, "not a valid WhatsApp user"),
+        (30003, "unreachable"),
+        (30004, "blocked"),
+        (30005, "unknown or no longer exists"),
+        (30006, "landline"),
+        (30007, "spam"),
+        (30008, "unknown reason"),
+    ],
+)
+def test_twilio_refusals_fail_the_message_with_an_explanation(twilio, code, words):
+    twilio.replies.append(("error", 400, code, f"Twilio says {code}"))
+    with twilio.commit():
+        message = message_send(lead=lead_in_window(), body="Merhaba")
+    message.refresh_from_db()
+    assert (message.status, message.error_code, message.error_message) == ("failed", code, f"Twilio says {code}")
+    with translation.override("en"):
+        assert words in message.error_explanation
+    assert len(twilio.requests) == 1
+
+
+def test_21610_marks_the_lead_opted_out(twilio):
+    lead = lead_in_window()
+    twilio.replies.append(("error", 400, 21610, "Attempt to send to unsubscribed recipient"))
+    with twilio.commit():
+        message_send(lead=lead, body="Merhaba")
+    lead.refresh_from_db()
+    assert lead.opted_out_at is not None
+
+
+def test_unknown_codes_keep_twilios_text(twilio):
+    twilio.replies.append(("error", 400, 12345, "Something new went wrong"))
+    with twilio.commit():
+        message = message_send(lead=lead_in_window(), body="Merhaba")
+    message.refresh_from_db()
+    assert message.error_explanation == "Something new went wrong"
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        ("error", 429, 20429, "Too Many Requests"),
+        ("error", 400, 63018, "Rate limit exceeded"),
+        ("error", 503, 20500, "Service Unavailable"),
+    ],
+)
+def test_retryable_errors_release_the_message_for_a_retry(twilio, reply):
+    twilio.replies.append(reply)
+    lead = lead_in_window()
+    with twilio.commit():
+        message = Message.objects.create(lead=lead, body="Merhaba", status=MessageStatus.QUEUED)
+    from messaging.backends.base import RetryableSendError
+
+    with pytest.raises(RetryableSendError):
+        message_deliver(message_id=message.pk)
+    message.refresh_from_db()
+    assert (message.status, message.send_claimed_at, message.twilio_message_sid) == ("queued", None, None)
+
+    message_deliver(message_id=message.pk)  # what the task's retry does
+    message.refresh_from_db()
+    assert message.twilio_message_sid and message.status == "queued"
+    assert len(twilio.requests) == 2
+
+
+def test_connection_refused_is_retryable(twilio, settings):
+    from messaging.backends.base import RetryableSendError
+
+    settings.TWILIO_API_BASE_URL = "http://127.0.0.1:9"
+    message = Message.objects.create(lead=lead_in_window(), body="Merhaba", status=MessageStatus.QUEUED)
+    with pytest.raises(RetryableSendError, match="Could not connect"):
+        message_deliver(message_id=message.pk)
+
+
+def test_eager_task_fails_a_message_twilio_keeps_refusing(twilio):
+    twilio.replies.append(("error", 503, 20500, "Service Unavailable"))
+    with twilio.commit():
+        message = message_send(lead=lead_in_window(), body="Merhaba")
+    message.refresh_from_db()
+    assert (message.status, message.error_code) == ("failed", 20500)
+
+
+def test_a_timeout_is_not_resent_blindly(twilio, monkeypatch):
+    monkeypatch.setattr(twilio_backend, "HTTP_TIMEOUT", 0.3)
+    twilio.replies.append(("sleep", 1.0))
+    with twilio.commit():
+        message = message_send(lead=lead_in_window(), body="Merhaba")
+    message.refresh_from_db()
+    assert message.needs_attention and message.status == "queued" and message.twilio_message_sid is None
+    assert message_deliver(message_id=message.pk) is None, "the claim stays: nobody resends it on their own"
+    assert len(twilio.requests) == 1
+
+    with twilio.commit():
+        message_resend(message=message)
+    message.refresh_from_db()
+    assert not message.needs_attention and message.twilio_message_sid
+    assert len(twilio.requests) == 2
+
+
+def test_a_task_that_runs_twice_calls_twilio_once(twilio):
+    with twilio.commit():
+        message = Message.objects.create(lead=lead_in_window(), body="Merhaba", status=MessageStatus.QUEUED)
+    first = message_deliver(message_id=message.pk)
+    second = message_deliver(message_id=message.pk)
+    assert first is not None and second is None
+    assert len(twilio.requests) == 1
+
+
+def test_resend_refuses_a_message_that_did_not_fail(twilio):
+    with twilio.commit():
+        message = message_send(lead=lead_in_window(), body="Merhaba")
+    message.refresh_from_db()
+    with pytest.raises(SendRefused):
+        message_resend(message=message)
+
+
+def test_inactive_and_unapproved_templates_are_known():
+    assert Template.Status.INACTIVE == "inactive"
