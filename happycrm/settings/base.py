@@ -131,7 +131,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 # A broker that is down must not hold a webhook request: fail fast, the stored event is swept later.
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
-CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 1}
+# Workers take queues in the order given (-Q celery,campaigns): agent replies and webhooks before campaigns.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 1, "queue_order_strategy": "priority"}
+CAMPAIGN_QUEUE = "campaigns"
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 CELERY_BEAT_SCHEDULE = {
     "sweep-webhook-events": {"task": "messaging.sweep_webhook_events", "schedule": 60.0},
@@ -152,6 +154,9 @@ TWILIO_MESSAGING_SERVICE_SID = env("TWILIO_MESSAGING_SERVICE_SID", default="")
 TWILIO_API_BASE_URL = env("TWILIO_API_BASE_URL", default="").rstrip("/")
 TWILIO_CONTENT_BASE_URL = env("TWILIO_CONTENT_BASE_URL", default="").rstrip("/")
 TWILIO_VALIDATE_SIGNATURE = env.bool("TWILIO_VALIDATE_SIGNATURE", default=True)
+# Messages per second per sender, never exceeded (Twilio: WhatsApp 80 by default, a US long code 1).
+TWILIO_WHATSAPP_MPS = env.float("TWILIO_WHATSAPP_MPS", default=80.0)
+TWILIO_SMS_MPS = env.float("TWILIO_SMS_MPS", default=1.0)
 
 TWILIO_BACKEND = "messaging.backends.twilio.TwilioBackend"
 SIMULATOR_BACKEND = "messaging.backends.simulator.SimulatorBackend"

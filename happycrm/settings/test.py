@@ -8,4 +8,5 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Tasks run in-process; a test that needs a real worker starts one against REDIS_URL.
 CELERY_TASK_ALWAYS_EAGER = True
 MESSAGING_BACKEND = "messaging.backends.locmem.LocmemBackend"
+TWILIO_WHATSAPP_MPS = TWILIO_SMS_MPS = 10_000.0  # the rate limiter's own tests set real rates
 LANGUAGE_CODE = "en"

@@ -21,6 +21,7 @@ from messaging.backends.base import (
 )
 from messaging.backends.twilio import OPTED_OUT_ERROR
 from messaging.models import Channel, Message, MessageStatus
+from messaging.ratelimit import limiter, sender_key, sender_mps
 from notifications.services import event_status_update
 from templates_app.models import Template
 
@@ -28,6 +29,7 @@ from .status import message_sid_assign
 
 WHATSAPP_WINDOW = datetime.timedelta(hours=24)
 PLACEHOLDER = re.compile(r"\{\{\s*(\d+)\s*\}\}")
+STUCK_AFTER = datetime.timedelta(minutes=5)  # a send holds its claim for one HTTP call (at most ten seconds)
 
 
 class SendRefused(Exception):
@@ -168,19 +170,24 @@ def _outgoing(message: Message) -> OutgoingMessage:
 def message_deliver(*, message_id) -> Message | None:
     """Hand one queued message to the backend; a second run for the same message does nothing.
 
-    The row is claimed with a conditional UPDATE before the call, so however many workers
-    run this, the provider is called once. Errors after which the provider certainly did
-    not take the message release the claim and are raised for the task to retry; a timeout
-    leaves the claim and marks the message for attention; any other refusal fails it.
+    The sender's rate limit is waited for first; then the row is claimed with a conditional
+    UPDATE before the call, so however many workers run this, the provider is called once.
+    Errors after which the provider certainly did not take the message release the claim
+    and are raised for the task to retry; a timeout leaves the claim and marks the message
+    for attention; any other refusal fails it.
     """
-    claimed = Message.objects.filter(
+    sendable = Message.objects.filter(
         pk=message_id,
         is_from_lead=False,
         status=MessageStatus.QUEUED,
         send_claimed_at__isnull=True,
         twilio_message_sid__isnull=True,
-    ).update(send_claimed_at=timezone.now())
-    if not claimed:
+    )
+    channel = sendable.values_list("channel", flat=True).first()
+    if channel is None:
+        return None
+    limiter.wait_for_slot(sender_key(channel), sender_mps(channel))
+    if not sendable.update(send_claimed_at=timezone.now()):
         return None
     message = Message.objects.select_related("lead", "template").get(pk=message_id)
     try:
@@ -214,6 +221,20 @@ def message_send_failed(*, message: Message, code: int | None, error: str) -> Me
             lead_set_opted_out(lead=message.lead, opted_out=True)
         event_status_update(message=message)
     return message
+
+
+def messages_mark_stuck(*, older_than: datetime.timedelta = STUCK_AFTER) -> int:
+    """A message claimed long ago with no answer stored: its worker died mid-send, so the outcome is unknown."""
+    return Message.objects.filter(
+        status=MessageStatus.QUEUED,
+        twilio_message_sid__isnull=True,
+        needs_attention=False,
+        send_claimed_at__lt=timezone.now() - older_than,
+    ).update(
+        needs_attention=True,
+        error_message=_("The worker sending this message stopped before Twilio answered."),
+        updated_at=timezone.now(),
+    )
 
 
 def message_resend(*, message: Message) -> Message:

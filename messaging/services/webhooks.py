@@ -1,4 +1,6 @@
-"""Twilio webhook events: stored first, processed exactly once, swept when anything was lost on the way."""
+"""Twilio webhook events: stored first, processed exactly once, swept when anything was lost on the way.
+
+The sweep is the project's periodic safety net for everything that crosses the broker."""
 
 import datetime
 import logging
@@ -13,6 +15,7 @@ from messaging.models import WebhookEvent
 from messaging.selectors import SIGNATURE_REJECTIONS_KEY, media_pending_for_retry, webhook_events_unfinished
 
 from .inbound import PermanentWebhookError, inbound_message_receive
+from .outbound import messages_mark_stuck
 from .status import status_callback_apply, status_callbacks_replay
 
 logger = logging.getLogger(__name__)
@@ -116,11 +119,13 @@ def webhook_events_sweep() -> dict[str, int]:
     for media_id in media_ids:
         enqueue_on_commit(fetch_media, media_id)
     replayed = status_callbacks_replay()
-    if event_ids or media_ids or replayed:
+    stuck = messages_mark_stuck()
+    if event_ids or media_ids or replayed or stuck:
         logger.info(
-            "Webhook sweep: %d events queued, %d attachments retried, %d callbacks replayed",
+            "Sweep: %d events queued, %d attachments retried, %d callbacks replayed, %d sends marked for attention",
             len(event_ids),
             len(media_ids),
             replayed,
+            stuck,
         )
-    return {"events": len(event_ids), "media": len(media_ids), "replayed": replayed}
+    return {"events": len(event_ids), "media": len(media_ids), "replayed": replayed, "stuck": stuck}

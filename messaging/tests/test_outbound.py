@@ -1,5 +1,6 @@
 import datetime
 import json
+import time
 
 import pytest
 from django.utils import timezone, translation
@@ -283,3 +284,29 @@ def test_resend_refuses_a_message_that_did_not_fail(twilio):
 
 def test_inactive_and_unapproved_templates_are_known():
     assert Template.Status.INACTIVE == "inactive"
+
+
+def test_sends_wait_for_the_senders_rate(twilio, settings):
+    settings.REDIS_URL = ""
+    settings.TWILIO_WHATSAPP_MPS = 20.0
+    lead = lead_in_window()
+    messages = [Message.objects.create(lead=lead, body=f"{n}", status=MessageStatus.QUEUED) for n in range(6)]
+    started = time.monotonic()
+    for message in messages:
+        message_deliver(message_id=message.pk)
+    assert time.monotonic() - started >= 5 / 20 - 0.02
+    assert len(twilio.requests) == 6
+
+
+def test_a_send_whose_worker_died_is_marked_for_attention(twilio):
+    from messaging.services.outbound import messages_mark_stuck
+
+    lead = lead_in_window()
+    stuck = Message.objects.create(
+        lead=lead, body="x", status=MessageStatus.QUEUED, send_claimed_at=timezone.now() - datetime.timedelta(hours=1)
+    )
+    fresh = Message.objects.create(lead=lead, body="y", status=MessageStatus.QUEUED, send_claimed_at=timezone.now())
+    assert messages_mark_stuck() == 1
+    stuck.refresh_from_db()
+    fresh.refresh_from_db()
+    assert stuck.needs_attention and not fresh.needs_attention
