@@ -11,9 +11,9 @@ MPS = 20
 
 
 def sends_per_window_hold(times: list[float], mps: int) -> bool:
-    """Never more than `mps` sends within any second (20 ms allowed for the sleeping clock)."""
+    """Never more than `mps` sends within any second (100 ms allowed for a sleeper woken late on a busy machine)."""
     times = sorted(times)
-    return all(times[i + mps] - times[i] >= 1.0 - 0.02 for i in range(len(times) - mps))
+    return all(times[i + mps] - times[i] >= 1.0 - 0.1 for i in range(len(times) - mps))
 
 
 def test_local_limiter_spaces_sends(settings):
