@@ -10,12 +10,12 @@ from django.db import transaction
 logger = logging.getLogger(__name__)
 
 
-def send(task, *args) -> bool:
-    """`task.delay(*args)`, logging instead of raising: a broker that is down (or, in eager mode, a task
-    that fails) must not fail the caller; what the task works on is stored and the periodic sweep queues it
-    again."""
+def send(task, *args, queue: str | None = None) -> bool:
+    """`task.delay(*args)` (on `queue` if given), logging instead of raising: a broker that is down (or, in
+    eager mode, a task that fails) must not fail the caller; what the task works on is stored and the
+    periodic sweep queues it again."""
     try:
-        task.delay(*args)
+        task.apply_async(args=args, queue=queue) if queue else task.delay(*args)
     except Exception:
         logger.exception("Could not queue %s%r; the sweep will pick it up", task.name, args)
         return False

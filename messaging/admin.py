@@ -1,10 +1,12 @@
 from django.contrib import admin, messages
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from .models import Message, MessageMedia, WebhookEvent
+from .models import Campaign, CampaignRecipient, Message, MessageMedia, WebhookEvent
+from .services.campaigns import campaign_progress, campaign_start
 from .services.messages import messages_mark_read, messages_set_starred
 from .services.outbound import SendRefused, message_resend
 from .services.webhooks import webhook_events_reprocess
@@ -180,6 +182,80 @@ class WebhookEventAdmin(admin.ModelAdmin):
     @admin.display(description=_("last error"))
     def short_error(self, obj):
         return Truncator(obj.last_error).chars(80)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Campaign)
+class CampaignAdmin(admin.ModelAdmin):
+    list_display = ["name", "template", "status", "progress", "created_at", "started_at", "finished_at"]
+    list_filter = ["status", "template"]
+    search_fields = ["name"]
+    list_select_related = ["template"]
+    actions = ["run_again"]
+    fields = [
+        "name",
+        "template",
+        "parameters",
+        "start_at",
+        "status",
+        "progress_details",
+        "recipients_link",
+        "created_by",
+        "created_at",
+        "started_at",
+        "finished_at",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description=_("progress"))
+    def progress(self, obj):
+        return f"{campaign_progress(campaign=obj)['percent']}%"
+
+    @admin.display(description=_("progress"))
+    def progress_details(self, obj):
+        counts = campaign_progress(campaign=obj)
+        return (
+            _(
+                "%(percent)s%% done — %(total)s recipients: %(sent)s sent, %(failed)s failed, %(skipped)s skipped, "
+                "%(queued)s waiting to be sent, %(pending)s not queued yet, %(attention)s need attention."
+            )
+            % counts
+        )
+
+    @admin.display(description=_("recipients"))
+    def recipients_link(self, obj):
+        url = reverse("admin:messaging_campaignrecipient_changelist") + f"?campaign__id__exact={obj.pk}"
+        return format_html('<a href="{}">{}</a>', url, _("Each recipient's outcome"))
+
+    def has_add_permission(self, request):
+        return False  # campaigns start from the lead list (an action) or manage.py send_campaign
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description=_("Run selected campaigns again (recipients already sent are skipped)"))
+    def run_again(self, request, queryset):
+        for campaign in queryset:
+            campaign_start(campaign=campaign)
+        self.message_user(request, _("The campaigns were queued to run again."))
+
+
+@admin.register(CampaignRecipient)
+class CampaignRecipientAdmin(admin.ModelAdmin):
+    list_display = ["lead", "campaign", "outcome", "message_status", "reason"]
+    list_filter = ["outcome", "campaign"]
+    list_select_related = ["lead", "campaign", "message"]
+    search_fields = ["lead__name", "lead__phone"]
+    readonly_fields = ["campaign", "lead", "message", "outcome", "reason"]
+
+    @admin.display(description=_("message status"))
+    def message_status(self, obj):
+        return obj.message.get_status_display() if obj.message else "-"
 
     def has_add_permission(self, request):
         return False

@@ -138,6 +138,7 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "inte
 CELERY_BEAT_SCHEDULE = {
     "sweep-webhook-events": {"task": "messaging.sweep_webhook_events", "schedule": 60.0},
     "prune-notification-events": {"task": "notifications.prune_events", "schedule": 3600.0},
+    "start-due-campaigns": {"task": "messaging.start_due_campaigns", "schedule": 60.0},
 }
 
 if REDIS_URL:

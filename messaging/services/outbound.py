@@ -115,10 +115,11 @@ def template_render(*, content: str, values: Sequence[str]) -> tuple[str, dict[s
     return body, {str(number): str(values[number - 1]) for number in numbers}
 
 
-def message_send_template(
+def template_message_build(
     *, lead: Lead, template: Template, parameters: Sequence[str] = (), channel: str | None = None, sender=None
 ) -> Message:
-    """The spec's sendTemplateMessage; a WhatsApp content template may be sent outside the 24-hour window."""
+    """Check and render a template message for `lead`, unsaved; raises SendRefused. Shared by single sends and
+    campaigns; a WhatsApp content template may go outside the 24-hour window."""
     channel = channel or lead_default_channel(lead)
     _check_channel(channel)
     if template.status != Template.Status.ACTIVE:
@@ -134,7 +135,7 @@ def message_send_template(
     if not whatsapp_content:
         _check_window(lead, channel)
     body, variables = template_render(content=template.content, values=template_values(lead=lead, extra=parameters))
-    message = Message.objects.create(
+    return Message(
         lead=lead,
         body=body,
         channel=channel,
@@ -145,6 +146,16 @@ def message_send_template(
         content_variables=variables if whatsapp_content else {},
         sent_by=sender,
     )
+
+
+def message_send_template(
+    *, lead: Lead, template: Template, parameters: Sequence[str] = (), channel: str | None = None, sender=None
+) -> Message:
+    """The spec's sendTemplateMessage."""
+    message = template_message_build(
+        lead=lead, template=template, parameters=parameters, channel=channel, sender=sender
+    )
+    message.save()
     _queue(message)
     return message
 

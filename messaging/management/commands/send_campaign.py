@@ -1,0 +1,71 @@
+import uuid
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from leads.models import Stage
+from messaging.models import Campaign
+from messaging.services.campaigns import campaign_create, campaign_progress, campaign_start
+from messaging.services.outbound import SendRefused
+from templates_app.models import Template
+
+
+class Command(BaseCommand):
+    help = "Send a template to every lead of a stage as a campaign, or run an existing campaign again."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--template", help="the template's name or content SID")
+        parser.add_argument("--stage", help="the stage whose leads receive it")
+        parser.add_argument("--param", action="append", default=[], help="a value for {{4}}, {{5}}, … (repeatable)")
+        parser.add_argument("--name", help="the campaign's name (default: the template's)")
+        parser.add_argument("--start-at", help="ISO date and time to start at (default: now)")
+        parser.add_argument("--campaign", help="run this campaign again: recipients already sent are skipped")
+
+    def handle(self, *args, **options):
+        if options["campaign"]:
+            campaign = self._campaign(options["campaign"])
+            with transaction.atomic():
+                campaign_start(campaign=campaign)
+        else:
+            campaign = self._create(options)
+        counts = campaign_progress(campaign=campaign)
+        self.stdout.write(
+            f"Campaign {campaign.pk} “{campaign.name}”: {counts['total']} recipients, {counts['sent']} sent, "
+            f"{counts['failed']} failed, {counts['skipped']} skipped, {counts['queued'] + counts['pending']} to go."
+        )
+
+    def _create(self, options):
+        if not options["template"] or not options["stage"]:
+            raise CommandError("Give --template and --stage (or --campaign to run one again).")
+        template = Template.objects.filter(Q(name=options["template"]) | Q(content_sid=options["template"])).first()
+        if template is None:
+            raise CommandError(f"No template {options['template']!r}.")
+        stage = Stage.objects.filter(name=options["stage"]).first()
+        if stage is None:
+            raise CommandError(f"No stage {options['stage']!r}.")
+        start_at = None
+        if options["start_at"]:
+            start_at = parse_datetime(options["start_at"])
+            if start_at is None:
+                raise CommandError(f"--start-at: not a date and time: {options['start_at']!r}.")
+            if timezone.is_naive(start_at):
+                start_at = timezone.make_aware(start_at)
+        try:
+            return campaign_create(
+                name=options["name"] or template.name,
+                template=template,
+                stage=stage,
+                parameters=options["param"],
+                start_at=start_at,
+            )
+        except SendRefused as exc:
+            raise CommandError(exc.message) from None
+
+    def _campaign(self, value):
+        try:
+            return Campaign.objects.get(pk=uuid.UUID(value))
+        except (ValueError, Campaign.DoesNotExist):
+            raise CommandError(f"No campaign {value!r}.") from None

@@ -1,0 +1,165 @@
+"""Template campaigns (the spec's scenario 2): every recipient once, queued in bulk, sent at the sender's rate."""
+
+from collections.abc import Iterable, Sequence
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count, OuterRef, Q, Subquery
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from happycrm.queue import send
+from leads.models import Lead, Stage
+from messaging.models import Campaign, CampaignRecipient, Channel, Message, MessageStatus
+from templates_app.models import Template
+
+from .outbound import SendRefused, template_message_build
+
+CHUNK = 500  # recipients turned into messages per transaction
+SEND_BATCH = 100  # messages per Celery task on the campaigns queue
+R = CampaignRecipient.Outcome
+
+
+def campaign_create(
+    *,
+    name: str,
+    template: Template,
+    leads: Iterable[Lead] | None = None,
+    stage: Stage | None = None,
+    parameters: Sequence[str] = (),
+    start_at=None,
+    created_by=None,
+) -> Campaign:
+    """A campaign for the given leads, or every lead of `stage`; started at once unless `start_at` is later."""
+    if template.status != Template.Status.ACTIVE:
+        raise SendRefused(_("The template %(name)s is inactive.") % {"name": template.name}, code="inactive")
+    if template.content_sid and template.approval_status != Template.ApprovalStatus.APPROVED:
+        raise SendRefused(
+            _("WhatsApp has not approved the template %(name)s (%(status)s).")
+            % {"name": template.name, "status": template.get_approval_status_display()},
+            code="not_approved",
+        )
+    if leads is None and stage is None:
+        raise SendRefused(_("Choose the leads or a stage."), code="no_recipients")
+    with transaction.atomic():
+        campaign = Campaign.objects.create(
+            name=name,
+            template=template,
+            parameters=[str(value) for value in parameters],
+            start_at=start_at,
+            created_by=created_by,
+        )
+        campaign_add_recipients(campaign=campaign, leads=leads, stage=stage)
+        if start_at is None or start_at <= timezone.now():
+            campaign_start(campaign=campaign)
+    return campaign
+
+
+def campaign_add_recipients(*, campaign: Campaign, leads: Iterable[Lead] | None = None, stage: Stage | None = None):
+    """Add leads; one already in the campaign stays as it is (a lead never gets the same campaign twice)."""
+    lead_ids = (
+        Lead.objects.filter(stage=stage).values_list("pk", flat=True)
+        if stage is not None
+        else [lead.pk for lead in leads]
+    )
+    CampaignRecipient.objects.bulk_create(
+        (CampaignRecipient(campaign=campaign, lead_id=lead_id) for lead_id in lead_ids),
+        batch_size=2000,
+        ignore_conflicts=True,
+    )
+
+
+def campaign_start(*, campaign: Campaign) -> None:
+    """Mark it running and queue the run (once committed); `manage.py send_campaign --campaign` reruns it."""
+    from messaging.tasks import run_campaign
+
+    Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.RUNNING)
+    campaign.status = Campaign.Status.RUNNING
+    transaction.on_commit(lambda: send(run_campaign, str(campaign.pk)))
+
+
+def campaigns_start_due() -> int:
+    """Beat: start scheduled campaigns whose time has come."""
+    due = list(Campaign.objects.filter(status=Campaign.Status.SCHEDULED, start_at__lte=timezone.now()))
+    for campaign in due:
+        campaign_start(campaign=campaign)
+    return len(due)
+
+
+def campaign_run(*, campaign_id) -> Campaign:
+    """Turn every pending recipient into a queued message, in bulk; safe to run again (only pending ones move)."""
+    from messaging.tasks import send_messages
+
+    campaign = Campaign.objects.select_related("template").get(pk=campaign_id)
+    # Each lead on the channel it last wrote on (lead_default_channel, for a whole chunk in one query).
+    latest_inbound_channel = (
+        Message.objects.filter(lead=OuterRef("lead"), is_from_lead=True).order_by("-created_at").values("channel")[:1]
+    )
+    Campaign.objects.filter(pk=campaign.pk, started_at__isnull=True).update(started_at=timezone.now())
+    while True:
+        with transaction.atomic():
+            recipients = list(
+                CampaignRecipient.objects.select_for_update(skip_locked=True, of=("self",))
+                .filter(campaign=campaign, outcome=R.PENDING)
+                .select_related("lead")
+                .annotate(channel=Subquery(latest_inbound_channel))[:CHUNK]
+            )
+            if not recipients:
+                break
+            messages, outcomes = [], []
+            for recipient in recipients:
+                lead = recipient.lead
+                if lead.opted_out_at is not None:
+                    outcomes.append((recipient, R.SKIPPED_OPTED_OUT, ""))
+                elif not lead.phone:
+                    outcomes.append((recipient, R.SKIPPED_NO_PHONE, ""))
+                else:
+                    try:
+                        message = template_message_build(
+                            lead=lead,
+                            template=campaign.template,
+                            parameters=campaign.parameters,
+                            channel=recipient.channel or Channel.WHATSAPP,
+                        )
+                    except SendRefused as exc:
+                        outcomes.append((recipient, R.SKIPPED_REFUSED, exc.message))
+                    else:
+                        messages.append(message)
+                        recipient.message = message
+                        outcomes.append((recipient, R.QUEUED, ""))
+            Message.objects.bulk_create(messages)
+            for recipient, outcome, reason in outcomes:
+                recipient.outcome, recipient.reason = outcome, reason
+            CampaignRecipient.objects.bulk_update([row for row, _, _ in outcomes], ["outcome", "reason", "message"])
+            ids = [str(message.pk) for message in messages]
+            for start in range(0, len(ids), SEND_BATCH):
+                batch = ids[start : start + SEND_BATCH]
+                transaction.on_commit(lambda batch=batch: send(send_messages, batch, queue=settings.CAMPAIGN_QUEUE))
+    Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.DONE, finished_at=timezone.now())
+    campaign.refresh_from_db()
+    return campaign
+
+
+SENT = [MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.READ, MessageStatus.PARTIALLY_DELIVERED]
+FAILED = [MessageStatus.FAILED, MessageStatus.UNDELIVERED, MessageStatus.CANCELED]
+
+
+def campaign_progress(*, campaign: Campaign) -> dict:
+    """Counts by outcome, one query: sent (Twilio took it), failed, skipped, waiting; and the share done."""
+    message = "message__"
+    counts = CampaignRecipient.objects.filter(campaign=campaign).aggregate(
+        total=Count("pk"),
+        pending=Count("pk", filter=Q(outcome=R.PENDING)),
+        skipped=Count("pk", filter=Q(outcome__startswith="skipped")),
+        sent=Count(
+            "pk",
+            filter=Q(**{f"{message}status__in": SENT})
+            | Q(**{f"{message}status": MessageStatus.QUEUED, f"{message}twilio_message_sid__isnull": False}),
+        ),
+        failed=Count("pk", filter=Q(**{f"{message}status__in": FAILED})),
+        attention=Count("pk", filter=Q(**{f"{message}needs_attention": True})),
+    )
+    counts["queued"] = counts["total"] - counts["pending"] - counts["skipped"] - counts["sent"] - counts["failed"]
+    finished = counts["sent"] + counts["failed"] + counts["skipped"]
+    counts["percent"] = round(100 * finished / counts["total"]) if counts["total"] else 100
+    return counts
