@@ -3,6 +3,7 @@ import uuid
 from pathlib import Path
 
 from django.conf import settings
+from django.core import signing
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
@@ -119,6 +120,10 @@ class Message(models.Model):
         return explain_error(self.error_code, self.error_message)
 
 
+PUBLIC_MEDIA_SALT = "messaging.public-media"
+PUBLIC_MEDIA_MAX_AGE = 7 * 24 * 3600  # Twilio fetches at once; a week covers retries and scheduled sends
+
+
 def media_upload_to(instance: "MessageMedia", filename: str) -> str:
     """A key nobody can guess or enumerate: the media's own UUID plus a random part."""
     suffix = Path(filename).suffix.lower()[:10]
@@ -159,6 +164,10 @@ class MessageMedia(models.Model):
 
     def get_absolute_url(self):
         return reverse("messaging:media", args=[self.pk])
+
+    def public_path(self) -> str:
+        """A signed, expiring path Twilio can GET and HEAD without a login (for attachments we send)."""
+        return reverse("messaging:public-media", args=[signing.dumps(str(self.pk), salt=PUBLIC_MEDIA_SALT)])
 
 
 class WebhookEvent(models.Model):

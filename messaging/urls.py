@@ -9,4 +9,5 @@ urlpatterns = [
     path("api/debug/webhook-diagnostics", api.WebhookDiagnosticsView.as_view(), name="webhook-diagnostics"),
     path("api/debug/messages", api.PhoneMessagesView.as_view(), name="debug-messages"),
     path("messages/media/<uuid:pk>", views.media_file, name="media"),
+    path("m/<str:token>", views.public_media, name="public-media"),
 ]

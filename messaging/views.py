@@ -2,15 +2,16 @@ import logging
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core import signing
 from django.core.exceptions import SuspiciousOperation
 from django.db import DatabaseError
 from django.http import FileResponse, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_POST, require_safe
 from twilio.request_validator import SIGNATURE_SETTINGS_HEADER, RequestValidator, get_signature_algorithm
 
-from .models import MessageMedia, WebhookEvent
+from .models import PUBLIC_MEDIA_MAX_AGE, PUBLIC_MEDIA_SALT, MessageMedia, WebhookEvent
 from .services.webhooks import signature_rejection_record, webhook_event_store
 
 logger = logging.getLogger(__name__)
@@ -81,6 +82,17 @@ def twilio_webhook(request):
     if event.kind == WebhookEvent.Kind.INBOUND:
         return HttpResponse(EMPTY_TWIML, content_type="text/xml")
     return HttpResponse(status=200)
+
+
+@require_safe
+def public_media(request, token):
+    """An attachment we send, for Twilio (GET and HEAD, no login): the signed token is the permission."""
+    try:
+        pk = signing.loads(token, salt=PUBLIC_MEDIA_SALT, max_age=PUBLIC_MEDIA_MAX_AGE)
+    except signing.BadSignature:
+        return _refuse(404, "Unknown or expired link.")
+    media = get_object_or_404(MessageMedia, pk=pk, status=MessageMedia.Status.STORED)
+    return FileResponse(media.file.open("rb"), content_type=media.content_type)
 
 
 @login_required

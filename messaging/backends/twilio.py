@@ -68,6 +68,8 @@ def _not_connected(exc: requests.ConnectionError) -> bool:
 class TwilioBackend(BaseBackend):
     """The real twilio client; TWILIO_API_BASE_URL points it at another server (tests, a simulator)."""
 
+    needs_public_media_urls = True  # Twilio fetches attachments itself
+
     def __init__(self):
         self.client = Client(
             settings.TWILIO_ACCOUNT_SID,
