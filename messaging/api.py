@@ -1,7 +1,8 @@
-"""Staff diagnostics: the spec's debug endpoints."""
+"""The messaging API: sending to a lead (agents), and the spec's debug endpoints (staff)."""
 
 from django.core.exceptions import ValidationError
-from rest_framework import serializers
+from django.shortcuts import get_object_or_404
+from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError as BadRequest
 from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
@@ -9,9 +10,11 @@ from rest_framework.views import APIView
 
 from leads.models import Lead
 from leads.phones import normalize_phone
+from templates_app.models import Template
 
-from .models import Message, MessageMedia
+from .models import Channel, Message, MessageMedia
 from .selectors import leads_for_phone, messages_for_leads, webhook_diagnostics
+from .services.outbound import SendRefused, message_send, message_send_media, message_send_template
 
 
 class WebhookDiagnosticsView(APIView):
@@ -84,3 +87,39 @@ class PhoneMessagesView(APIView):
                 "messages": MessageDebugSerializer(messages_for_leads(leads=leads), many=True).data,
             }
         )
+
+
+class SendSerializer(serializers.Serializer):
+    body = serializers.CharField(required=False, allow_blank=True, default="", max_length=1600)
+    channel = serializers.ChoiceField(choices=Channel.choices, required=False)
+    template = serializers.PrimaryKeyRelatedField(queryset=Template.objects.all(), required=False)
+    parameters = serializers.ListField(child=serializers.CharField(max_length=500), required=False, default=list)
+    file = serializers.FileField(required=False)
+
+
+class SentMessageSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Message
+        fields = ["id", "lead", "channel", "status", "body", "template_name", "media_url", "created_at"]
+
+
+class LeadSendView(APIView):
+    """POST a message to a lead: text (`body`), a template (`template`, `parameters`) or a file (`file`,
+    with `body` as its caption). The message is queued and sent right after; 400 says why it cannot be."""
+
+    def post(self, request, pk):
+        lead = get_object_or_404(Lead, pk=pk)
+        form = SendSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        data = form.validated_data
+        common = {"lead": lead, "channel": data.get("channel"), "sender": request.user}
+        try:
+            if data.get("template"):
+                message = message_send_template(template=data["template"], parameters=data["parameters"], **common)
+            elif data.get("file"):
+                message = message_send_media(upload=data["file"], caption=data["body"], **common)
+            else:
+                message = message_send(body=data["body"], **common)
+        except SendRefused as exc:
+            return Response({"detail": exc.message, "code": exc.code}, status=status.HTTP_400_BAD_REQUEST)
+        return Response(SentMessageSerializer(message).data, status=status.HTTP_201_CREATED)

@@ -2,7 +2,7 @@ import pytest
 from django.urls import reverse
 
 from leads.tests.factories import LeadFactory
-from messaging.models import WebhookEvent
+from messaging.models import Message, WebhookEvent
 from messaging.tests.factories import InboundMessageFactory, MessageFactory, WebhookEventFactory
 from messaging.tests.twilio import new_sid, status_callback, whatsapp_text
 
@@ -19,8 +19,10 @@ def agent_client(client, django_user_model):
 
 
 @pytest.mark.parametrize("url", [DIAGNOSTICS, MESSAGES + "?phone=05551234567"])
-def test_debug_endpoints_are_for_staff_only(client, agent_client, url):
-    assert client.get(url).status_code == 403
+def test_debug_endpoints_are_for_staff_only(agent_client, url):
+    from django.test import Client
+
+    assert Client().get(url).status_code == 403
     assert agent_client.get(url).status_code == 403
 
 
@@ -76,3 +78,49 @@ def test_debug_messages_query_count_is_flat(staff_client, django_assert_max_num_
     with django_assert_max_num_queries(8):
         response = staff_client.get(MESSAGES, {"phone": "05551234567"})
     assert len(response.json()["messages"]) == 30
+
+
+def test_send_api_text_template_and_file(agent_client, django_capture_on_commit_callbacks):
+    import datetime
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.utils import timezone
+
+    from messaging.backends import locmem
+    from templates_app.tests.factories import TemplateFactory
+
+    locmem.outbox.clear()
+    lead = LeadFactory(phone="+905551234567", last_inbound_at=timezone.now() - datetime.timedelta(hours=1))
+    url = reverse("messaging:lead-send", args=[lead.pk])
+    with django_capture_on_commit_callbacks(execute=True):
+        text = agent_client.post(url, {"body": "Merhaba"}, content_type="application/json")
+        template = agent_client.post(
+            url, {"template": str(TemplateFactory(content="Merhaba {{1}}").pk)}, content_type="application/json"
+        )
+        image = agent_client.post(
+            url,
+            {
+                "file": SimpleUploadedFile("a.jpg", b"\xff\xd8\xff" + b"0" * 100, content_type="image/jpeg"),
+                "body": "Foto",
+            },
+        )
+    assert (text.status_code, template.status_code, image.status_code) == (201, 201, 201), image.content
+    assert text.json()["status"] == "queued"
+    assert [m.body for m in locmem.outbox] == ["Merhaba", "", "Foto"]
+    assert locmem.outbox[1].content_sid
+    assert Message.objects.filter(sent_by__username="agent").count() == 3
+
+
+def test_send_api_refusals_are_400_with_the_reason(agent_client):
+    from django.test import Client
+
+    lead = LeadFactory(phone="+905551234567")
+    url = reverse("messaging:lead-send", args=[lead.pk])
+    response = agent_client.post(url, {"body": "Merhaba"}, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["code"] == "window_closed"
+    assert "24 hours" in response.json()["detail"]
+    assert agent_client.post(url, {"channel": "fax"}, content_type="application/json").status_code == 400
+    missing = reverse("messaging:lead-send", args=["00000000-0000-0000-0000-000000000000"])
+    assert agent_client.post(missing, {"body": "x"}, content_type="application/json").status_code == 404
+    assert Client().post(url, {"body": "x"}, content_type="application/json").status_code == 403
