@@ -52,3 +52,30 @@ def test_webhook_request_stores_and_a_worker_processes(settings):
 
     assert Message.objects.get().body == "Kuyruktan geldim"
     assert WebhookEvent.objects.get().outcome == WebhookEvent.Outcome.STORED
+
+
+def test_agent_replies_go_ahead_of_campaign_traffic(settings):
+    from leads.tests.factories import LeadFactory
+    from messaging.backends import locmem
+    from messaging.models import MessageStatus
+    from messaging.tasks import send_message, send_messages
+
+    lead = LeadFactory()
+    campaign = [Message.objects.create(lead=lead, body=f"kampanya {n}", status=MessageStatus.QUEUED) for n in range(30)]
+    replies = [Message.objects.create(lead=lead, body=f"reply {n}", status=MessageStatus.QUEUED) for n in range(10)]
+    locmem.outbox.clear()
+    app.conf.task_always_eager = False
+    try:
+        for message in campaign:  # queued first, as a running campaign would have
+            send_messages.apply_async(args=[[str(message.pk)]], queue=settings.CAMPAIGN_QUEUE)
+        for reply in replies:
+            send_message.delay(str(reply.pk))
+        with start_worker(
+            app, pool="solo", perform_ping_check=False, shutdown_timeout=10, queues=["celery", "campaigns"]
+        ):
+            assert wait_until(lambda: len(locmem.outbox) == 40), len(locmem.outbox)
+    finally:
+        app.conf.task_always_eager = True
+    bodies = [message.body for message in locmem.outbox]
+    # Every reply before the campaign, but for one campaign task the worker may already hold.
+    assert sum(body.startswith("reply") for body in bodies[:11]) == 10, bodies[:12]
