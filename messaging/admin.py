@@ -247,7 +247,7 @@ class CampaignAdmin(admin.ModelAdmin):
 
 @admin.register(CampaignRecipient)
 class CampaignRecipientAdmin(admin.ModelAdmin):
-    list_display = ["lead", "campaign", "outcome", "message_status", "reason"]
+    list_display = ["lead", "campaign", "outcome", "message_status", "why"]
     list_filter = ["outcome", "campaign"]
     list_select_related = ["lead", "campaign", "message"]
     search_fields = ["lead__name", "lead__phone"]
@@ -256,6 +256,13 @@ class CampaignRecipientAdmin(admin.ModelAdmin):
     @admin.display(description=_("message status"))
     def message_status(self, obj):
         return obj.message.get_status_display() if obj.message else "-"
+
+    @admin.display(description=_("reason"))
+    def why(self, obj):
+        """Why it was skipped, or why Twilio did not deliver it."""
+        if obj.reason:
+            return obj.reason
+        return obj.message.error_explanation if obj.message and obj.message.error_code else ""
 
     def has_add_permission(self, request):
         return False
