@@ -19,4 +19,5 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("", include("messaging.urls")),
+    path("", include("templates_app.urls")),
 ]

@@ -1,16 +1,14 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from templates_app.models import Template
+from templates_app.selectors import templates_sendable
 
 
 class CampaignForm(forms.Form):
     name = forms.CharField(label=_("Campaign name"), max_length=200)
     template = forms.ModelChoiceField(
         label=_("Template"),
-        queryset=Template.objects.filter(
-            status=Template.Status.ACTIVE, approval_status=Template.ApprovalStatus.APPROVED
-        ),
+        queryset=templates_sendable(channel="whatsapp"),
         help_text=_("Approved, active templates. {{1}} is the lead's name, {{2}} the event date, {{3}} the time."),
     )
     parameters = forms.CharField(

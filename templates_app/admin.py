@@ -1,19 +1,92 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseNotAllowed
+from django.shortcuts import redirect
+from django.urls import path
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from leads.models import Lead
+from messaging.services.outbound import template_preview
 
 from .models import Template
+from .services import TemplateSyncError, templates_sync
 
 PROVIDER_FIELDS = ["content_sid", "approval_status", "rejection_reason", "category", "language", "variables"]
+BADGE_COLOURS = {
+    Template.ApprovalStatus.APPROVED: "#1b7f3b",
+    Template.ApprovalStatus.PENDING: "#a66b00",
+    Template.ApprovalStatus.RECEIVED: "#a66b00",
+    Template.ApprovalStatus.REJECTED: "#b3261e",
+    Template.ApprovalStatus.PAUSED: "#b3261e",
+    Template.ApprovalStatus.DISABLED: "#b3261e",
+    Template.ApprovalStatus.UNSUBMITTED: "#555555",
+}
 
 
 @admin.register(Template)
 class TemplateAdmin(admin.ModelAdmin):
-    list_display = ["name", "language", "category", "approval_status", "status", "content_sid", "updated_at"]
+    change_list_template = "admin/templates_app/template/change_list.html"
+    list_display = ["name", "approval_badge", "status", "language", "category", "content_sid", "updated_at"]
     list_filter = ["approval_status", "status", "language", "category"]
     search_fields = ["name", "content", "content_sid"]
-    readonly_fields = ["created_at", "updated_at"]
+    readonly_fields = ["preview", "created_at", "updated_at"]
+
+    @admin.display(description=_("WhatsApp approval"), ordering="approval_status")
+    def approval_badge(self, obj):
+        badge = format_html(
+            '<span style="color:#fff;background:{};padding:1px 6px;border-radius:8px">{}</span>',
+            BADGE_COLOURS.get(obj.approval_status, "#555555"),
+            obj.get_approval_status_display(),
+        )
+        if obj.rejection_reason:
+            return format_html("{} <small>{}</small>", badge, obj.rejection_reason)
+        return badge
+
+    @admin.display(description=_("preview"))
+    def preview(self, obj):
+        """The text as the most recently active lead would read it (a placeholder without a value stays visible)."""
+        lead = Lead.objects.order_by("-last_message_at", "-created_at").first()
+        if obj is None or obj.pk is None or lead is None or not obj.content:
+            return "-"
+        rendered = template_preview(template=obj, lead=lead)
+        missing = ", ".join(item["placeholder"] for item in rendered["missing"])
+        return format_html(
+            '<div style="white-space:pre-wrap">{}</div><small>{}</small>',
+            rendered["text"],
+            _("For %(lead)s.") % {"lead": lead.name}
+            + (" " + _("Missing: %(missing)s") % {"missing": missing} if missing else ""),
+        )
 
     def get_readonly_fields(self, request, obj=None):
         # A template synced from Twilio is Twilio's: its approval, text and SID come from the sync.
         if obj is not None and obj.content_sid:
             return [*PROVIDER_FIELDS, "content", *self.readonly_fields]
         return self.readonly_fields
+
+    def get_urls(self):
+        return [
+            path("sync/", self.admin_site.admin_view(self.sync_view), name="templates_app_template_sync"),
+            *super().get_urls(),
+        ]
+
+    @staticmethod
+    def _sync_message(report) -> str:
+        text = _("Synced from Twilio: %(summary)s") % {"summary": report.summary()}
+        if report.failed:
+            text += " " + "; ".join(f"{item['sid'] or '?'}: {item['error']}" for item in report.failed)
+        return text
+
+    def sync_view(self, request):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        try:
+            report = templates_sync()
+        except TemplateSyncError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+        else:
+            level = messages.WARNING if report.failed else messages.SUCCESS
+            self.message_user(request, self._sync_message(report), level)
+        return redirect("admin:templates_app_template_changelist")

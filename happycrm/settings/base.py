@@ -139,6 +139,7 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-webhook-events": {"task": "messaging.sweep_webhook_events", "schedule": 60.0},
     "prune-notification-events": {"task": "notifications.prune_events", "schedule": 3600.0},
     "start-due-campaigns": {"task": "messaging.start_due_campaigns", "schedule": 60.0},
+    "sync-templates": {"task": "templates_app.sync_templates", "schedule": 3600.0},
 }
 
 if REDIS_URL:

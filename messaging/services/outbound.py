@@ -134,6 +134,15 @@ def template_message_build(
             code="not_approved",
         )
     if not whatsapp_content:
+        if channel == Channel.WHATSAPP and not whatsapp_window_open(lead):
+            raise SendRefused(
+                _(
+                    "The template %(name)s has no WhatsApp content SID (a local template), so it cannot be sent "
+                    "over WhatsApp more than 24 hours after the lead's last message."
+                )
+                % {"name": template.name},
+                code="window_closed",
+            )
         _check_window(lead, channel)
     body, variables = template_render(content=template.content, values=template_values(lead=lead, extra=parameters))
     return Message(
@@ -147,6 +156,27 @@ def template_message_build(
         content_variables=variables if whatsapp_content else {},
         sent_by=sender,
     )
+
+
+def template_preview(*, template: Template, lead: Lead, extra: Sequence[str] = ()) -> dict:
+    """The template as `lead` will read it; a placeholder without a value stays visible and is listed."""
+    values = template_values(lead=lead, extra=extra)
+    missing: set[int] = set()
+
+    def fill(match) -> str:
+        number = int(match.group(1))
+        value = values[number - 1] if number <= len(values) else ""
+        if not str(value).strip():
+            missing.add(number)
+            return match.group(0)
+        return str(value)
+
+    text = PLACEHOLDER.sub(fill, template.content)
+    labels = {1: _("the lead's name"), 2: _("the event date"), 3: _("the event time")}
+    return {
+        "text": text,
+        "missing": [{"placeholder": f"{{{{{n}}}}}", "meaning": labels.get(n, "")} for n in sorted(missing)],
+    }
 
 
 def message_send_template(

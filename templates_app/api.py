@@ -1,0 +1,40 @@
+import uuid
+
+from django.shortcuts import get_object_or_404
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from leads.models import Lead
+from messaging.services.outbound import template_preview
+
+from .models import Template
+from .services import TemplateSyncError, templates_sync
+
+
+class TemplateSyncView(APIView):
+    """The spec's POST /api/templates/sync-missing: sync from Twilio, answer with what changed."""
+
+    def post(self, request):
+        try:
+            report = templates_sync()
+        except TemplateSyncError as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_502_BAD_GATEWAY)
+        return Response(report.as_dict())
+
+
+class TemplatePreviewView(APIView):
+    """The template as `lead` would read it (`?lead=<id>`, extra values as repeated `param`), missing values flagged."""
+
+    def get(self, request, pk):
+        template = get_object_or_404(Template, pk=pk)
+        lead_id = request.query_params.get("lead")
+        if not lead_id:
+            return Response({"lead": ["This query parameter is required."]}, status=status.HTTP_400_BAD_REQUEST)
+        try:
+            lead = Lead.objects.filter(pk=uuid.UUID(lead_id)).first()
+        except ValueError:
+            lead = None
+        if lead is None:
+            return Response({"lead": ["No such lead."]}, status=status.HTTP_400_BAD_REQUEST)
+        return Response(template_preview(template=template, lead=lead, extra=request.query_params.getlist("param")))

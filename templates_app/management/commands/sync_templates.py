@@ -1,0 +1,23 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from templates_app.services import TemplateSyncError, templates_sync
+
+
+class Command(BaseCommand):
+    help = "Sync WhatsApp content templates and their approval status from Twilio's Content API."
+
+    def handle(self, *args, **options):
+        try:
+            report = templates_sync()
+        except TemplateSyncError as exc:
+            raise CommandError(str(exc)) from None
+        for label, names in (
+            ("Created", report.created),
+            ("Updated", report.updated),
+            ("Deactivated", report.deactivated),
+        ):
+            for name in names:
+                self.stdout.write(f"{label}: {name}")
+        for failure in report.failed:
+            self.stderr.write(f"Skipped {failure['sid'] or '?'}: {failure['error']}")
+        self.stdout.write(report.summary())
