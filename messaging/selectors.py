@@ -1,11 +1,12 @@
 import datetime
 
 from django.core.cache import cache
-from django.db.models import Count, Q
+from django.core.exceptions import ValidationError
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from leads.models import Lead
-from leads.phones import fallback_digits
+from leads.phones import fallback_digits, normalize_phone
 
 from .models import Message, MessageMedia, WebhookEvent
 
@@ -106,3 +107,58 @@ def messages_for_leads(*, leads, limit: int = 100):
         .prefetch_related("media")
         .order_by("-created_at")[:limit]
     )
+
+
+INBOX_PAGE_SIZE = 30
+THREAD_PAGE_SIZE = 30
+
+
+def inbox_leads(
+    *, unread: bool = False, starred: bool = False, stage=None, channel: str = "", query: str = ""
+) -> QuerySet[Lead]:
+    """Conversations, latest first, each with its last message: one query whatever the page holds."""
+    latest = Message.objects.filter(lead=OuterRef("pk")).order_by("-created_at")
+    leads = (
+        Lead.objects.filter(last_message_at__isnull=False)
+        .select_related("stage")
+        .annotate(
+            last_body=Subquery(latest.values("body")[:1]),
+            last_channel=Subquery(latest.values("channel")[:1]),
+            last_from_lead=Subquery(latest.values("is_from_lead")[:1]),
+            last_media=Subquery(latest.values("media_content_type")[:1]),
+            has_starred=Exists(Message.objects.filter(lead=OuterRef("pk"), is_starred=True)),
+        )
+        .order_by("-last_message_at", "-pk")
+    )
+    if unread:
+        leads = leads.filter(unread_count__gt=0)
+    if starred:
+        leads = leads.filter(has_starred=True)
+    if stage is not None:
+        leads = leads.filter(stage=stage)
+    if channel:
+        leads = leads.filter(Exists(Message.objects.filter(lead=OuterRef("pk"), channel=channel)))
+    query = query.strip()
+    if query:
+        match = Q(name__icontains=query) | Exists(Message.objects.filter(lead=OuterRef("pk"), body__icontains=query))
+        try:
+            e164 = normalize_phone(query)
+        except ValidationError:
+            digits = "".join(ch for ch in query if ch.isdigit())
+            if len(digits) >= 4:
+                match |= Q(phone__contains=digits)
+        else:
+            match |= Q(phone=e164) | Q(phone_national=fallback_digits(e164))
+        leads = leads.filter(match)
+    return leads
+
+
+def thread_page(*, lead: Lead, before: Message | None = None, size: int = THREAD_PAGE_SIZE) -> tuple[list, bool]:
+    """The newest `size` messages (older than `before` if given), oldest first, and whether older ones exist."""
+    messages = lead.messages.select_related("template").prefetch_related("media").order_by("-created_at", "-pk")
+    if before is not None:
+        messages = messages.filter(
+            Q(created_at__lt=before.created_at) | Q(created_at=before.created_at, pk__lt=before.pk)
+        )
+    page = list(messages[: size + 1])
+    return list(reversed(page[:size])), len(page) > size

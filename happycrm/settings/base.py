@@ -176,7 +176,9 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
 }
 
-LOGIN_URL = "admin:login"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "messaging:inbox"
+LOGOUT_REDIRECT_URL = "login"
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,155 @@
+"""The agents' pages: the inbox and a conversation (htmx fragments when asked by htmx)."""
+
+import uuid
+
+from django import forms
+from django.contrib import messages as flash
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import retarget
+
+from leads.models import Lead, Stage
+from templates_app.models import Template
+from templates_app.selectors import templates_sendable
+
+from .models import Channel, Message
+from .selectors import INBOX_PAGE_SIZE, inbox_leads, thread_page
+from .services.messages import messages_mark_read, messages_set_starred
+from .services.outbound import (
+    SendRefused,
+    lead_default_channel,
+    message_send,
+    message_send_media,
+    message_send_template,
+    template_preview,
+    whatsapp_window_open,
+)
+
+
+class LeadDetailsForm(forms.ModelForm):
+    class Meta:
+        model = Lead
+        fields = ["name", "email", "stage", "event_date", "event_time", "location"]
+        widgets = {
+            "event_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "event_time": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        }
+
+
+@login_required
+@require_GET
+def inbox(request):
+    filters = {
+        "unread": request.GET.get("unread") == "1",
+        "starred": request.GET.get("starred") == "1",
+        "stage": Stage.objects.filter(pk=request.GET["stage"]).first() if _is_uuid(request.GET.get("stage")) else None,
+        "channel": request.GET.get("channel") if request.GET.get("channel") in Channel.values else "",
+        "query": request.GET.get("q", "")[:100],
+    }
+    page = Paginator(inbox_leads(**filters), INBOX_PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {"page": page, "filters": filters, "stages": Stage.objects.all(), "channels": Channel.choices}
+    template = "messaging/partials/inbox_rows.html" if request.htmx else "messaging/inbox.html"
+    return render(request, template, context)
+
+
+def _conversation_context(request, lead: Lead, **extra) -> dict:
+    channel = lead_default_channel(lead)
+    return {
+        "lead": lead,
+        "channel": channel,
+        "window_open": whatsapp_window_open(lead),
+        "templates": templates_sendable(channel=channel),
+        "details_form": LeadDetailsForm(instance=lead),
+        **extra,
+    }
+
+
+@login_required
+@require_GET
+def conversation(request, pk):
+    lead = get_object_or_404(Lead.objects.select_related("stage"), pk=pk)
+    before = None
+    if before_id := request.GET.get("before"):
+        before = get_object_or_404(Message, pk=before_id, lead=lead) if _is_uuid(before_id) else None
+    page, has_older = thread_page(lead=lead, before=before)
+    context = {"page": page, "has_older": has_older}
+    if request.htmx and before is not None:
+        return render(request, "messaging/partials/thread_page.html", {"lead": lead, **context})
+    messages_mark_read(queryset=lead.messages.filter(is_from_lead=True, is_read=False))
+    lead.refresh_from_db()
+    return render(request, "messaging/conversation.html", _conversation_context(request, lead, **context))
+
+
+@login_required
+@require_POST
+def send(request, pk):
+    lead = get_object_or_404(Lead, pk=pk)
+    common = {"lead": lead, "sender": request.user}
+    try:
+        if request.POST.get("send-template"):
+            template_id = request.POST.get("template")
+            template = Template.objects.filter(pk=template_id).first() if _is_uuid(template_id) else None
+            if template is None:
+                raise SendRefused(str(_("Choose a template.")), code="template")
+            params = [value for value in request.POST.getlist("param") if value.strip()]
+            message = message_send_template(template=template, parameters=params, **common)
+        elif upload := request.FILES.get("file"):
+            message = message_send_media(upload=upload, caption=request.POST.get("body", ""), **common)
+        else:
+            message = message_send(body=request.POST.get("body", ""), **common)
+    except SendRefused as exc:
+        if request.htmx:
+            return retarget(HttpResponse(exc.message, content_type="text/plain; charset=utf-8"), "#composer-error")
+        flash.error(request, exc.message)
+        return redirect("messaging:conversation", lead.pk)
+    if request.htmx:
+        return render(request, "messaging/partials/bubble.html", {"message": message, "lead": lead})
+    return redirect("messaging:conversation", lead.pk)
+
+
+@login_required
+@require_POST
+def star(request, pk, message_pk):
+    message = get_object_or_404(Message, pk=message_pk, lead_id=pk)
+    messages_set_starred(queryset=Message.objects.filter(pk=message.pk), starred=not message.is_starred)
+    message.refresh_from_db()
+    if request.htmx:
+        return render(request, "messaging/partials/bubble.html", {"message": message, "lead": message.lead})
+    return redirect("messaging:conversation", pk)
+
+
+@login_required
+@require_POST
+def lead_details(request, pk):
+    lead = get_object_or_404(Lead, pk=pk)
+    form = LeadDetailsForm(request.POST, instance=lead)
+    saved = form.is_valid()
+    if saved:
+        lead = form.save()
+    if request.htmx:
+        return render(
+            request, "messaging/partials/lead_panel.html", {"lead": lead, "details_form": form, "saved": saved}
+        )
+    return redirect("messaging:conversation", pk)
+
+
+@login_required
+@require_GET
+def preview(request, pk):
+    lead = get_object_or_404(Lead, pk=pk)
+    template_id = request.GET.get("template")
+    template = Template.objects.filter(pk=template_id).first() if _is_uuid(template_id) else None
+    rendered = template_preview(template=template, lead=lead, extra=request.GET.getlist("param")) if template else None
+    return render(request, "messaging/partials/template_preview.html", {"preview": rendered, "template": template})
+
+
+def _is_uuid(value) -> bool:
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True

@@ -1,0 +1,176 @@
+import datetime
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from leads.tests.factories import LeadFactory, StageFactory
+from messaging.models import Message
+from messaging.services.messages import lead_activity_refresh
+from messaging.tests.factories import InboundMessageFactory, MessageFactory
+from templates_app.tests.factories import TemplateFactory
+
+pytestmark = pytest.mark.django_db
+
+INBOX = reverse("messaging:inbox")
+
+
+@pytest.fixture
+def agent(client, django_user_model):
+    client.force_login(django_user_model.objects.create_user(username="agent"))
+    return client
+
+
+def conversation_with(lead, *bodies, hours_ago=1):
+    now = timezone.now()
+    for n, body in enumerate(bodies):
+        InboundMessageFactory(lead=lead, body=body, created_at=now - datetime.timedelta(hours=hours_ago, minutes=-n))
+    lead_activity_refresh(lead=lead)
+    return lead
+
+
+def test_pages_need_a_login_and_agents_never_reach_the_admin(agent):
+    lead = LeadFactory()
+    for url in (INBOX, reverse("messaging:conversation", args=[lead.pk])):
+        response = Client().get(url)
+        assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+    assert agent.get("/admin/").status_code == 302
+    assert agent.get(INBOX).status_code == 200
+    assert Client().get("/accounts/login/").status_code == 200
+    assert agent.post("/accounts/logout/").status_code == 302
+    assert agent.get(INBOX).status_code == 302
+
+
+def test_inbox_lists_conversations_latest_first_with_unread_badges(agent):
+    old = conversation_with(LeadFactory(name="Eski"), "eski mesaj", hours_ago=5)
+    new = conversation_with(LeadFactory(name="Yeni"), "merhaba", "fiyat?", hours_ago=1)
+    LeadFactory(name="Sessiz")  # no messages: not a conversation
+    page = agent.get(INBOX).content.decode()
+    assert page.index("Yeni") < page.index("Eski")
+    assert "Sessiz" not in page
+    assert 'aria-label="unread messages">2<' in page
+    assert "fiyat?" in page
+    assert old.pk and new.pk
+
+
+@pytest.mark.parametrize("query", ["0555 123 45 67", "whatsapp:+905551234567", "Ayşe", "vejetaryen"])
+def test_inbox_search_by_name_phone_in_any_form_or_text(agent, query):
+    conversation_with(LeadFactory(name="Ayşe Yılmaz", phone="+905551234567"), "Menüde vejetaryen var mı?")
+    conversation_with(LeadFactory(name="Mehmet", phone="+905321112233"), "Merhaba")
+    response = agent.get(INBOX, {"q": query}, HTTP_HX_REQUEST="true")
+    body = response.content.decode()
+    assert "<html" not in body  # the fragment only
+    assert "Ayşe Yılmaz" in body and "Mehmet" not in body
+
+
+def test_inbox_filters(agent):
+    stage = StageFactory(name="Teklif")
+    unread = conversation_with(LeadFactory(name="Okunmamış", stage=stage), "x")
+    read = LeadFactory(name="Okunmuş")
+    MessageFactory(lead=read, channel="sms", is_starred=True)
+    lead_activity_refresh(lead=read)
+    assert "Okunmuş" not in agent.get(INBOX, {"unread": "1"}).content.decode()
+    assert "Okunmamış" not in agent.get(INBOX, {"starred": "1"}).content.decode()
+    assert "Okunmuş" not in agent.get(INBOX, {"stage": str(stage.pk)}).content.decode()
+    sms = agent.get(INBOX, {"channel": "sms"}).content.decode()
+    assert "Okunmuş" in sms and "Okunmamış" not in sms
+    assert unread.pk
+
+
+def test_inbox_query_count_does_not_grow_with_rows(agent, django_assert_max_num_queries):
+    for n in range(25):
+        conversation_with(LeadFactory(), f"mesaj {n}")
+    with django_assert_max_num_queries(8):
+        response = agent.get(INBOX)
+    assert response.content.decode().count('<li class="conversation') == 25
+
+
+def test_opening_a_conversation_marks_it_read_and_escapes_everything(agent):
+    lead = conversation_with(LeadFactory(name="<b>Kötü</b>"), "<script>alert('x')</script>", "ikinci")
+    page = agent.get(reverse("messaging:conversation", args=[lead.pk])).content.decode()
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page
+    assert "<script>alert" not in page
+    assert "&lt;b&gt;Kötü&lt;/b&gt;" in page
+    lead.refresh_from_db()
+    assert lead.unread_count == 0
+    assert not Message.objects.filter(lead=lead, is_read=False).exists()
+
+
+def test_older_messages_load_in_pages(agent):
+    lead = LeadFactory()
+    now = timezone.now()
+    for n in range(45):
+        MessageFactory(lead=lead, body=f"mesaj {n:02d}", created_at=now - datetime.timedelta(minutes=45 - n))
+    url = reverse("messaging:conversation", args=[lead.pk])
+    page = agent.get(url).content.decode()
+    assert "mesaj 44" in page and "mesaj 15" in page and "mesaj 14" not in page
+    oldest_shown = Message.objects.get(body="mesaj 15")
+    older = agent.get(url, {"before": str(oldest_shown.pk)}, HTTP_HX_REQUEST="true").content.decode()
+    assert "mesaj 14" in older and "mesaj 00" in older and "mesaj 15" not in older
+    assert "<html" not in older
+
+
+def test_send_from_the_composer(agent, django_capture_on_commit_callbacks):
+    lead = conversation_with(LeadFactory(phone="+905551234567"), "merhaba")
+    url = reverse("messaging:send", args=[lead.pk])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = agent.post(url, {"body": "Merhaba, nasıl yardımcı olabilirim?"}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    assert "Merhaba, nasıl yardımcı olabilirim?" in response.content.decode()
+    message = Message.objects.get(is_from_lead=False)
+    assert message.sent_by.username == "agent" and message.twilio_message_sid
+
+
+def test_a_refused_send_shows_the_reason_in_the_composer(agent):
+    lead = LeadFactory()  # never wrote: the WhatsApp window is closed
+    response = agent.post(reverse("messaging:send", args=[lead.pk]), {"body": "Merhaba"}, HTTP_HX_REQUEST="true")
+    assert response["HX-Retarget"] == "#composer-error"
+    assert "24 hours" in response.content.decode()
+    assert not Message.objects.exists()
+    page = agent.get(reverse("messaging:conversation", args=[lead.pk])).content.decode()
+    assert 'id="window-closed"' in page and "Send a template" in page
+
+
+def test_template_from_the_picker_with_preview(agent, django_capture_on_commit_callbacks):
+    lead = LeadFactory(name="Can", event_date=datetime.date(2026, 12, 5))
+    template = TemplateFactory(content="Merhaba {{1}}, {{2}} için kodunuz {{4}}")
+    preview = agent.get(reverse("messaging:preview", args=[lead.pk]), {"template": str(template.pk)}).content.decode()
+    assert "Merhaba Can, 12/05/2026 için kodunuz {{4}}" in preview and "Missing" in preview
+    with django_capture_on_commit_callbacks(execute=True):
+        response = agent.post(
+            reverse("messaging:send", args=[lead.pk]),
+            {"send-template": "1", "template": str(template.pk), "param": "K-1", "body": ""},
+            HTTP_HX_REQUEST="true",
+        )
+    assert "Merhaba Can, 12/05/2026 için kodunuz K-1" in response.content.decode()
+
+
+def test_star_and_edit_the_lead_in_place(agent):
+    lead = conversation_with(LeadFactory(), "yıldızla beni")
+    message = Message.objects.get()
+    response = agent.post(reverse("messaging:star", args=[lead.pk, message.pk]), HTTP_HX_REQUEST="true")
+    assert "★" in response.content.decode()
+    message.refresh_from_db()
+    assert message.is_starred
+
+    url = reverse("messaging:lead-details", args=[lead.pk])
+    data = {
+        "name": "Yeni Ad",
+        "email": "",
+        "stage": str(lead.stage_id),
+        "event_date": "2026-12-05",
+        "event_time": "19:30",
+        "location": "Beşiktaş",
+    }
+    assert "Saved." in agent.post(url, data, HTTP_HX_REQUEST="true").content.decode()
+    lead.refresh_from_db()
+    assert (lead.name, lead.location, lead.event_time) == ("Yeni Ad", "Beşiktaş", datetime.time(19, 30))
+    bad = agent.post(url, {**data, "event_date": "yarın"}, HTTP_HX_REQUEST="true").content.decode()
+    assert "Enter a valid date" in bad
+
+
+def test_opted_out_lead_shows_a_banner_and_no_composer(agent):
+    lead = conversation_with(LeadFactory(opted_out_at=timezone.now()), "STOP")
+    page = agent.get(reverse("messaging:conversation", args=[lead.pk])).content.decode()
+    assert "opted out" in page and "<textarea" not in page
