@@ -21,4 +21,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("messaging.urls")),
     path("", include("templates_app.urls")),
+    path("", include("notifications.urls")),
 ]

@@ -1,0 +1,42 @@
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from messaging.tests.twilio import new_sid, status_callback, whatsapp_text
+from notifications.models import Event
+
+pytestmark = pytest.mark.django_db
+
+URL = reverse("notifications:events")
+
+
+def test_events_since_a_cursor(staff_client, post_webhook):
+    start = staff_client.get(URL).json()
+    assert start["events"] == []
+    post_webhook(whatsapp_text(body="Merhaba", profile_name="Deniz"))
+    post_webhook(whatsapp_text(body="İkinci"))
+    data = staff_client.get(URL, {"cursor": start["cursor"]}).json()
+    assert [event["type"] for event in data["events"]] == ["new_message", "new_message"]
+    assert data["events"][0]["data"]["body"] == "Merhaba"
+    assert data["cursor"] == Event.objects.order_by("-pk").first().pk
+    assert staff_client.get(URL, {"cursor": data["cursor"]}).json()["events"] == []
+    assert staff_client.post(f"{URL}?cursor={start['cursor']}").json()["cursor"] == data["cursor"]
+
+
+def test_status_changes_are_events_too(staff_client, post_webhook):
+    from messaging.tests.factories import MessageFactory
+
+    message = MessageFactory(status="queued", twilio_message_sid=new_sid())
+    cursor = staff_client.get(URL).json()["cursor"]
+    post_webhook(status_callback(sid=message.twilio_message_sid, status="delivered"))
+    events = staff_client.get(URL, {"cursor": cursor}).json()["events"]
+    assert [(e["type"], e["data"]["status"]) for e in events] == [("status_update", "delivered")]
+
+
+def test_needs_a_login():
+    assert Client().get(URL).status_code == 403
+
+
+def test_bad_cursor(staff_client):
+    response = staff_client.get(URL, {"cursor": "abc"})
+    assert response.status_code == 400 and "integer" in response.json()["cursor"][0]
