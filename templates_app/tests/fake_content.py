@@ -1,69 +1,41 @@
 """A local Twilio Content API (ContentAndApprovals, paged) for the real twilio client."""
 
 import base64
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
+
+from happycrm.tests.local_server import Handler, LocalServer
 
 PAGE_SIZE = 2
 
 
-class FakeContentApi:
+class ContentHandler(Handler):
+    def do_GET(self):
+        fake = self.server.fake
+        fake.requests.append(self.path)
+        if self.headers.get("Authorization") != fake.expected_auth:
+            return self.reply_json(401, {"code": 20003, "message": "Authenticate", "status": 401})
+        page = int(parse_qs(urlsplit(self.path).query).get("Page", ["0"])[0])
+        chunk = fake.items[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
+        more = (page + 1) * PAGE_SIZE < len(fake.items)
+        url = f"{fake.base_url}/v1/ContentAndApprovals"
+        meta = {
+            "page": page,
+            "page_size": PAGE_SIZE,
+            "first_page_url": f"{url}?PageSize={PAGE_SIZE}&Page=0",
+            "previous_page_url": None,
+            "url": f"{url}?PageSize={PAGE_SIZE}&Page={page}",
+            "next_page_url": f"{url}?PageSize={PAGE_SIZE}&Page={page + 1}" if more else None,
+            "key": "contents",
+        }
+        self.reply_json(200, {"contents": chunk, "meta": meta})
+
+
+class FakeContentApi(LocalServer):
     def __init__(self, account_sid: str, auth_token: str):
+        super().__init__(ContentHandler)
         self.items: list[dict] = []
         self.requests: list[str] = []
-        expected = "Basic " + base64.b64encode(f"{account_sid}:{auth_token}".encode()).decode()
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_GET(self):
-                server.requests.append(self.path)
-                if self.headers.get("Authorization") != expected:
-                    return self._json(401, {"code": 20003, "message": "Authenticate", "status": 401})
-                query = parse_qs(urlsplit(self.path).query)
-                page = int(query.get("Page", ["0"])[0])
-                chunk = server.items[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
-                more = (page + 1) * PAGE_SIZE < len(server.items)
-                url = f"{server.base_url}/v1/ContentAndApprovals"
-                self._json(
-                    200,
-                    {
-                        "contents": chunk,
-                        "meta": {
-                            "page": page,
-                            "page_size": PAGE_SIZE,
-                            "first_page_url": f"{url}?PageSize={PAGE_SIZE}&Page=0",
-                            "previous_page_url": None,
-                            "url": f"{url}?PageSize={PAGE_SIZE}&Page={page}",
-                            "next_page_url": f"{url}?PageSize={PAGE_SIZE}&Page={page + 1}" if more else None,
-                            "key": "contents",
-                        },
-                    },
-                )
-
-            def _json(self, status, body):
-                content = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(content)))
-                self.end_headers()
-                self.wfile.write(content)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.base_url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self.expected_auth = "Basic " + base64.b64encode(f"{account_sid}:{auth_token}".encode()).decode()
 
 
 def content(n: int, name: str, types: dict, approval: dict, **extra) -> dict:
