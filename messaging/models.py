@@ -34,8 +34,6 @@ class MessageStatus(models.TextChoices):
 
 
 class Message(models.Model):
-    Status = MessageStatus
-
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="messages", verbose_name=_("lead"))
     body = models.TextField(_("body"), blank=True)
