@@ -13,4 +13,4 @@ RUN DJANGO_SETTINGS_MODULE=happycrm.settings.production DJANGO_SECRET_KEY=collec
 USER happycrm
 
 EXPOSE 8000
-CMD ["gunicorn", "happycrm.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "2", "--threads", "4"]
+CMD ["gunicorn", "happycrm.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "2", "--threads", "16"]

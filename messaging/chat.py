@@ -112,6 +112,17 @@ def send(request, pk):
 
 
 @login_required
+@require_GET
+def bubble(request, pk, message_pk):
+    """One message as the open conversation shows it (live updates fetch it); seen there, so it is read."""
+    message = get_object_or_404(Message.objects.prefetch_related("media"), pk=message_pk, lead_id=pk)
+    if message.is_from_lead and not message.is_read:
+        messages_mark_read(queryset=Message.objects.filter(pk=message.pk))
+        message.refresh_from_db()
+    return render(request, "messaging/partials/bubble.html", {"message": message, "lead": message.lead})
+
+
+@login_required
 @require_POST
 def star(request, pk, message_pk):
     message = get_object_or_404(Message, pk=message_pk, lead_id=pk)

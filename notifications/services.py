@@ -4,6 +4,7 @@ from django.utils import timezone
 
 from messaging.models import Message
 
+from .broadcast import announce
 from .models import Event
 
 RETENTION = datetime.timedelta(days=7)
@@ -28,11 +29,12 @@ def event_new_message(*, message: Message) -> Event:
     )
     Message.objects.filter(pk=message.pk).update(is_notification_sent=True)
     message.is_notification_sent = True
+    announce()
     return event
 
 
 def event_status_update(*, message: Message) -> Event:
-    return Event.objects.create(
+    event = Event.objects.create(
         type=Event.Type.STATUS_UPDATE,
         lead_id=message.lead_id,
         message=message,
@@ -43,6 +45,8 @@ def event_status_update(*, message: Message) -> Event:
             "error_code": message.error_code,
         },
     )
+    announce()
+    return event
 
 
 def events_prune() -> int:

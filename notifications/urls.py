@@ -1,9 +1,10 @@
 from django.urls import path
 
-from . import api
+from . import api, views
 
 app_name = "notifications"
 
 urlpatterns = [
     path("api/messages/events", api.EventsView.as_view(), name="events"),
+    path("events/stream", views.stream, name="stream"),
 ]

@@ -174,3 +174,13 @@ def test_opted_out_lead_shows_a_banner_and_no_composer(agent):
     lead = conversation_with(LeadFactory(opted_out_at=timezone.now()), "STOP")
     page = agent.get(reverse("messaging:conversation", args=[lead.pk])).content.decode()
     assert "opted out" in page and "<textarea" not in page
+
+
+def test_a_live_bubble_fetched_by_the_open_conversation_is_read(agent):
+    lead = conversation_with(LeadFactory(), "yeni geldi")
+    message = Message.objects.get()
+    response = agent.get(reverse("messaging:bubble", args=[lead.pk, message.pk]), HTTP_HX_REQUEST="true")
+    assert "yeni geldi" in response.content.decode() and "<html" not in response.content.decode()
+    lead.refresh_from_db()
+    message.refresh_from_db()
+    assert message.is_read and lead.unread_count == 0
