@@ -6,7 +6,8 @@ from django import forms
 from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpResponse
+from django.db.models import Sum
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
@@ -109,6 +110,14 @@ def send(request, pk):
     if request.htmx:
         return render(request, "messaging/partials/bubble.html", {"message": message, "lead": lead})
     return redirect("messaging:conversation", lead.pk)
+
+
+@login_required
+@require_GET
+def unread(request):
+    """The unread total, for the tab title."""
+    total = Lead.objects.aggregate(total=Sum("unread_count"))["total"] or 0
+    return JsonResponse({"total": total})
 
 
 @login_required

@@ -12,6 +12,7 @@ urlpatterns = [
     path("messages/media/<uuid:pk>", views.media_file, name="media"),
     path("m/<str:token>", views.public_media, name="public-media"),
     path("inbox/", chat.inbox, name="inbox"),
+    path("inbox/unread", chat.unread, name="unread"),
     path("inbox/<uuid:pk>/", chat.conversation, name="conversation"),
     path("inbox/<uuid:pk>/send", chat.send, name="send"),
     path("inbox/<uuid:pk>/details", chat.lead_details, name="lead-details"),

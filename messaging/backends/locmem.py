@@ -1,9 +1,8 @@
-import itertools
+import uuid
 
 from .base import BaseBackend, OutgoingMessage, SendResult
 
 outbox: list[OutgoingMessage] = []
-_sids = itertools.count(1)
 
 
 class LocmemBackend(BaseBackend):
@@ -11,4 +10,4 @@ class LocmemBackend(BaseBackend):
 
     def send(self, message: OutgoingMessage) -> SendResult:
         outbox.append(message)
-        return SendResult(sid=f"SM{next(_sids):032x}", status="queued")
+        return SendResult(sid=f"SM{uuid.uuid4().hex}", status="queued")

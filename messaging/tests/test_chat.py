@@ -184,3 +184,9 @@ def test_a_live_bubble_fetched_by_the_open_conversation_is_read(agent):
     lead.refresh_from_db()
     message.refresh_from_db()
     assert message.is_read and lead.unread_count == 0
+
+
+def test_unread_total_for_the_tab_title(agent):
+    conversation_with(LeadFactory(), "bir", "iki")
+    conversation_with(LeadFactory(), "üç")
+    assert agent.get(reverse("messaging:unread")).json() == {"total": 3}

@@ -70,7 +70,101 @@ function liveUpdates() {
   }
 
   source.addEventListener("new_message", onEvent);
+  source.addEventListener("new_message", onNewMessage);
   source.addEventListener("status_update", onEvent);
 }
 
 document.addEventListener("DOMContentLoaded", liveUpdates);
+
+// Notifications for messages from leads: a toast, a sound (can be muted), the browser's notification
+// (permission asked on a click), and the unread total in the tab title. Each message notifies once,
+// however many tabs are open: the first tab to take the message's lock does it; the others see the flag.
+const notifyBase = document.title;
+
+async function refreshUnreadTotal() {
+  const url = document.body.dataset.unreadUrl;
+  if (!url) return;
+  const response = await fetch(url);
+  if (!response.ok) return;
+  const { total } = await response.json();
+  document.title = total ? `(${total}) ${notifyBase}` : notifyBase;
+}
+
+function beep() {
+  if (localStorage.getItem("happycrm:muted") === "1") return;
+  const Context = window.AudioContext || window.webkitAudioContext;
+  if (!Context) return;
+  const audio = new Context();
+  const tone = audio.createOscillator();
+  const gain = audio.createGain();
+  tone.frequency.value = 880;
+  gain.gain.setValueAtTime(0.15, audio.currentTime);
+  gain.gain.exponentialRampToValueAtTime(0.0001, audio.currentTime + 0.4);
+  tone.connect(gain).connect(audio.destination);
+  tone.start();
+  tone.stop(audio.currentTime + 0.4);
+}
+
+function toast(data) {
+  const box = document.getElementById("toasts");
+  if (!box) return;
+  const item = document.createElement("div");
+  item.className = "toast";
+  item.setAttribute("role", "status");
+  const text = document.createElement("span");
+  text.textContent = `${data.lead_name}: ${data.body}`;  // text, never HTML
+  const view = document.createElement("a");
+  view.href = data.url;
+  view.textContent = box.dataset.view;
+  item.append(text, view);
+  box.appendChild(item);
+  setTimeout(() => item.remove(), 8000);
+}
+
+async function notifyOnce(data) {
+  const flag = `happycrm:notified:${data.message_id}`;
+  const claim = () => {
+    if (localStorage.getItem(flag)) return false;
+    localStorage.setItem(flag, String(Date.now()));
+    return true;
+  };
+  const first = navigator.locks
+    ? await navigator.locks.request(flag, claim)
+    : claim();
+  if (!first) return;
+  beep();
+  if (window.Notification && Notification.permission === "granted" && document.visibilityState !== "visible") {
+    const note = new Notification(data.lead_name, { body: data.body, tag: data.message_id });
+    note.onclick = () => { window.focus(); window.location.href = data.url; };
+  }
+}
+
+function onNewMessage(event) {
+  const data = JSON.parse(event.data);
+  refreshUnreadTotal();
+  if (document.body.dataset.lead === data.lead_id && document.visibilityState === "visible") return;  // seen
+  data.url = document.body.dataset.conversationUrl.replace("00000000-0000-0000-0000-000000000000", data.lead_id);
+  if (document.visibilityState === "visible") toast(data);
+  notifyOnce(data);
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  refreshUnreadTotal();
+  const enable = document.getElementById("enable-notifications");
+  if (enable && window.Notification && Notification.permission === "default") {
+    enable.hidden = false;
+    enable.addEventListener("click", async () => {
+      await Notification.requestPermission();
+      enable.hidden = true;
+    });
+  }
+  const mute = document.getElementById("mute");
+  if (mute) {
+    const show = () => { mute.setAttribute("aria-pressed", String(localStorage.getItem("happycrm:muted") === "1")); };
+    show();
+    mute.addEventListener("click", () => {
+      localStorage.setItem("happycrm:muted", localStorage.getItem("happycrm:muted") === "1" ? "0" : "1");
+      show();
+    });
+  }
+});
