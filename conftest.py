@@ -42,3 +42,16 @@ def post_webhook(client, twilio_settings, django_capture_on_commit_callbacks):
             return client.post(path, body, content_type="application/x-www-form-urlencoded", **headers)
 
     return post
+
+
+@pytest.fixture(autouse=True)
+def _default_stage_after_flush(request):
+    """Transactional tests empty the database between tests, the starter pipeline included: put the default
+    stage back, as the data migration made it."""
+    marker = request.node.get_closest_marker("django_db")
+    if not (marker and marker.kwargs.get("transaction")) and "live_server" not in request.fixturenames:
+        return
+    request.getfixturevalue("transactional_db")
+    from leads.models import Stage
+
+    Stage.objects.get_or_create(is_default=True, defaults={"name": "New"})

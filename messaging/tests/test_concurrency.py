@@ -15,7 +15,7 @@ from messaging.tests.twilio import WEBHOOK_PATH, new_sid, sign, whatsapp_text
 from notifications.models import Event
 
 pytestmark = [
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
     pytest.mark.slow,
     pytest.mark.skipif(
         not settings.DATABASES["default"]["ENGINE"].endswith("postgresql"), reason="needs PostgreSQL (DATABASE_URL)"

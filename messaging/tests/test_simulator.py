@@ -11,7 +11,7 @@ from messaging.tests.factories import MessageFactory
 pytestmark = pytest.mark.django_db
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_simulate_inbound_goes_through_the_webhook_path(capsys):
     call_command("simulate_inbound", "Merhaba, fiyat alabilir miyim?", "--from", "0555 123 45 67", "--name", "Ayşe")
     message = Message.objects.get()

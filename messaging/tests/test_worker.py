@@ -13,7 +13,7 @@ from messaging.models import Message, WebhookEvent
 from messaging.tests.twilio import AUTH_TOKEN, WEBHOOK_PATH, sign, whatsapp_text
 
 pytestmark = [
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
     pytest.mark.slow,
     pytest.mark.skipif(not settings.REDIS_URL, reason="REDIS_URL is not set (CI sets it)"),
 ]

@@ -33,7 +33,7 @@ def test_a_reconnecting_screen_gets_what_it_missed(staff_client):
     assert two.startswith(f"id: {second.pk}\nevent: status_update\n") and '"status": "delivered"' in two
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.slow
 def test_a_new_event_wakes_an_open_stream_at_once(monkeypatch):
     monkeypatch.setattr(broadcast, "LOCAL_POLL_SECONDS", 60.0)  # so only the wake-up can deliver it in time
