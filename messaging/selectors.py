@@ -140,15 +140,18 @@ def inbox_leads(
         leads = leads.filter(Exists(Message.objects.filter(lead=OuterRef("pk"), channel=channel)))
     query = query.strip()
     if query:
-        match = Q(name__icontains=query) | Exists(Message.objects.filter(lead=OuterRef("pk"), body__icontains=query))
         try:
             e164 = normalize_phone(query)
         except ValidationError:
+            # Words: the name, or the text of any message (a scan of the messages; a phone is matched by index).
+            match = Q(name__icontains=query) | Exists(
+                Message.objects.filter(lead=OuterRef("pk"), body__icontains=query)
+            )
             digits = "".join(ch for ch in query if ch.isdigit())
             if len(digits) >= 4:
                 match |= Q(phone__contains=digits)
         else:
-            match |= Q(phone=e164) | Q(phone_national=fallback_digits(e164))
+            match = Q(phone=e164) | Q(phone_national=fallback_digits(e164))
         leads = leads.filter(match)
     return leads
 

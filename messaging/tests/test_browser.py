@@ -1,5 +1,6 @@
 """The agents' pages in a real browser (Debian's chromium driven by Playwright) against a live server."""
 
+import datetime
 import os
 import shutil
 import time
@@ -143,3 +144,20 @@ def test_closed_window_offers_templates_and_an_image_can_be_sent(page, live_serv
     page.click("button.primary")
     page.wait_for_selector(".bubble.ours img", timeout=5000)
     assert Message.objects.filter(lead=open_lead, media_content_type="image/png").exists()
+
+
+def test_older_messages_load_when_scrolling_up(page, live_server):
+    lead = LeadFactory(name="Uzun Sohbet")
+    now = timezone.now()
+    for n in range(70):
+        InboundMessageFactory(
+            lead=lead, body=f"eski mesaj {n:02d}", created_at=now - datetime.timedelta(minutes=70 - n)
+        )
+    lead_activity_refresh(lead=lead)
+    page.goto(f"{live_server.url}/inbox/{lead.pk}/")
+    page.wait_for_selector("text=eski mesaj 69")
+    assert page.locator("text=eski mesaj 10").count() == 0
+    for _ in range(3):
+        page.evaluate("document.getElementById('thread').scrollTop = 0")
+        page.wait_for_timeout(400)
+    page.wait_for_selector("text=eski mesaj 00", timeout=5000)

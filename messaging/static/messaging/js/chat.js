@@ -168,3 +168,25 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   }
 });
+
+// Older messages load when the agent scrolls to the top of the thread (the button stays for the keyboard);
+// the view keeps its place while they are added above.
+document.addEventListener("DOMContentLoaded", () => {
+  const thread = document.getElementById("thread");
+  if (!thread) return;
+  let heightBefore = 0;
+  thread.addEventListener("scroll", () => {
+    const button = thread.querySelector(".older button");
+    if (thread.scrollTop < 40 && button && !button.dataset.loading) {
+      button.dataset.loading = "1";
+      heightBefore = thread.scrollHeight;
+      button.click();
+    }
+  });
+  document.body.addEventListener("htmx:afterSettle", () => {
+    if (heightBefore) {
+      thread.scrollTop += thread.scrollHeight - heightBefore;
+      heightBefore = 0;
+    }
+  });
+});
