@@ -9,6 +9,7 @@ class Event(models.Model):
     class Type(models.TextChoices):
         NEW_MESSAGE = "new_message", _("New message")
         STATUS_UPDATE = "status_update", _("Status update")
+        READ = "read", _("Messages read")
 
     id = models.BigAutoField(primary_key=True)
     type = models.CharField(_("type"), max_length=32, choices=Type.choices)

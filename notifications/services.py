@@ -49,6 +49,14 @@ def event_status_update(*, message: Message) -> Event:
     return event
 
 
+def event_read(*, lead_ids) -> None:
+    """Messages were read (an agent opened the conversation): every screen updates its unread counts."""
+    Event.objects.bulk_create(
+        Event(type=Event.Type.READ, lead_id=lead_id, payload={"lead_id": str(lead_id)}) for lead_id in lead_ids
+    )
+    announce()
+
+
 def events_prune() -> int:
     """Events are for screens catching up, not an archive: drop those older than a week."""
     deleted, _ = Event.objects.filter(created_at__lt=timezone.now() - RETENTION).delete()

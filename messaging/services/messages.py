@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from leads.models import Lead
 from messaging.models import Message
+from notifications.services import event_read
 
 
 def messages_mark_read(*, queryset: QuerySet[Message]) -> int:
@@ -25,6 +26,8 @@ def messages_mark_read(*, queryset: QuerySet[Message]) -> int:
         per_lead = Counter(lead_id for _, lead_id, is_from_lead in rows if is_from_lead)
         for lead_id, count in per_lead.items():
             Lead.objects.filter(pk=lead_id).update(unread_count=F("unread_count") - count)
+        if per_lead:
+            event_read(lead_ids=list(per_lead))
     return len(rows)
 
 

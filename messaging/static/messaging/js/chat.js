@@ -72,6 +72,10 @@ function liveUpdates() {
   source.addEventListener("new_message", onEvent);
   source.addEventListener("new_message", onNewMessage);
   source.addEventListener("status_update", onEvent);
+  source.addEventListener("read", () => {
+    if (rows) refreshInbox();
+    refreshUnreadTotal();
+  });
 }
 
 document.addEventListener("DOMContentLoaded", liveUpdates);
