@@ -161,3 +161,28 @@ def test_older_messages_load_when_scrolling_up(page, live_server):
         page.evaluate("document.getElementById('thread').scrollTop = 0")
         page.wait_for_timeout(400)
     page.wait_for_selector("text=eski mesaj 00", timeout=5000)
+
+
+FAKE_AUDIO = """
+window.AudioContext = class {
+  constructor() { localStorage.setItem("beeps", String(Number(localStorage.getItem("beeps") || 0) + 1)); }
+  get currentTime() { return 0; }
+  get destination() { return {}; }
+  createOscillator() { return { frequency: {}, connect: (gain) => gain, start() {}, stop() {} }; }
+  createGain() { return { gain: { setValueAtTime() {}, exponentialRampToValueAtTime() {} }, connect() {} }; }
+};
+"""
+
+
+def test_one_notification_per_message_across_tabs(page, live_server):
+    lead_with_conversation()
+    page.context.add_init_script(FAKE_AUDIO)
+    tabs = [page, page.context.new_page()]
+    for tab in tabs:
+        tab.goto(f"{live_server.url}/inbox/")
+    page.wait_for_timeout(500)
+    post_webhook(live_server, whatsapp_text(sender="+905334445566", body="İki sekme", profile_name="Deniz"))
+    for tab in tabs:
+        tab.wait_for_selector("#inbox-rows >> text=İki sekme", timeout=5000)
+    page.wait_for_timeout(500)
+    assert page.evaluate("localStorage.getItem('beeps')") == "1"
