@@ -57,7 +57,7 @@ def inbox(request):
     return render(request, template, context)
 
 
-def _conversation_context(request, lead: Lead, **extra) -> dict:
+def _conversation_context(lead: Lead, **extra) -> dict:
     channel = lead_default_channel(lead)
     return {
         "lead": lead,
@@ -82,7 +82,7 @@ def conversation(request, pk):
         return render(request, "messaging/partials/thread_page.html", {"lead": lead, **context})
     messages_mark_read(queryset=lead.messages.filter(is_from_lead=True, is_read=False))
     lead.refresh_from_db()
-    return render(request, "messaging/conversation.html", _conversation_context(request, lead, **context))
+    return render(request, "messaging/conversation.html", _conversation_context(lead, **context))
 
 
 @login_required
