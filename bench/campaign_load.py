@@ -22,9 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-DB_NAME = "happycrm_bench"
-PG = "postgres://postgres@127.0.0.1:5432"
-REDIS_URL = "redis://127.0.0.1:6379/15"
+from common import DATABASE_URL, REDIS_URL, drop_database, fresh_database  # noqa: E402 -- after the path
 
 
 def main() -> None:
@@ -34,15 +32,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=2, help="Celery worker processes")
     args = parser.parse_args()
 
-    import psycopg
-    import redis
-
     from messaging.tests.fake_twilio import FakeTwilio
 
-    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DB_NAME}")
-    redis.Redis.from_url(REDIS_URL).flushdb()
+    fresh_database()
 
     fake = FakeTwilio()
     fake.thread.start()
@@ -60,7 +52,7 @@ def main() -> None:
         "DJANGO_SETTINGS_MODULE": "happycrm.settings.production",
         "DJANGO_SECRET_KEY": "bench-" + "x" * 60,
         "DJANGO_LOG_LEVEL": "WARNING",
-        "DATABASE_URL": f"{PG}/{DB_NAME}",
+        "DATABASE_URL": DATABASE_URL,
         "REDIS_URL": REDIS_URL,
         "TWILIO_ACCOUNT_SID": "AC" + "b" * 32,
         "TWILIO_AUTH_TOKEN": "bench-auth-token",
@@ -125,8 +117,7 @@ def main() -> None:
         from django.db import connections
 
         connections.close_all()
-        with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+        drop_database()
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ Needs PostgreSQL and Redis on 127.0.0.1 and /usr/bin/chromium; creates and drops
 import argparse
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -25,16 +24,11 @@ from urllib.request import Request, urlopen
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-DB_NAME = "happycrm_bench"
-PG = "postgres://postgres@127.0.0.1:5432"
+
+from common import DATABASE_URL, REDIS_URL, drop_database, free_port, fresh_database  # noqa: E402 -- after the path
+
 TOKEN = "bench-auth-token"
 PASSWORD = "bench-password-123"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def percentile(values, share):
@@ -174,13 +168,7 @@ def main():
     parser.add_argument("--total", type=int, default=1_000_000)
     args = parser.parse_args()
 
-    import psycopg
-    import redis
-
-    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DB_NAME}")
-    redis.Redis.from_url("redis://127.0.0.1:6379/15").flushdb()
+    fresh_database()
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {
@@ -190,8 +178,8 @@ def main():
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,testserver",
         "DJANGO_SECURE_SSL_REDIRECT": "false",
         "DJANGO_LOG_LEVEL": "WARNING",
-        "DATABASE_URL": f"{PG}/{DB_NAME}",
-        "REDIS_URL": "redis://127.0.0.1:6379/15",
+        "DATABASE_URL": DATABASE_URL,
+        "REDIS_URL": REDIS_URL,
         "PUBLIC_BASE_URL": base,
         "TWILIO_ACCOUNT_SID": "AC" + "b" * 32,
         "TWILIO_AUTH_TOKEN": TOKEN,
@@ -226,8 +214,7 @@ def main():
         from django.db import connections
 
         connections.close_all()
-        with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+        drop_database()
 
 
 if __name__ == "__main__":

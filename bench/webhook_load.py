@@ -29,22 +29,13 @@ from urllib.parse import urlencode
 
 import aiohttp
 import psycopg
-import redis
+from common import DATABASE_URL, REDIS_URL, drop_database, free_port, fresh_database
 from twilio.request_validator import RequestValidator
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 TOKEN = "bench-auth-token"
 ACCOUNT = "AC" + "b" * 32
-DB_NAME = "happycrm_bench"
-PG = "postgres://postgres@127.0.0.1:5432"
-REDIS_URL = "redis://127.0.0.1:6379/15"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def environment(port: int) -> dict[str, str]:
@@ -55,7 +46,7 @@ def environment(port: int) -> dict[str, str]:
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
         "DJANGO_SECURE_SSL_REDIRECT": "false",
         "DJANGO_LOG_LEVEL": "WARNING",
-        "DATABASE_URL": f"{PG}/{DB_NAME}",
+        "DATABASE_URL": DATABASE_URL,
         "REDIS_URL": REDIS_URL,
         "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
         "TWILIO_ACCOUNT_SID": ACCOUNT,
@@ -65,16 +56,8 @@ def environment(port: int) -> dict[str, str]:
 
 
 def reset_database(env: dict[str, str]) -> None:
-    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DB_NAME}")
+    fresh_database()
     subprocess.run([PYTHON, "manage.py", "migrate", "--no-input", "-v0"], cwd=ROOT, env=env, check=True)
-    redis.Redis.from_url(REDIS_URL).flushdb()
-
-
-def drop_database() -> None:
-    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
 
 
 def payloads(count: int, senders: int) -> list[dict[str, str]]:
@@ -154,7 +137,7 @@ def wait_for(url: str, timeout: float = 30) -> None:
 
 
 def counts() -> tuple[int, int, int, int]:
-    with psycopg.connect(f"{PG}/{DB_NAME}") as conn:
+    with psycopg.connect(DATABASE_URL) as conn:
         events, processed = conn.execute("SELECT count(*), count(processed_at) FROM messaging_webhookevent").fetchone()
         messages, distinct = conn.execute(
             "SELECT count(*), count(DISTINCT twilio_message_sid) FROM messaging_message"
