@@ -39,6 +39,14 @@ class Stage(models.Model):
                 Stage.objects.filter(is_default=True).exclude(pk=self.pk).update(is_default=False)
             super().save(*args, **kwargs)
 
+    def get_constraints(self):
+        # Forms validate constraints before save(); the single-default one would refuse making another stage
+        # the default, which save() does by taking the flag over. The database still enforces it.
+        return [
+            (model, [c for c in constraints if c.name != "stage_single_default"])
+            for model, constraints in super().get_constraints()
+        ]
+
     def clean(self):
         if not self.is_default and self.pk and Stage.objects.filter(pk=self.pk, is_default=True).exists():
             raise ValidationError(

@@ -81,3 +81,25 @@ def test_stage_changelist_shows_lead_counts(staff_client):
     response = staff_client.get(reverse("admin:leads_stage_changelist"))
     default = next(s for s in response.context["cl"].result_list if s.is_default)
     assert default.lead_count == 3
+
+
+def test_another_stage_becomes_the_default_through_the_admin_change_form(staff_client):
+    old = Stage.objects.get(is_default=True)
+    stage = StageFactory(name="Qualified")
+    response = staff_client.post(
+        reverse("admin:leads_stage_change", args=[stage.pk]),
+        {"name": "Qualified", "position": stage.position, "is_default": "on"},
+    )
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert list(Stage.objects.filter(is_default=True)) == [stage]
+    old.refresh_from_db()
+    assert not old.is_default
+
+
+def test_a_new_stage_can_be_added_as_the_default(staff_client):
+    response = staff_client.post(
+        reverse("admin:leads_stage_add"), {"name": "Inbound", "position": 0, "is_default": "on"}
+    )
+    assert response.status_code == 302
+    assert Stage.objects.get(is_default=True).name == "Inbound"
+    assert Stage.objects.count() > 1
