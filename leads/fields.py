@@ -1,6 +1,6 @@
 from django.db import models
 
-from .phones import normalize_phone
+from .phones import MAX_INPUT_LENGTH, normalize_phone
 
 
 class PhoneNumberField(models.CharField):
@@ -17,6 +17,10 @@ class PhoneNumberField(models.CharField):
         kwargs.setdefault("null", True)
         kwargs.setdefault("blank", True)
         super().__init__(*args, **kwargs)
+
+    def formfield(self, **kwargs):
+        # The column holds E.164 (16), but a form takes every form the parser accepts: `+90 (555) 987-65-43`.
+        return super().formfield(**{"max_length": MAX_INPUT_LENGTH, **kwargs})
 
     def to_python(self, value):
         value = super().to_python(value)

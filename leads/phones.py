@@ -8,6 +8,9 @@ from django.utils.translation import gettext_lazy as _
 CHANNEL_PREFIXES = ("whatsapp:", "sms:", "tel:")
 FALLBACK_DIGITS = 10
 MIN_DIGITS, MAX_DIGITS = 7, 15
+# The longest input any phone field takes: a channel prefix and 15 digits with a separator around each fit
+# (`whatsapp:+90 (555) 987-65-43` is 28). The stored E.164 is at most 16.
+MAX_INPUT_LENGTH = 64
 
 INVALID_PHONE_MESSAGE = _("Enter a valid phone number, for example +90 555 123 45 67.")
 
@@ -23,6 +26,8 @@ def normalize_phone(value: str, *, region: str | None = None) -> str:
     if not isinstance(value, str):
         raise ValidationError(INVALID_PHONE_MESSAGE, code="invalid_phone")
     text = value.strip()
+    if len(text) > MAX_INPUT_LENGTH:
+        raise ValidationError(INVALID_PHONE_MESSAGE, code="invalid_phone")
     lowered = text.lower()
     for prefix in CHANNEL_PREFIXES:
         if lowered.startswith(prefix):

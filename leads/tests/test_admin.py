@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -55,6 +57,39 @@ def test_lead_form_normalises_phone_and_reports_junk(staff_client):
     assert response.status_code == 200
     assert "already exists" in response.content.decode()
     assert Lead.objects.count() == 1
+
+
+README_PHONE_FORMS = [
+    "+90 555 987 65 43",
+    "whatsapp:+905559876543",
+    "+90 (555) 987-65-43",
+    "0555 987 65 43",
+    "+90 555 987 6543",
+    "905559876543",
+    "5559876543",
+]
+
+
+@pytest.mark.parametrize("raw", README_PHONE_FORMS)
+def test_lead_form_takes_every_phone_form_the_readme_promises(staff_client, raw):
+    stage = Stage.objects.get(is_default=True).pk
+    page = staff_client.get(reverse("admin:leads_lead_add")).content.decode()
+    maxlength = int(re.search(r'<input[^>]*name="phone"[^>]*maxlength="(\d+)"', page).group(1))
+    assert maxlength >= len(raw)
+
+    response = staff_client.post(reverse("admin:leads_lead_add"), {"name": "Ayşe", "phone": raw, "stage": stage})
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    lead = Lead.objects.get()
+    assert lead.phone == "+905559876543"
+
+    lead.phone = "+905321112233"
+    lead.save()
+    response = staff_client.post(
+        reverse("admin:leads_lead_change", args=[lead.pk]), {"name": "Ayşe", "phone": raw, "stage": stage}
+    )
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    lead.refresh_from_db()
+    assert lead.phone == "+905559876543"
 
 
 def test_lead_change_page_links_to_its_conversation(staff_client):

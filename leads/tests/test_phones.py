@@ -5,7 +5,8 @@ from django.core.exceptions import ValidationError
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from leads.phones import fallback_digits, format_phone_for_display, normalize_phone
+from leads.models import Lead
+from leads.phones import MAX_INPUT_LENGTH, fallback_digits, format_phone_for_display, normalize_phone
 
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 
@@ -113,3 +114,23 @@ def test_every_spelling_of_a_turkish_mobile_agrees(suffix):
     expected = f"+90{national}"
     spellings = [national, f"0{national}", f"90{national}", f"+90{national}", f"whatsapp:+90{national}"]
     assert {normalize_phone(s) for s in spellings} == {expected}
+
+
+def test_input_longer_than_any_phone_field_takes_is_refused():
+    padded = "+90 555 123 45 67" + " -" * MAX_INPUT_LENGTH
+    with pytest.raises(ValidationError) as excinfo:
+        normalize_phone(padded)
+    assert excinfo.value.code == "invalid_phone"
+
+
+@settings(max_examples=500)
+@given(st.from_regex(r"\A(whatsapp: ?|tel:|sms:)?(\+|00)?([0-9][ ()\-.]{0,3}){7,15}\Z"))
+def test_every_form_the_parser_accepts_fits_the_phone_form_field(text):
+    try:
+        expected = normalize_phone(text)
+    except ValidationError:
+        return
+    assert len(text.strip()) <= MAX_INPUT_LENGTH
+    form_field = Lead._meta.get_field("phone").formfield()
+    assert form_field.max_length == MAX_INPUT_LENGTH
+    assert normalize_phone(form_field.clean(text)) == expected
