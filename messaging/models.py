@@ -9,6 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from happycrm.timestamps import local_timestamp
+
 
 class Channel(models.TextChoices):
     WHATSAPP = "whatsapp", _("WhatsApp")
@@ -108,7 +110,7 @@ class Message(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.get_channel_display()} {self.created_at:%Y-%m-%d %H:%M} {self.body[:40]}"
+        return f"{self.get_channel_display()} {local_timestamp(self.created_at)} {self.body[:40]}"
 
     @property
     def error_explanation(self) -> str:
@@ -212,7 +214,7 @@ class WebhookEvent(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.message_sid or self.pk} @ {self.received_at:%Y-%m-%d %H:%M:%S}"
+        return f"{self.message_sid or self.pk} @ {local_timestamp(self.received_at, seconds=True)}"
 
 
 class Campaign(models.Model):
