@@ -208,6 +208,7 @@ class CampaignAdmin(admin.ModelAdmin):
         "created_by",
         "created_at",
         "started_at",
+        "original_fields",
         "finished_at",
     ]
     readonly_fields = fields

@@ -232,6 +232,15 @@ class Campaign(models.Model):
     )
     parameters = models.JSONField(
         _("extra values"), default=list, blank=True, help_text=_("Values for {{4}}, {{5}}, … in order.")
+    original_fields = models.JSONField(
+        _("original fields"),
+        default=dict,
+        blank=True,
+        help_text=_(
+            "Fields that held a NUL character (which the database cannot store), percent-encoded exactly as "
+            "received; the payload holds them with that character replaced by U+FFFD."
+        ),
+    )
     )
     start_at = models.DateTimeField(_("start at"), null=True, blank=True)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.SCHEDULED)

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core import signing
 from django.core.exceptions import SuspiciousOperation
-from django.db import DatabaseError
+from django.db import InterfaceError, OperationalError
 from django.http import FileResponse, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.views.decorators.csrf import csrf_exempt
@@ -75,7 +75,8 @@ def twilio_webhook(request):
             signature_valid=signature_valid,
             idempotency_token=request.headers.get("I-Twilio-Idempotency-Token", ""),
         )
-    except DatabaseError:
+    except (OperationalError, InterfaceError):
+        # The database is unreachable (a refused or lost connection, a pool timeout): nothing else gets a 503.
         logger.exception("Twilio webhook could not be stored; answering 503 so Twilio's fallback applies")
         return _refuse(503, "Temporarily unable to store the request.")
 

@@ -10,6 +10,8 @@ from messaging.backends.twilio import OPTED_OUT_ERROR
 from messaging.models import Message, MessageStatus, WebhookEvent
 from notifications.services import event_status_update
 
+from .payloads import payload_field, payload_message_sid
+
 S = MessageStatus
 # accepted/scheduled < queued < sending < sent < delivered < read
 FORWARD_RANK = {
@@ -68,11 +70,12 @@ def message_status_apply(
 
 def status_callback_apply(*, event: WebhookEvent) -> tuple[WebhookEvent.Outcome, str]:
     payload = event.payload
+    status_field = "MessageStatus" if payload.get("MessageStatus") else "SmsStatus"
     outcome = message_status_apply(
-        sid=event.message_sid,
-        status=(payload.get("MessageStatus") or payload.get("SmsStatus") or "").lower(),
-        error_code=parse_error_code(payload.get("ErrorCode")),
-        error_message=payload.get("ErrorMessage", ""),
+        sid=payload_message_sid(payload),
+        status=payload_field(payload, status_field).lower(),
+        error_code=parse_error_code(payload_field(payload, "ErrorCode")),
+        error_message=payload_field(payload, "ErrorMessage"),
     )
     return outcome, ""
 

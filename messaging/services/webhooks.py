@@ -7,15 +7,16 @@ import logging
 from collections import Counter
 
 from django.core.cache import cache
-from django.db import transaction
+from django.db import DataError, transaction
 from django.utils import timezone
 
 from happycrm.queue import enqueue_on_commit
 from messaging.models import WebhookEvent
 from messaging.selectors import SIGNATURE_REJECTIONS_KEY, media_pending_for_retry, webhook_events_unfinished
 
-from .inbound import PermanentWebhookError, inbound_message_receive
+from .inbound import inbound_message_receive
 from .outbound import messages_mark_stuck
+from .payloads import PermanentWebhookError, payload_message_sid, payload_storable
 from .status import status_callback_apply, status_callbacks_replay
 
 logger = logging.getLogger(__name__)
@@ -28,9 +29,12 @@ SIGNATURE_REJECTIONS_TTL = 8 * 24 * 3600
 
 
 def webhook_kind(payload: dict) -> WebhookEvent.Kind:
-    """A status callback carries a delivery status; an inbound message has none, or `received`."""
-    status = (payload.get("MessageStatus") or payload.get("SmsStatus") or "").lower()
-    if status and status not in INBOUND_STATUSES:
+    """A status callback carries a delivery status; an inbound message has none, or `received`.
+
+    A repeated status field counts as a callback when any of its values is one (processing then rejects it)."""
+    value = payload.get("MessageStatus") or payload.get("SmsStatus") or ""
+    statuses = [str(status).lower() for status in (value if isinstance(value, list) else [value])]
+    if any(status and status not in INBOUND_STATUSES for status in statuses):
         return WebhookEvent.Kind.STATUS
     return WebhookEvent.Kind.INBOUND
 
@@ -46,13 +50,23 @@ def signature_rejection_record() -> None:
 
 
 def webhook_event_store(*, payload: dict, signature_valid: bool | None, idempotency_token: str = "") -> WebhookEvent:
-    """Keep the request as received (unknown fields included) and queue its processing once committed."""
+    """Keep the request as received (unknown fields included) and queue its processing once committed.
+
+    Whatever the fields hold is stored: a NUL (which the database refuses) is replaced in the payload and
+    kept exactly in `original_fields`; a SID that is repeated or too long is left out of the SID column,
+    and processing rejects the event with that reason."""
     from messaging.tasks import webhook_events_queue
 
+    payload, original_fields = payload_storable(payload)
+    try:
+        message_sid = payload_message_sid(payload)
+    except PermanentWebhookError:
+        message_sid = ""
     event = WebhookEvent.objects.create(
         kind=webhook_kind(payload),
         payload=payload,
-        message_sid=payload.get("MessageSid") or payload.get("SmsSid", ""),
+        original_fields=original_fields,
+        message_sid=message_sid,
         signature_valid=signature_valid,
         idempotency_token=idempotency_token[:128],
     )
@@ -79,6 +93,9 @@ def webhook_event_process(*, event_id, retry_rejected: bool = False) -> WebhookE
                 result = handler(event=event)
         except PermanentWebhookError as exc:
             event.outcome, event.last_error = WebhookEvent.Outcome.REJECTED, str(exc)
+        except DataError as exc:
+            # The database refuses these values (too long, out of range): the same every time, so not retried.
+            event.outcome, event.last_error = WebhookEvent.Outcome.REJECTED, f"The database refused a value: {exc}"
         except Exception as exc:
             failure = exc
             event.last_error = f"{type(exc).__name__}: {exc}"

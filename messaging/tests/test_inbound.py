@@ -196,3 +196,20 @@ def test_without_a_default_stage_the_event_waits_with_a_clear_error(post_webhook
     assert event.processed_at is None
     assert "make a stage the default" in event.last_error
     assert not Lead.objects.exists()
+
+
+def test_a_value_the_database_refuses_rejects_the_event_at_once(post_webhook, monkeypatch):
+    from django.db import DataError
+
+    from messaging.services import webhooks
+
+    def refuse(*, event):
+        raise DataError("value too long for type character varying(128)")
+
+    monkeypatch.setattr(webhooks, "inbound_message_receive", refuse)
+    assert post_webhook(whatsapp_text()).status_code == 200
+    event = WebhookEvent.objects.get()
+    assert event.outcome == WebhookEvent.Outcome.REJECTED
+    assert event.attempts == 1
+    assert event.processed_at is not None
+    assert event.last_error == "The database refused a value: value too long for type character varying(128)"

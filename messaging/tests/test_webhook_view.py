@@ -1,13 +1,16 @@
 import logging
+from urllib.parse import unquote
 
 import pytest
-from django.db import OperationalError
+from django.db import InterfaceError, OperationalError
 from django.urls import reverse
+from django.utils.datastructures import MultiValueDict
 
 from messaging import views
-from messaging.models import Message, WebhookEvent
+from messaging.models import Message, MessageStatus, WebhookEvent
 from messaging.selectors import signature_rejections
-from messaging.tests.twilio import WEBHOOK_PATH, sign, sms, status_callback, whatsapp_text
+from messaging.tests.factories import MessageFactory
+from messaging.tests.twilio import WEBHOOK_PATH, new_sid, sign, sms, status_callback, whatsapp_text
 
 pytestmark = pytest.mark.django_db
 
@@ -146,3 +149,95 @@ def test_database_down_is_a_503_not_a_500(post_webhook, monkeypatch):
     response = post_webhook(whatsapp_text())
     assert response.status_code == 503
     assert response.content.decode().strip() == "Temporarily unable to store the request."
+
+
+def signed_repeated(payload: dict) -> str:
+    """Twilio signs every value of a repeated field; a plain dict cannot say that, a MultiValueDict can."""
+    fields = MultiValueDict({key: value if isinstance(value, list) else [value] for key, value in payload.items()})
+    return sign(f"http://testserver{WEBHOOK_PATH}", fields)
+
+
+def test_a_nul_character_is_stored_replaced_and_kept_exactly(post_webhook, staff_client):
+    payload = whatsapp_text(body="Merhaba\x00dünya", profile_name="Ay\x00şe", **{"Odd\x00Field": "x\x00"})
+    response = post_webhook(payload)
+    assert response.status_code == 200
+    assert response.content.decode() == EMPTY_TWIML
+    event = WebhookEvent.objects.get()
+    assert event.payload["Body"] == "Merhaba\ufffddünya"
+    assert event.payload["Odd\ufffdField"] == "x\ufffd"
+    assert event.original_fields == {
+        "Body": "Merhaba%00d%C3%BCnya",
+        "ProfileName": "Ay%00%C5%9Fe",
+        "Odd%00Field": "x%00",
+    }
+    recovered = {unquote(name): unquote(value) for name, value in event.original_fields.items()}
+    assert recovered == {"Body": "Merhaba\x00dünya", "ProfileName": "Ay\x00şe", "Odd\x00Field": "x\x00"}
+    assert event.outcome == WebhookEvent.Outcome.STORED
+    message = Message.objects.get()
+    assert message.body == "Merhaba\ufffddünya"
+    assert message.lead.name == "Ay\ufffdşe"
+    page = staff_client.get(reverse("admin:messaging_webhookevent_change", args=[event.pk]))
+    assert "Merhaba%00d%C3%BCnya" in page.content.decode()
+
+
+def test_a_nul_in_a_status_callback_is_stored_and_applied(post_webhook):
+    message = MessageFactory(status=MessageStatus.SENT, twilio_message_sid=new_sid())
+    payload = status_callback(
+        sid=message.twilio_message_sid, status="failed", error_code=30008, ErrorMessage="Unknown\x00error"
+    )
+    assert post_webhook(payload).status_code == 200
+    message.refresh_from_db()
+    assert message.status == MessageStatus.FAILED
+    assert message.error_message == "Unknown\ufffderror"
+    assert WebhookEvent.objects.get().original_fields == {"ErrorMessage": "Unknown%00error"}
+
+
+def test_an_over_long_sid_is_stored_and_rejected_with_its_reason(post_webhook, staff_client):
+    sid = "SM" + "a" * 100
+    response = post_webhook(whatsapp_text(sid=sid))
+    assert response.status_code == 200
+    assert response.content.decode() == EMPTY_TWIML
+    event = WebhookEvent.objects.get()
+    assert event.payload["MessageSid"] == sid
+    assert event.message_sid == ""
+    assert event.outcome == WebhookEvent.Outcome.REJECTED
+    assert event.last_error == "The field MessageSid is 102 characters long; at most 64 can be processed."
+    assert not Message.objects.exists()
+    changelist = staff_client.get(reverse("admin:messaging_webhookevent_changelist"), {"outcome__exact": "rejected"})
+    assert "The field MessageSid is 102 characters long" in changelist.content.decode()
+
+
+def test_a_repeated_status_is_stored_and_rejected_not_a_500(post_webhook):
+    message = MessageFactory(status=MessageStatus.SENT, twilio_message_sid=new_sid())
+    payload = status_callback(sid=message.twilio_message_sid, status="delivered")
+    payload["MessageStatus"] = ["delivered", "read"]
+    response = post_webhook(payload, signature=signed_repeated(payload))
+    assert response.status_code == 200
+    event = WebhookEvent.objects.get()
+    assert event.kind == WebhookEvent.Kind.STATUS
+    assert event.payload["MessageStatus"] == ["delivered", "read"]
+    assert event.outcome == WebhookEvent.Outcome.REJECTED
+    assert event.last_error == "The field MessageStatus is repeated (2 values); it must have one value."
+    message.refresh_from_db()
+    assert message.status == MessageStatus.SENT
+
+
+@pytest.mark.parametrize("field", ["MessageSid", "Body", "From", "ProfileName"])
+def test_a_repeated_field_an_inbound_message_needs_is_rejected(post_webhook, field):
+    payload = whatsapp_text()
+    payload[field] = [payload[field], payload[field] + "2"]
+    response = post_webhook(payload, signature=signed_repeated(payload))
+    assert response.status_code == 200
+    assert response.content.decode() == EMPTY_TWIML
+    event = WebhookEvent.objects.get()
+    assert event.outcome == WebhookEvent.Outcome.REJECTED
+    assert event.last_error == f"The field {field} is repeated (2 values); it must have one value."
+    assert not Message.objects.exists()
+
+
+def test_a_lost_connection_is_a_503_too(post_webhook, monkeypatch):
+    def lose(**kwargs):
+        raise InterfaceError("connection already closed")
+
+    monkeypatch.setattr(views, "webhook_event_store", lose)
+    assert post_webhook(whatsapp_text()).status_code == 503
