@@ -169,6 +169,10 @@ MESSAGING_BACKEND = env(
 
 DEFAULT_PHONE_REGION = env("DEFAULT_PHONE_REGION", default="TR").upper()
 
+# Outbound requests to addresses that came from input (media URLs, later webhooks) never reach our own
+# networks (happycrm.outbound_http); these CIDRs are let through all the same, e.g. "10.0.5.0/24". Empty by default.
+OUTBOUND_HTTP_ALLOWED_NETWORKS = env.list("OUTBOUND_HTTP_ALLOWED_NETWORKS", default=[])
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

@@ -2,6 +2,7 @@
 
 import json
 import re
+from urllib.parse import urlsplit
 
 import requests
 import urllib3
@@ -39,6 +40,54 @@ ERROR_EXPLANATIONS = {
 OPT_OUT_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
 OPT_IN_KEYWORDS = frozenset({"START", "YES", "UNSTOP"})
 OPTED_OUT_ERROR = 21610
+
+# Inbound attachments: Twilio sends at most ten per message, each a MediaUrlN on its own API origin (or on the
+# stand-in TWILIO_API_BASE_URL points at), which may redirect to its storage.
+TWILIO_API_ORIGIN = "https://api.twilio.com"
+MAX_MEDIA_PER_MESSAGE = 10
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _origin(url: str) -> tuple[str, str, int] | None:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port or DEFAULT_PORTS.get(scheme)
+    except ValueError:
+        return None
+    if scheme not in DEFAULT_PORTS or not parts.hostname:
+        return None
+    return scheme, parts.hostname.lower(), port
+
+
+def media_origin() -> tuple[str, str, int]:
+    """Scheme, host and port every inbound media URL must start on."""
+    return _origin(settings.TWILIO_API_BASE_URL or TWILIO_API_ORIGIN)
+
+
+def media_url_refusal(url: str, hop: int) -> str | None:
+    """The first URL must be on Twilio's API origin; a redirect may leave it (to Twilio's storage), and the
+    outbound guard then allows only a public address."""
+    if hop == 0 and _origin(url) != media_origin():
+        scheme, host, port = media_origin()
+        return f"not a Twilio media URL: only {scheme}://{host}:{port} is fetched"
+    return None
+
+
+def media_credentials(url: str) -> tuple[str, str] | None:
+    """Twilio's credentials (for "HTTP auth on media URLs") go to Twilio's API origin only, never to a redirect."""
+    if _origin(url) == media_origin() and settings.TWILIO_ACCOUNT_SID and settings.TWILIO_AUTH_TOKEN:
+        return settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN
+    return None
+
+
+def media_count(num_media) -> int:
+    """How many MediaUrlN to read: NumMedia, never more than Twilio's ten (0 when it is missing or not a number)."""
+    try:
+        count = int(str(num_media).strip())
+    except (TypeError, ValueError):
+        return 0
+    return max(0, min(count, MAX_MEDIA_PER_MESSAGE))
 
 
 def explain_error(code: int | None, twilio_message: str = "") -> str:

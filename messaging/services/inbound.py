@@ -10,11 +10,9 @@ from happycrm.queue import enqueue_on_commit
 from leads.models import Lead
 from leads.phones import normalize_phone
 from leads.services import lead_get_or_create_for_phone, lead_set_opted_out
-from messaging.backends.twilio import OPT_IN_KEYWORDS, OPT_OUT_KEYWORDS
+from messaging.backends.twilio import OPT_IN_KEYWORDS, OPT_OUT_KEYWORDS, media_count
 from messaging.models import Channel, Message, MessageMedia, MessageStatus, WebhookEvent
 from notifications.services import event_new_message
-
-from .payloads import PermanentWebhookError, payload_field, payload_message_sid
 
 METADATA_FIELDS = (
     "ProfileName",
@@ -38,6 +36,10 @@ METADATA_FIELDS = (
 METADATA_PREFIXES = ("Referral",)
 
 
+class PermanentWebhookError(Exception):
+    """The event can never be processed as it stands; retrying would not help."""
+
+
 def channel_for_sender(sender: str) -> str:
     """A `whatsapp:` sender is WhatsApp, whatever else the request says; anything else is SMS."""
     return Channel.WHATSAPP if sender.strip().lower().startswith("whatsapp:") else Channel.SMS
@@ -52,27 +54,25 @@ def inbound_metadata(payload: dict) -> dict:
 
 
 def inbound_media(payload: dict) -> list[tuple[str, str]]:
-    """Every (MediaUrlN, MediaContentTypeN), not only the first; NumMedia is not trusted to count them."""
+    """(MediaUrlN, MediaContentTypeN) for N below NumMedia, never more than Twilio's ten however many are posted."""
     items = []
-    index = 0
-    while url := payload.get(f"MediaUrl{index}"):
-        items.append((url, payload.get(f"MediaContentType{index}", "")))
-        index += 1
+    for index in range(media_count(payload.get("NumMedia"))):
+        url = payload.get(f"MediaUrl{index}")
+        if isinstance(url, str) and url:
+            content_type = payload.get(f"MediaContentType{index}", "")
+            items.append((url, content_type if isinstance(content_type, str) else ""))
     return items
 
 
 def inbound_message_receive(*, event: WebhookEvent) -> tuple[WebhookEvent.Outcome, str]:
     """Store the message in `event` once, however often Twilio delivers it; returns the outcome and a note."""
     payload = event.payload
-    sid = payload_message_sid(payload)
-    sender = payload_field(payload, "From")
-    body = payload_field(payload, "Body")
-    profile_name = payload_field(payload, "ProfileName")
+    sender = payload.get("From", "")
     try:
         e164 = normalize_phone(sender)
     except ValidationError:
         raise PermanentWebhookError(f"The sender {sender!r} is not a phone number.") from None
-    if Message.objects.filter(twilio_message_sid=sid).exists():
+    if Message.objects.filter(twilio_message_sid=event.message_sid).exists():
         return WebhookEvent.Outcome.DUPLICATE, ""
 
     match, _ = lead_get_or_create_for_phone(e164=e164, profile_name=payload.get("ProfileName", ""))
@@ -89,12 +89,12 @@ def inbound_message_receive(*, event: WebhookEvent) -> tuple[WebhookEvent.Outcom
         with transaction.atomic():
             message = Message.objects.create(
                 lead=lead,
-                body=body,
+                body=payload.get("Body", ""),
                 channel=channel_for_sender(sender),
                 is_from_lead=True,
                 is_read=False,
                 status=MessageStatus.RECEIVED,
-                twilio_message_sid=sid,
+                twilio_message_sid=event.message_sid,
                 metadata=inbound_metadata(payload),
                 media_url=attachments[0].get_absolute_url() if attachments else "",
                 media_content_type=attachments[0].content_type if attachments else "",

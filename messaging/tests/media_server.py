@@ -1,4 +1,8 @@
-"""A local stand-in for Twilio's media URLs: basic auth, then a redirect to a storage host that refuses auth."""
+"""A local stand-in for Twilio's media URLs: basic auth, then a redirect to a storage host that refuses auth.
+
+It listens on 127.0.0.1 and redirects to `localhost`, another host name: tests allow loopback through
+OUTBOUND_HTTP_ALLOWED_NETWORKS, which nothing else does.
+"""
 
 import base64
 from urllib.parse import urlsplit
@@ -31,7 +35,8 @@ class MediaHandler(Handler):
             fake.not_found_first[name] -= 1
             return self.reply(404, b"not yet")
         self.send_response(307)
-        self.send_header("Location", f"http://localhost:{fake.port}/cdn/{name}?X-Amz-Signature=abc")
+        location = fake.redirects.get(name, f"http://localhost:{fake.port}/cdn/{name}?X-Amz-Signature=abc")
+        self.send_header("Location", location)
         self.end_headers()
 
 
@@ -41,6 +46,7 @@ class MediaServer(LocalServer):
         self.files: dict[str, tuple[bytes, str]] = {}
         self.not_found_first: dict[str, int] = {}
         self.requests: list[tuple[str, str | None]] = []
+        self.redirects: dict[str, str] = {}  # name -> where Twilio's URL redirects instead of the local /cdn/
 
     def media_url(self, name: str, content: bytes, content_type: str = "image/jpeg") -> str:
         self.files[name] = (content, content_type)

@@ -4,12 +4,13 @@ import re
 import pytest
 from django.utils import timezone
 
+from messaging.backends.twilio import media_credentials
 from messaging.models import Message, MessageMedia
 from messaging.selectors import webhook_diagnostics
-from messaging.services.media import MEDIA_MAX_ATTEMPTS, MediaFetchError, media_fetch, twilio_credentials_for
+from messaging.services.media import MEDIA_MAX_ATTEMPTS, MediaFetchError, media_fetch
 from messaging.services.webhooks import webhook_events_sweep
 from messaging.tests.media_server import EXPECTED_AUTH, MediaServer
-from messaging.tests.twilio import whatsapp_media
+from messaging.tests.twilio import whatsapp_media, whatsapp_text
 
 pytestmark = pytest.mark.django_db
 
@@ -17,10 +18,14 @@ JPEG = b"\xff\xd8\xff\xe0" + b"photo-one" * 100
 PNG = b"\x89PNG\r\n\x1a\n" + b"photo-two" * 100
 
 
+LOOPBACK = ["127.0.0.0/8", "::1/128"]
+
+
 @pytest.fixture
 def media_server(twilio_settings):
     with MediaServer() as server:
         twilio_settings.TWILIO_API_BASE_URL = server.base_url
+        twilio_settings.OUTBOUND_HTTP_ALLOWED_NETWORKS = LOOPBACK  # the fake Twilio and its "storage" are local
         yield server
 
 
@@ -92,9 +97,13 @@ def test_a_lasting_failure_is_marked_and_visible(post_webhook, media_server):
 
 def test_credentials_only_go_to_twilio(twilio_settings):
     twilio_settings.TWILIO_API_BASE_URL = ""
-    assert twilio_credentials_for("https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1")
-    assert twilio_credentials_for("https://evil.example.com/api.twilio.com/Media/ME1") is None
-    assert twilio_credentials_for("http://127.0.0.1:8080/Media/ME1") is None
+    assert media_credentials("https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1")
+    assert media_credentials("https://API.twilio.com:443/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1")
+    assert media_credentials("http://api.twilio.com/2010-04-01/Accounts/AC1/Media/ME1") is None
+    assert media_credentials("https://api.twilio.com:8443/2010-04-01/Accounts/AC1/Media/ME1") is None
+    assert media_credentials("https://evil.example.com/api.twilio.com/Media/ME1") is None
+    assert media_credentials("https://api.twilio.com.evil.example.com/Media/ME1") is None
+    assert media_credentials("http://127.0.0.1:8080/Media/ME1") is None
 
 
 def test_the_sweep_retries_attachments_left_pending(post_webhook, media_server, django_capture_on_commit_callbacks):
@@ -109,3 +118,87 @@ def test_the_sweep_retries_attachments_left_pending(post_webhook, media_server, 
     assert counts["media"] == 1
     media.refresh_from_db()
     assert (media.status, media.attempts) == ("stored", 2)
+
+
+def test_a_url_off_twilios_origin_is_refused_without_a_request_and_the_text_is_kept(post_webhook, media_server):
+    with MediaServer() as other:  # another port of 127.0.0.1: loopback is allowed, the origin is not the same
+        urls = [
+            other.media_url("ME1", JPEG),
+            "http://169.254.169.254/latest/meta-data/iam/security-credentials/",
+            media_server.media_url("ME3", JPEG).replace("http://", "https://"),
+        ]
+        post_webhook(whatsapp_media(media_urls=urls, body="bakın"))
+        assert other.requests == []
+    assert media_server.requests == []
+
+    message = Message.objects.get()
+    assert message.body == "bakın"
+    rows = list(message.media.values_list("status", "attempts", "error"))
+    origin = f"http://127.0.0.1:{media_server.port}"
+    assert rows == [("failed", 1, f"Refused: not a Twilio media URL: only {origin} is fetched")] * 3
+
+    with pytest.raises(MessageMedia.DoesNotExist):  # nothing is retried: the sweep only takes pending ones
+        MessageMedia.objects.get(status="pending")
+
+
+@pytest.mark.parametrize(
+    ("location", "reason"),
+    [
+        ("http://10.0.0.8/internal", "10.0.0.8 is a private address"),
+        ("http://127.0.0.2:6379/", "127.0.0.2 is a loopback address"),
+        ("http://169.254.169.254/latest/meta-data/", "169.254.169.254 is a cloud metadata address"),
+        ("http://[::ffff:192.168.0.1]/", "192.168.0.1 is a private address"),
+    ],
+)
+def test_a_redirect_to_our_own_networks_is_refused(post_webhook, media_server, twilio_settings, location, reason):
+    twilio_settings.OUTBOUND_HTTP_ALLOWED_NETWORKS = ["127.0.0.1/32"]  # the fake Twilio only
+    media_server.redirects["ME1"] = location
+    post_webhook(whatsapp_media(media_urls=[media_server.media_url("ME1", JPEG)], body="yönlendirme"))
+
+    media = MessageMedia.objects.get()
+    assert media.status == "failed"
+    assert reason in media.error and media.error.startswith("Refused: ")
+    assert [url for url, _ in media_server.requests] == [
+        f"127.0.0.1:{media_server.port}/2010-04-01/Accounts/" + media.source_url.split("/Accounts/", 1)[1]
+    ]
+    assert Message.objects.get().body == "yönlendirme"
+
+
+def test_at_most_num_media_attachments_and_never_more_than_ten(post_webhook, media_server):
+    urls = {}
+    for index in range(980):  # short URLs, so 980 of them fit in a webhook body
+        media_server.files[f"M{index}"] = (JPEG, "image/jpeg")
+        urls[f"MediaUrl{index}"] = f"{media_server.base_url}/M{index}"
+    post_webhook(whatsapp_text(body="980", NumMedia="980", **urls))
+    message = Message.objects.get()
+    assert message.body == "980"
+    assert list(message.media.values_list("position", "status")) == [(index, "stored") for index in range(10)]
+    assert len([hit for hit, _ in media_server.requests if "/cdn/" not in hit]) == 10
+
+    Message.objects.all().delete()
+    post_webhook(whatsapp_text(body="iki", NumMedia="2", **urls))
+    assert Message.objects.get(body="iki").media.count() == 2
+
+    post_webhook(whatsapp_text(body="yok", NumMedia="-4", **urls))
+    assert Message.objects.get(body="yok").media.count() == 0
+
+
+def test_credentials_stay_on_twilios_origin_when_a_redirect_leaves_it(post_webhook, media_server):
+    with MediaServer() as storage:
+        storage.files["ME1"] = (PNG, "image/png")
+        media_server.redirects["ME1"] = f"{storage.base_url}/cdn/ME1"
+        post_webhook(whatsapp_media(media_urls=[media_server.media_url("ME1", PNG)]))
+        assert storage.requests == [(f"127.0.0.1:{storage.port}/cdn/ME1", None)]
+    assert [auth for _, auth in media_server.requests] == [EXPECTED_AUTH]
+    media = MessageMedia.objects.get()
+    assert (media.status, media.content_type) == ("stored", "image/png")
+
+
+def test_an_attachment_over_the_size_cap_is_refused(post_webhook, media_server, monkeypatch):
+    monkeypatch.setattr("messaging.services.media.MEDIA_MAX_BYTES", 1000)
+    post_webhook(whatsapp_media(media_urls=[media_server.media_url("ME1", JPEG * 2)], body="büyük"))
+    media = MessageMedia.objects.get()
+    assert media.status == "failed"
+    assert media.error.startswith("Refused: larger than 1000 bytes")
+    assert not media.file
+    assert Message.objects.get().body == "büyük"
