@@ -13,4 +13,5 @@ RUN DJANGO_SETTINGS_MODULE=happycrm.settings.production DJANGO_SECRET_KEY=collec
 USER happycrm
 
 EXPOSE 8000
-CMD ["gunicorn", "happycrm.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "2", "--threads", "16"]
+# Server settings in gunicorn.conf.py; it refuses to start when a system check fails (static files not collected).
+CMD ["gunicorn", "happycrm.wsgi:application"]
