@@ -14,6 +14,8 @@ from messaging.backends.twilio import OPT_IN_KEYWORDS, OPT_OUT_KEYWORDS, media_c
 from messaging.models import Channel, Message, MessageMedia, MessageStatus, WebhookEvent
 from notifications.services import event_new_message
 
+from .payloads import PermanentWebhookError, payload_field, payload_message_sid
+
 METADATA_FIELDS = (
     "ProfileName",
     "WaId",
@@ -34,10 +36,6 @@ METADATA_FIELDS = (
     "FromCity",
 )
 METADATA_PREFIXES = ("Referral",)
-
-
-class PermanentWebhookError(Exception):
-    """The event can never be processed as it stands; retrying would not help."""
 
 
 def channel_for_sender(sender: str) -> str:
@@ -67,12 +65,15 @@ def inbound_media(payload: dict) -> list[tuple[str, str]]:
 def inbound_message_receive(*, event: WebhookEvent) -> tuple[WebhookEvent.Outcome, str]:
     """Store the message in `event` once, however often Twilio delivers it; returns the outcome and a note."""
     payload = event.payload
-    sender = payload.get("From", "")
+    sid = payload_message_sid(payload)
+    sender = payload_field(payload, "From")
+    body = payload_field(payload, "Body")
+    profile_name = payload_field(payload, "ProfileName")
     try:
         e164 = normalize_phone(sender)
     except ValidationError:
         raise PermanentWebhookError(f"The sender {sender!r} is not a phone number.") from None
-    if Message.objects.filter(twilio_message_sid=event.message_sid).exists():
+    if Message.objects.filter(twilio_message_sid=sid).exists():
         return WebhookEvent.Outcome.DUPLICATE, ""
 
     match, _ = lead_get_or_create_for_phone(e164=e164, profile_name=payload.get("ProfileName", ""))
@@ -89,12 +90,12 @@ def inbound_message_receive(*, event: WebhookEvent) -> tuple[WebhookEvent.Outcom
         with transaction.atomic():
             message = Message.objects.create(
                 lead=lead,
-                body=payload.get("Body", ""),
+                body=body,
                 channel=channel_for_sender(sender),
                 is_from_lead=True,
                 is_read=False,
                 status=MessageStatus.RECEIVED,
-                twilio_message_sid=event.message_sid,
+                twilio_message_sid=sid,
                 metadata=inbound_metadata(payload),
                 media_url=attachments[0].get_absolute_url() if attachments else "",
                 media_content_type=attachments[0].content_type if attachments else "",
