@@ -17,6 +17,44 @@ def staff_client(client, django_user_model):
 
 
 @pytest.fixture
+def user_in_role(django_user_model):
+    """Make a user in one of the roles the migrations create ("Agents", "Operators")."""
+    from django.apps import apps
+    from django.contrib.auth.models import Group
+
+    from accounts.roles import roles_sync
+
+    def make(username, role, **fields):
+        group = Group.objects.filter(name=role).first()
+        if group is None:  # a transactional test's flush emptied what the migration wrote
+            roles_sync(apps)
+            group = Group.objects.get(name=role)
+        user = django_user_model.objects.create_user(username=username, **fields)
+        user.groups.add(group)
+        return user
+
+    return make
+
+
+@pytest.fixture
+def agent_client(client, user_in_role):
+    """Logged in as an agent: the inbox, nothing of the admin."""
+    from accounts.roles import AGENTS
+
+    client.force_login(user_in_role("agent", AGENTS))
+    return client
+
+
+@pytest.fixture
+def operator_client(client, user_in_role):
+    """Logged in as an operator: the admin's everyday work, not a superuser."""
+    from accounts.roles import OPERATORS
+
+    client.force_login(user_in_role("operator", OPERATORS, is_staff=True))
+    return client
+
+
+@pytest.fixture
 def twilio_settings(settings):
     from messaging.tests.twilio import ACCOUNT_SID, AUTH_TOKEN
 

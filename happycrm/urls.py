@@ -4,7 +4,10 @@ from django.urls import include, path
 from django.views.decorators.http import require_GET
 from django.views.generic import RedirectView
 
+from accounts.views import language_switch
+
 admin.site.site_header = "Happy CRM"
+handler500 = "happycrm.errors.server_error"  # a database that is down answers 503, everywhere
 admin.site.site_title = "Happy CRM"
 
 
@@ -17,6 +20,8 @@ def healthz(request):
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="messaging:inbox", permanent=False)),
     path("accounts/", include("django.contrib.auth.urls")),
+    # Django's set_language behind a wrapper that also saves a logged-in user's choice.
+    path("i18n/setlang/", language_switch, name="set_language"),
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("", include("messaging.urls")),

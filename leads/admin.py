@@ -7,6 +7,8 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from accounts.permissions import START_CAMPAIGN, has_perms
+
 from .models import Lead, Stage
 from .phones import fallback_digits, normalize_phone
 
@@ -115,7 +117,10 @@ class LeadAdmin(admin.ModelAdmin):
             results |= queryset.filter(phone_match)
         return results, may_have_duplicates
 
-    @admin.action(description=_("Send a template campaign to the selected leads"))
+    def has_start_campaign_permission(self, request):
+        return has_perms(request.user, START_CAMPAIGN)
+
+    @admin.action(description=_("Send a template campaign to the selected leads"), permissions=["start_campaign"])
     def send_campaign(self, request, queryset):
         from messaging.forms import CampaignForm
         from messaging.services.campaigns import campaign_create

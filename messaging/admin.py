@@ -5,6 +5,8 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from accounts.permissions import CHANGE_MESSAGE, REPROCESS_WEBHOOK_EVENTS, RUN_CAMPAIGN, SEND_MESSAGE, has_perms
+
 from .models import Campaign, CampaignRecipient, Message, MessageMedia, WebhookEvent
 from .services.campaigns import campaign_progress, campaign_start
 from .services.messages import messages_mark_read, messages_set_starred
@@ -106,14 +108,21 @@ class MessageAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    @admin.action(description=_("Mark selected messages as read"))
+    # The actions need what the same operation needs on the pages and in the API.
+    def has_change_message_permission(self, request):
+        return has_perms(request.user, CHANGE_MESSAGE)
+
+    def has_send_permission(self, request):
+        return has_perms(request.user, SEND_MESSAGE)
+
+    @admin.action(description=_("Mark selected messages as read"), permissions=["change_message"])
     def mark_read(self, request, queryset):
         changed = messages_mark_read(queryset=queryset)
         self.message_user(
             request, ngettext("%d message marked as read.", "%d messages marked as read.", changed) % changed
         )
 
-    @admin.action(description=_("Send selected failed messages again"))
+    @admin.action(description=_("Send selected failed messages again"), permissions=["send"])
     def resend(self, request, queryset):
         sent = 0
         for message in queryset.select_related("lead"):
@@ -126,12 +135,12 @@ class MessageAdmin(admin.ModelAdmin):
         if sent:
             self.message_user(request, ngettext("%d message queued again.", "%d messages queued again.", sent) % sent)
 
-    @admin.action(description=_("Star selected messages"))
+    @admin.action(description=_("Star selected messages"), permissions=["change_message"])
     def star(self, request, queryset):
         changed = messages_set_starred(queryset=queryset, starred=True)
         self.message_user(request, ngettext("%d message starred.", "%d messages starred.", changed) % changed)
 
-    @admin.action(description=_("Unstar selected messages"))
+    @admin.action(description=_("Unstar selected messages"), permissions=["change_message"])
     def unstar(self, request, queryset):
         changed = messages_set_starred(queryset=queryset, starred=False)
         self.message_user(request, ngettext("%d message unstarred.", "%d messages unstarred.", changed) % changed)
@@ -169,7 +178,7 @@ class WebhookEventAdmin(admin.ModelAdmin):
         "last_error",
     ]
 
-    @admin.action(description=_("Reprocess selected events"))
+    @admin.action(description=_("Reprocess selected events"), permissions=["reprocess"])
     def reprocess(self, request, queryset):
         counts = webhook_events_reprocess(event_ids=list(queryset.values_list("pk", flat=True)), retry_rejected=True)
         self.message_user(
@@ -188,6 +197,9 @@ class WebhookEventAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    def has_reprocess_permission(self, request):
+        return has_perms(request.user, REPROCESS_WEBHOOK_EVENTS)
 
 
 @admin.register(Campaign)
@@ -239,7 +251,12 @@ class CampaignAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
-    @admin.action(description=_("Run selected campaigns again (recipients already sent are skipped)"))
+    def has_run_permission(self, request):
+        return has_perms(request.user, RUN_CAMPAIGN)
+
+    @admin.action(
+        description=_("Run selected campaigns again (recipients already sent are skipped)"), permissions=["run"]
+    )
     def run_again(self, request, queryset):
         for campaign in queryset:
             campaign_start(campaign=campaign)

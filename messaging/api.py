@@ -1,13 +1,13 @@
-"""The messaging API: sending to a lead (agents), and the spec's debug endpoints (staff)."""
+"""The messaging API: sending to a lead, and the spec's debug endpoints (each with the permission it needs)."""
 
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError as BadRequest
-from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.permissions import READ_CONVERSATIONS, READ_DIAGNOSTICS, SEND_MESSAGE, api_permission
 from leads.models import Lead
 from leads.phones import normalize_phone
 from templates_app.models import Template
@@ -18,7 +18,7 @@ from .services.outbound import SendRefused, message_send, message_send_media, me
 
 
 class WebhookDiagnosticsView(APIView):
-    permission_classes = [IsAdminUser]
+    permission_classes = [api_permission(READ_DIAGNOSTICS)]
 
     def get(self, request):
         return Response(webhook_diagnostics())
@@ -69,7 +69,7 @@ class MessageDebugSerializer(serializers.ModelSerializer):
 class PhoneMessagesView(APIView):
     """A phone's leads and latest messages; the phone may be written in any form."""
 
-    permission_classes = [IsAdminUser]
+    permission_classes = [api_permission(READ_CONVERSATIONS)]
 
     def get(self, request):
         raw = request.query_params.get("phone", "")
@@ -106,6 +106,8 @@ class SentMessageSerializer(serializers.ModelSerializer):
 class LeadSendView(APIView):
     """POST a message to a lead: text (`body`), a template (`template`, `parameters`) or a file (`file`,
     with `body` as its caption). The message is queued and sent right after; 400 says why it cannot be."""
+
+    permission_classes = [api_permission(SEND_MESSAGE)]
 
     def post(self, request, pk):
         lead = get_object_or_404(Lead, pk=pk)

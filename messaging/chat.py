@@ -4,7 +4,7 @@ import uuid
 
 from django import forms
 from django.contrib import messages as flash
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
 from django.db.models import Sum
 from django.http import HttpResponse, JsonResponse
@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import retarget
 
+from accounts.permissions import CHANGE_MESSAGE, EDIT_LEAD, PREVIEW_TEMPLATE, READ_CONVERSATIONS, SEND_MESSAGE
 from leads.models import Lead, Stage
 from templates_app.models import Template
 from templates_app.selectors import templates_sendable
@@ -42,6 +43,7 @@ class LeadDetailsForm(forms.ModelForm):
 
 
 @login_required
+@permission_required(READ_CONVERSATIONS, raise_exception=True)
 @require_GET
 def inbox(request):
     filters = {
@@ -70,6 +72,7 @@ def _conversation_context(lead: Lead, **extra) -> dict:
 
 
 @login_required
+@permission_required(READ_CONVERSATIONS, raise_exception=True)
 @require_GET
 def conversation(request, pk):
     lead = get_object_or_404(Lead.objects.select_related("stage"), pk=pk)
@@ -86,6 +89,7 @@ def conversation(request, pk):
 
 
 @login_required
+@permission_required(SEND_MESSAGE, raise_exception=True)
 @require_POST
 def send(request, pk):
     lead = get_object_or_404(Lead, pk=pk)
@@ -113,6 +117,7 @@ def send(request, pk):
 
 
 @login_required
+@permission_required(READ_CONVERSATIONS, raise_exception=True)
 @require_GET
 def unread(request):
     """The unread total, for the tab title."""
@@ -121,6 +126,7 @@ def unread(request):
 
 
 @login_required
+@permission_required(READ_CONVERSATIONS, raise_exception=True)
 @require_GET
 def bubble(request, pk, message_pk):
     """One message as the open conversation shows it (live updates fetch it); seen there, so it is read."""
@@ -132,6 +138,7 @@ def bubble(request, pk, message_pk):
 
 
 @login_required
+@permission_required(CHANGE_MESSAGE, raise_exception=True)
 @require_POST
 def star(request, pk, message_pk):
     message = get_object_or_404(Message, pk=message_pk, lead_id=pk)
@@ -143,6 +150,7 @@ def star(request, pk, message_pk):
 
 
 @login_required
+@permission_required(EDIT_LEAD, raise_exception=True)
 @require_POST
 def lead_details(request, pk):
     lead = get_object_or_404(Lead, pk=pk)
@@ -158,6 +166,7 @@ def lead_details(request, pk):
 
 
 @login_required
+@permission_required(PREVIEW_TEMPLATE, raise_exception=True)
 @require_GET
 def preview(request, pk):
     lead = get_object_or_404(Lead, pk=pk)

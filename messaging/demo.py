@@ -171,7 +171,7 @@ LEADS = [
         ),
     ),
     DemoLead(
-        name="Yeni Lead (+90 533 444 55 66)",
+        name="Yeni lead",
         phone="+905334445566",
         stage_position=0,
         event_in_days=None,

@@ -1,7 +1,7 @@
 import logging
 
 from django.conf import settings
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.decorators import login_required, permission_required
 from django.core import signing
 from django.core.exceptions import SuspiciousOperation
 from django.db import InterfaceError, OperationalError
@@ -10,6 +10,8 @@ from django.shortcuts import get_object_or_404
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST, require_safe
 from twilio.request_validator import SIGNATURE_SETTINGS_HEADER, RequestValidator, get_signature_algorithm
+
+from accounts.permissions import VIEW_MEDIA
 
 from .models import PUBLIC_MEDIA_MAX_AGE, PUBLIC_MEDIA_SALT, MessageMedia, WebhookEvent
 from .services.webhooks import signature_rejection_record, webhook_event_store
@@ -97,6 +99,7 @@ def public_media(request, token):
 
 
 @login_required
+@permission_required(VIEW_MEDIA, raise_exception=True)
 @require_GET
 def media_file(request, pk):
     """An attachment, served to signed-in users from wherever it is stored (local disk or S3)."""

@@ -1,6 +1,8 @@
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.permissions import READ_CONVERSATIONS, api_permission
+
 from .selectors import EVENTS_PAGE, events_after, events_cursor
 
 
@@ -9,6 +11,8 @@ class EventsView(APIView):
 
     Without a cursor it answers with none and the current cursor, so a new screen starts from now.
     """
+
+    permission_classes = [api_permission(READ_CONVERSATIONS)]
 
     def get(self, request):
         raw = request.query_params.get("cursor")

@@ -1,10 +1,12 @@
 import json
 import time
 
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.decorators import login_required, permission_required
 from django.db import close_old_connections, connection
 from django.http import StreamingHttpResponse
 from django.views.decorators.http import require_GET
+
+from accounts.permissions import READ_CONVERSATIONS
 
 from .broadcast import Listener
 from .selectors import events_after, events_cursor
@@ -43,6 +45,7 @@ def event_stream(cursor: int, seconds: float = STREAM_SECONDS):
 
 
 @login_required
+@permission_required(READ_CONVERSATIONS, raise_exception=True)
 @require_GET
 def stream(request):
     """Server-Sent Events: every event after the client's Last-Event-ID (or `?cursor`, or from now)."""

@@ -6,6 +6,7 @@ from django.urls import path
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from accounts.permissions import SYNC_TEMPLATES, has_perms
 from leads.models import Lead
 from messaging.services.outbound import template_preview
 
@@ -80,7 +81,7 @@ class TemplateAdmin(admin.ModelAdmin):
     def sync_view(self, request):
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
-        if not self.has_change_permission(request):
+        if not has_perms(request.user, SYNC_TEMPLATES):
             raise PermissionDenied
         try:
             report = templates_sync()

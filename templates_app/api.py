@@ -5,6 +5,7 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.permissions import PREVIEW_TEMPLATE, SYNC_TEMPLATES, api_permission
 from leads.models import Lead
 from messaging.services.outbound import template_preview
 
@@ -14,6 +15,8 @@ from .services import TemplateSyncError, templates_sync
 
 class TemplateSyncView(APIView):
     """The spec's POST /api/templates/sync-missing: sync from Twilio, answer with what changed."""
+
+    permission_classes = [api_permission(SYNC_TEMPLATES)]
 
     def post(self, request):
         try:
@@ -25,6 +28,8 @@ class TemplateSyncView(APIView):
 
 class TemplatePreviewView(APIView):
     """The template as `lead` would read it (`?lead=<id>`, extra values as repeated `param`), missing values flagged."""
+
+    permission_classes = [api_permission(PREVIEW_TEMPLATE)]
 
     def get(self, request, pk):
         template = get_object_or_404(Template, pk=pk)

@@ -5,6 +5,7 @@ file is read too); with none set the project runs on SQLite, eager Celery, local
 and the simulator messaging backend. `.env.example` documents each variable.
 """
 
+import datetime
 from pathlib import Path
 
 import environ
@@ -37,10 +38,12 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "django_htmx",
+    "axes",
     "leads",
     "templates_app",
     "messaging",
     "notifications",
+    "accounts",
 ]
 
 MIDDLEWARE = [
@@ -50,9 +53,11 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a login refused by the lockout into the lockout page
 ]
 
 ROOT_URLCONF = "happycrm.urls"
@@ -76,6 +81,25 @@ TEMPLATES = [
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTHENTICATION_BACKENDS = [
+    "accounts.backends.LoginThrottleBackend",  # django-axes: refuses a locked-out login before the password is checked
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# Login throttling (django-axes 8): after AXES_FAILURE_LIMIT failed logins for one username from one client
+# address, that pair is locked for the cool-off (every attempt meanwhile starts it again); a success resets the
+# count. Both login forms (/accounts/login/, /admin/login/) go through it.
+AXES_FAILURE_LIMIT = env.int("DJANGO_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env.int("DJANGO_LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"
+AXES_HTTP_RESPONSE_CODE = 429
+# The client address is REMOTE_ADDR; behind proxies that append to X-Forwarded-For, set how many stand in front
+# (accounts.client_address). Left at 0 the header is ignored: a client cannot choose the address it is counted under.
+TRUSTED_PROXY_COUNT = env.int("DJANGO_TRUSTED_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "accounts.client_address.client_ip_address"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -12,18 +12,22 @@ DIAGNOSTICS = reverse("messaging:webhook-diagnostics")
 MESSAGES = reverse("messaging:debug-messages")
 
 
-@pytest.fixture
-def agent_client(client, django_user_model):
-    client.force_login(django_user_model.objects.create_user(username="agent"))
-    return client
-
-
 @pytest.mark.parametrize("url", [DIAGNOSTICS, MESSAGES + "?phone=05551234567"])
-def test_debug_endpoints_are_for_staff_only(agent_client, url):
-    from django.test import Client
+def test_debug_endpoints_need_their_permissions_not_just_staff(client, django_user_model, url):
+    """Being staff is not enough: the messages need messaging.view_message + leads.view_lead, the
+    diagnostics messaging.view_webhookevent (accounts.permissions)."""
+    InboundMessageFactory(lead=LeadFactory(phone="+905551234567"), body="secret")
+    assert client.get(url).status_code == 403
+    client.force_login(django_user_model.objects.create_user(username="bare-staff", is_staff=True))
+    response = client.get(url)
+    assert response.status_code == 403
+    assert "secret" not in response.content.decode()
 
-    assert Client().get(url).status_code == 403
-    assert agent_client.get(url).status_code == 403
+
+def test_agents_read_a_phones_messages_but_not_the_diagnostics(agent_client):
+    InboundMessageFactory(lead=LeadFactory(phone="+905551234567"), body="Merhaba")
+    assert agent_client.get(MESSAGES, {"phone": "05551234567"}).json()["messages"][0]["body"] == "Merhaba"
+    assert agent_client.get(DIAGNOSTICS).status_code == 403
 
 
 def test_webhook_diagnostics(staff_client, post_webhook):

@@ -11,6 +11,7 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
+from accounts.roles import AGENTS
 from leads.tests.factories import LeadFactory
 from messaging.models import Message
 from messaging.services.messages import lead_activity_refresh
@@ -56,11 +57,11 @@ def _launch(sync_playwright):
 
 
 @pytest.fixture
-def page(browser, live_server, django_user_model, settings):
+def page(browser, live_server, user_in_role, settings):
     settings.TWILIO_AUTH_TOKEN = AUTH_TOKEN
     settings.TWILIO_VALIDATE_SIGNATURE = True
     settings.PUBLIC_BASE_URL = live_server.url
-    django_user_model.objects.create_user(username="agent", password=PASSWORD)
+    user_in_role("agent", AGENTS, password=PASSWORD)
     context = browser.new_context(locale="en-US", viewport={"width": 1200, "height": 800})
     page = context.new_page()
     page.goto(f"{live_server.url}/accounts/login/")

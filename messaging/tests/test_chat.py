@@ -17,9 +17,9 @@ INBOX = reverse("messaging:inbox")
 
 
 @pytest.fixture
-def agent(client, django_user_model):
-    client.force_login(django_user_model.objects.create_user(username="agent"))
-    return client
+def agent(agent_client):
+    """A member of the Agents group (conftest.py)."""
+    return agent_client
 
 
 def conversation_with(lead, *bodies, hours_ago=1):

@@ -54,6 +54,18 @@ def test_demo_admin_login_works(settings, client):
     assert client.get("/admin/").status_code == 200
 
 
+def test_demo_agent_uses_the_inbox_and_not_the_admin(settings, client, capsys):
+    settings.DEBUG = True
+    call_command("seed_demo")
+    assert "Demo agent login: agent / happycrm-demo" in capsys.readouterr().out
+    response = client.post("/accounts/login/", {"username": "agent", "password": "happycrm-demo"}, follow=True)
+    assert response.redirect_chain[-1][0] == "/inbox/"
+    assert "Yeni lead" in response.content.decode()
+    assert client.get("/admin/").status_code == 302
+    call_command("seed_demo")  # again: still one agent, still in Agents
+    assert get_user_model().objects.get(username="agent").groups.get().name == "Agents"
+
+
 def test_seed_demo_refuses_without_debug(settings):
     settings.DEBUG = False
     with pytest.raises(CommandError, match="DJANGO_DEBUG"):

@@ -1,0 +1,33 @@
+"""What each action needs, named once: the pages, the API and the admin check these same tuples.
+
+The groups that grant them are data (`roles.py`, created by a migration); a superuser has them all.
+"""
+
+from rest_framework.permissions import BasePermission
+
+READ_CONVERSATIONS = ("leads.view_lead", "messaging.view_message")
+SEND_MESSAGE = ("messaging.add_message",)
+CHANGE_MESSAGE = ("messaging.change_message",)  # star, unstar, mark read
+EDIT_LEAD = ("leads.change_lead",)
+VIEW_MEDIA = ("messaging.view_messagemedia",)
+PREVIEW_TEMPLATE = ("templates_app.view_template", "leads.view_lead")
+SYNC_TEMPLATES = ("templates_app.change_template",)
+START_CAMPAIGN = ("messaging.add_campaign",)
+RUN_CAMPAIGN = ("messaging.change_campaign",)
+READ_DIAGNOSTICS = ("messaging.view_webhookevent",)
+REPROCESS_WEBHOOK_EVENTS = ("messaging.change_webhookevent",)
+
+
+def has_perms(user, perms: tuple[str, ...]) -> bool:
+    return bool(user and user.is_authenticated and user.is_active and user.has_perms(perms))
+
+
+def api_permission(perms: tuple[str, ...]) -> type[BasePermission]:
+    """A DRF permission class for one of the tuples above (anonymous: 403 not authenticated; lacking: 403)."""
+
+    class HasPermissions(BasePermission):
+        def has_permission(self, request, view):
+            return has_perms(request.user, perms)
+
+    HasPermissions.__name__ = HasPermissions.__qualname__ = "Needs_" + "_".join(p.replace(".", "_") for p in perms)
+    return HasPermissions
