@@ -9,6 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .media_types import GENERIC, display_kind, download_name, extension_for
+
 from happycrm.timestamps import local_timestamp
 
 
@@ -125,8 +127,9 @@ PUBLIC_MEDIA_MAX_AGE = 7 * 24 * 3600  # Twilio fetches at once; a week covers re
 
 
 def media_upload_to(instance: "MessageMedia", filename: str) -> str:
-    """A key nobody can guess or enumerate: the media's own UUID plus a random part."""
-    suffix = Path(filename).suffix.lower()[:10]
+    """A key nobody can guess or enumerate: the media's own UUID plus a random part. The extension follows the
+    sniffed content type, not the sender's file name, so a storage that guesses types from names agrees."""
+    suffix = extension_for(instance.content_type) if instance.content_type else Path(filename).suffix.lower()[:10]
     return f"messages/{timezone.now():%Y/%m}/{instance.pk.hex}-{secrets.token_hex(8)}{suffix}"
 
 
@@ -164,6 +167,16 @@ class MessageMedia(models.Model):
 
     def get_absolute_url(self):
         return reverse("messaging:media", args=[self.pk])
+
+    @property
+    def display_kind(self) -> str:
+        """How pages show it: inline as "image", "audio" or "video", else "file" (a download), as the views serve it."""
+        return display_kind(self.content_type) if self.status == self.Status.STORED else "file"
+
+    @property
+    def download_name(self) -> str:
+        return download_name(self.pk.hex[:8], self.content_type or GENERIC)
+
 
     def public_path(self) -> str:
         """A signed, expiring path Twilio can GET and HEAD without a login (for attachments we send)."""

@@ -13,6 +13,7 @@ from twilio.request_validator import SIGNATURE_SETTINGS_HEADER, RequestValidator
 
 from accounts.permissions import VIEW_MEDIA
 
+from . import media_types
 from .models import PUBLIC_MEDIA_MAX_AGE, PUBLIC_MEDIA_SALT, MessageMedia, WebhookEvent
 from .services.webhooks import signature_rejection_record, webhook_event_store
 
@@ -95,7 +96,7 @@ def public_media(request, token):
     except signing.BadSignature:
         return _refuse(404, "Unknown or expired link.")
     media = get_object_or_404(MessageMedia, pk=pk, status=MessageMedia.Status.STORED)
-    return FileResponse(media.file.open("rb"), content_type=media.content_type)
+    return media_response(media)
 
 
 @login_required
@@ -106,4 +107,27 @@ def media_file(request, pk):
     media = get_object_or_404(MessageMedia, pk=pk)
     if media.status != MessageMedia.Status.STORED:
         return _refuse(404, f"Attachment not stored yet ({media.get_status_display()}).")
-    return FileResponse(media.file.open("rb"), content_type=media.content_type or "application/octet-stream")
+    return media_response(media)
+
+
+def media_response(media: MessageMedia) -> FileResponse:
+    """Every attachment response, whoever asks: a lead's file must never run in our origin.
+
+    The type is judged from the bytes again (a row stored before sniffing may carry a sender's type); only
+    images, audio and video whose bytes match are shown inline, everything else is a download. The sandbox
+    CSP keeps even a misjudged file from running script or reaching our cookies and API.
+    """
+    handle = media.file.open("rb")
+    head = handle.read(media_types.SNIFF_BYTES)
+    handle.seek(0)
+    content_type = media_types.content_type_for(head, declared=media.content_type)
+    inline = media_types.display_kind(content_type) != "file"
+    response = FileResponse(
+        handle,
+        content_type=content_type,
+        as_attachment=not inline,
+        filename=media_types.download_name(media.pk.hex[:8], content_type),
+    )
+    response["Content-Security-Policy"] = "sandbox"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

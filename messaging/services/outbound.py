@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from happycrm.queue import enqueue_on_commit
 from leads.models import Lead
 from leads.services import lead_set_opted_out
+from messaging import media_types
 from messaging.backends.base import (
     OutgoingMessage,
     RetryableSendError,
@@ -213,30 +214,30 @@ WHATSAPP_MEDIA = {
     "text/vcard": 16 * MB,
 }
 MMS_MEDIA = {"image/jpeg": 5 * MB, "image/png": 5 * MB, "image/gif": 5 * MB}
-MEDIA_SIGNATURES = {"image/jpeg": b"\xff\xd8\xff", "image/png": b"\x89PNG\r\n\x1a\n", "application/pdf": b"%PDF"}
 
 
 def media_check(*, upload, channel: str) -> str:
-    """The upload's content type, once it is one the channel takes, within its size, and looks like what it says."""
-    content_type = (getattr(upload, "content_type", "") or mimetypes.guess_type(upload.name)[0] or "").lower()
+    """The upload's content type, as its bytes show it, once it is what it claims, a type the channel takes and
+    within its size. The bytes are sniffed by the same rule as a lead's attachments (messaging.media_types)."""
+    declared = media_types.normalize(getattr(upload, "content_type", "") or "")
+    if declared in {"", media_types.GENERIC}:
+        declared = media_types.normalize(mimetypes.guess_type(upload.name)[0] or "")
+    head = upload.read(media_types.SNIFF_BYTES)
+    upload.seek(0)
+    content_type = media_types.content_type_for(head, declared=declared)
     allowed = WHATSAPP_MEDIA if channel == Channel.WHATSAPP else MMS_MEDIA
+    if declared and content_type != declared and (declared in allowed or content_type in allowed):
+        raise SendRefused(_("The file is not the %(type)s it claims to be.") % {"type": declared}, code="media_type")
     if content_type not in allowed:
         raise SendRefused(
-            _("This type of file (%(type)s) cannot be sent here.") % {"type": content_type or "?"}, code="media_type"
+            _("This type of file (%(type)s) cannot be sent here.") % {"type": declared or content_type},
+            code="media_type",
         )
     if upload.size > allowed[content_type]:
         raise SendRefused(
             _("The file is too large: at most %(mb)d MB for this type.") % {"mb": allowed[content_type] // MB},
             code="media_size",
         )
-    signature = MEDIA_SIGNATURES.get(content_type)
-    if signature is not None:
-        head = upload.read(len(signature))
-        upload.seek(0)
-        if head != signature:
-            raise SendRefused(
-                _("The file is not the %(type)s it claims to be.") % {"type": content_type}, code="media_type"
-            )
     return content_type
 
 

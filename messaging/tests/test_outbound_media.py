@@ -70,8 +70,15 @@ def test_a_tampered_link_is_refused(twilio, lead, client):
         ("big.jpg", b"\xff\xd8\xff" + b"0" * (5 * 1024 * 1024), "image/jpeg", "whatsapp", "media_size"),
         ("fake.jpg", b"GIF89a" + b"0" * 10, "image/jpeg", "whatsapp", "media_type"),
         ("doc.pdf", PDF, "application/pdf", "sms", "media_type"),
+        ("logo.svg", b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>', "image/svg+xml",
+         "whatsapp", "media_type"),
+        ("page.jpg", b"<!doctype html><script>alert(1)</script>", "image/jpeg", "whatsapp", "media_type"),
+        ("photo.jpg", b"\x89PNG\r\n\x1a\n" + b"0" * 100, "image/jpeg", "whatsapp", "media_type"),
+        ("page.html", b"<html><script>alert(1)</script></html>", "text/html", "whatsapp", "media_type"),
+        ("menu.pdf", b"<html>not a pdf</html>", "application/pdf", "whatsapp", "media_type"),
+        ("card.vcf", JPEG, "text/vcard", "whatsapp", "media_type"),
     ],
-)
+)  # fmt: skip
 def test_files_outside_the_limits_are_refused(twilio, lead, name, content, content_type, channel, code):
     with pytest.raises(SendRefused) as excinfo, twilio.commit():
         message_send_media(
@@ -89,3 +96,18 @@ def test_media_needs_the_window_and_a_public_url(twilio, settings):
     open_lead = LeadFactory(last_inbound_at=timezone.now())
     with pytest.raises(SendRefused, match="PUBLIC_BASE_URL"):
         message_send_media(lead=open_lead, upload=SimpleUploadedFile("a.jpg", JPEG, content_type="image/jpeg"))
+
+
+def test_the_stored_type_is_the_sniffed_one(twilio, lead):
+    """A browser that declares nothing specific: the bytes decide, and a harmless text type is kept."""
+    with twilio.commit():
+        photo = message_send_media(
+            lead=lead, upload=SimpleUploadedFile("IMG_1.JPG", JPEG, content_type="application/octet-stream")
+        )
+        card = message_send_media(
+            lead=lead,
+            upload=SimpleUploadedFile("ayse.vcf", b"BEGIN:VCARD\r\nEND:VCARD\r\n", content_type="text/x-vcard"),
+        )
+    assert photo.media.get().content_type == "image/jpeg" and photo.media_content_type == "image/jpeg"
+    assert card.media.get().content_type == "text/vcard"
+    assert card.media.get().file.name.endswith(".vcf")
