@@ -9,9 +9,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .media_types import GENERIC, display_kind, download_name, extension_for
-
 from happycrm.timestamps import local_timestamp
+
+from .media_types import GENERIC, display_kind, download_name, extension_for
 
 
 class Channel(models.TextChoices):
