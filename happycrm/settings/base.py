@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "django_htmx",
+    "csp",
     "axes",
     "leads",
     "templates_app",
@@ -56,6 +57,7 @@ MIDDLEWARE = [
     "accounts.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "happycrm.csp.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",  # last: turns a login refused by the lockout into the lockout page
 ]
@@ -196,6 +198,23 @@ DEFAULT_PHONE_REGION = env("DEFAULT_PHONE_REGION", default="TR").upper()
 # Outbound requests to addresses that came from input (media URLs, later webhooks) never reach our own
 # networks (happycrm.outbound_http); these CIDRs are let through all the same, e.g. "10.0.5.0/24". Empty by default.
 OUTBOUND_HTTP_ALLOWED_NETWORKS = env.list("OUTBOUND_HTTP_ALLOWED_NETWORKS", default=[])
+
+# Content Security Policy (django-csp 4): our pages load scripts, styles and connections from our own origin
+# only, and no site may frame them. The admin alone adds inline styles (happycrm.csp); attachments are served
+# with their own `sandbox` policy, which the middleware leaves alone.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "connect-src": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+        "base-uri": ["'self'"],
+        "object-src": ["'none'"],
+    },
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],

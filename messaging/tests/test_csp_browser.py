@@ -1,0 +1,116 @@
+"""The pages under the site's CSP in Debian's chromium: nothing is blocked, and a lead's SVG runs nothing."""
+
+import datetime
+import os
+import shutil
+
+import pytest
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.utils import timezone
+
+from leads.tests.factories import LeadFactory
+from messaging.models import MessageMedia
+from messaging.services.messages import lead_activity_refresh
+from messaging.tests.factories import InboundMessageFactory
+from templates_app.tests.factories import TemplateFactory
+
+CHROMIUM = "/usr/bin/chromium"
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.skipif(not shutil.which(CHROMIUM), reason="Debian's chromium is not installed (.ci/run installs it)"),
+    pytest.mark.skipif(
+        not settings.DATABASES["default"]["ENGINE"].endswith("postgresql"), reason="needs PostgreSQL (DATABASE_URL)"
+    ),
+    pytest.mark.django_db(transaction=True),
+]
+PASSWORD = "csp-browser-password"
+SVG = b'<svg xmlns="http://www.w3.org/2000/svg"><script>document.title = "ran"</script></svg>'
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
+)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's loop runs beside the ORM calls of the test
+    try:
+        with sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(
+                executable_path=CHROMIUM,
+                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                      "--disable-sync", "--no-first-run"],
+            )  # fmt: skip
+            yield chromium
+            chromium.close()
+    finally:
+        del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+
+
+@pytest.fixture
+def admin_page(browser, live_server, django_user_model):
+    django_user_model.objects.create_user(username="boss", password=PASSWORD, is_staff=True, is_superuser=True)
+    context = browser.new_context(locale="en-US", viewport={"width": 1200, "height": 800})
+    page = context.new_page()
+    page.violations = []
+    page.on(
+        "console", lambda message: "Content Security Policy" in message.text and page.violations.append(message.text)
+    )
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("#id_username", "boss")
+    page.fill("#id_password", PASSWORD)
+    page.click("main button[type=submit]")
+    page.wait_for_url("**/inbox/")
+    yield page
+    context.close()
+
+
+def attach(message, position, content, content_type):
+    media = MessageMedia(message=message, position=position, content_type=content_type, status="stored")
+    media.file.save("file", ContentFile(content), save=False)
+    media.save()
+    return media
+
+
+def test_inbox_conversation_and_admin_show_no_csp_violation(admin_page, live_server):
+    page = admin_page
+    lead = LeadFactory(phone="+905551234567", name="Ayşe Yılmaz")
+    message = InboundMessageFactory(lead=lead, body="Fotoğraf ve logo", created_at=timezone.now())
+    attach(message, 0, PNG, "image/png")
+    svg = attach(message, 1, SVG, "image/svg+xml")  # as a row stored before sniffing would have it
+    lead.last_inbound_at = timezone.now() - datetime.timedelta(minutes=5)
+    lead.save()
+    lead_activity_refresh(lead=lead)
+    template = TemplateFactory()
+
+    pages = [
+        "/inbox/",
+        f"/inbox/{lead.pk}/",
+        "/admin/",
+        "/admin/leads/lead/",
+        f"/admin/leads/lead/{lead.pk}/change/",
+        "/admin/messaging/message/",
+        "/admin/templates_app/template/",
+        f"/admin/templates_app/template/{template.pk}/change/",
+    ]
+    for path in pages:
+        page.goto(f"{live_server.url}{path}")
+        page.wait_for_load_state("networkidle")
+        if path == f"/inbox/{lead.pk}/":
+            page.wait_for_selector(f'img[src="{message.media.get(position=0).get_absolute_url()}"]')
+            assert page.evaluate("document.querySelector('.bubble img').naturalWidth") == 1
+            assert page.locator(f'a[download][href="{svg.get_absolute_url()}"]').count() == 1
+            page.fill("textarea[name=body]", "Merhaba")  # the composer works under the policy
+            page.press("textarea[name=body]", "Enter")
+            page.wait_for_selector(".bubble.ours >> text=Merhaba")
+        assert page.violations == [], (path, page.violations)
+
+    # Opened directly, the lead's SVG is a download in a sandbox: its script never runs in our origin.
+    with page.expect_download() as download:
+        page.evaluate(f"window.location.href = '{svg.get_absolute_url()}'")
+    assert download.value.suggested_filename.startswith("attachment-")
+    assert page.title() != "ran"
