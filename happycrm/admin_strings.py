@@ -1,0 +1,67 @@
+"""Django's own admin strings that our Turkish catalog rephrases (locale/tr), listed so makemessages keeps them.
+
+Django's Turkish puts the lowercase model name first ("%s değiştir" → "lead değiştir") or starts a label with an "i"
+that capfirst turns into a dotless "I". Never imported: only read by makemessages.
+"""
+
+from django.utils.translation import gettext_noop, ngettext_lazy
+
+ADMIN_STRINGS = [
+    gettext_noop("change message"),
+    gettext_noop("permission"),
+    gettext_noop("permissions"),
+    gettext_noop("content type"),
+    gettext_noop("content types"),
+    gettext_noop("Add %s"),
+    gettext_noop("Add %(name)s"),
+    gettext_noop("Change %s"),
+    gettext_noop("View %s"),
+    gettext_noop("Select %s"),
+    gettext_noop("Cannot delete %(name)s"),
+    gettext_noop("Delete selected %(verbose_name_plural)s"),
+    gettext_noop("Delete selected %(model)s"),
+    gettext_noop("Successfully deleted %(count)d %(items)s."),
+    gettext_noop("Models in the %(name)s application"),
+    gettext_noop(" By %(filter_title)s "),
+    gettext_noop(
+        'Are you sure you want to delete the %(object_name)s "%(escaped_object)s"? All of the '
+        "following related items will be deleted:"
+    ),
+    gettext_noop(
+        "Deleting the %(object_name)s '%(escaped_object)s' would require deleting the following "
+        "protected related objects:"
+    ),
+    gettext_noop(
+        "Deleting the %(object_name)s '%(escaped_object)s' would result in deleting related "
+        "objects, but your account doesn't have permission to delete the following types of "
+        "objects:"
+    ),
+    gettext_noop(
+        "Deleting the selected %(objects_name)s would result in deleting related objects, but your "
+        "account doesn't have permission to delete the following types of objects:"
+    ),
+    gettext_noop(
+        "Deleting the selected %(objects_name)s would require deleting the following protected related objects:"
+    ),
+    gettext_noop(
+        "Are you sure you want to delete the selected %(objects_name)s? All of the following "
+        "objects and their related items will be deleted:"
+    ),
+    gettext_noop("The %(name)s “%(obj)s” was deleted successfully."),
+    gettext_noop(
+        "You are authenticated as %(username)s, but are not authorized to access this page. Would "
+        "you like to login to a different account?"
+    ),
+    gettext_noop("Added {name} “{object}”."),
+    gettext_noop("Changed {fields} for {name} “{object}”."),
+    gettext_noop("Changed {fields}."),
+    gettext_noop("Deleted {name} “{object}”."),
+    gettext_noop("The {name} “{obj}” was added successfully."),
+    gettext_noop("The {name} “{obj}” was added successfully. You may add another {name} below."),
+    gettext_noop("The {name} “{obj}” was changed successfully."),
+    gettext_noop("The {name} “{obj}” was changed successfully. You may add another {name} below."),
+    gettext_noop("The {name} “{obj}” was changed successfully. You may edit it again below."),
+    ngettext_lazy(
+        "%(count)s %(name)s was changed successfully.", "%(count)s %(name)s were changed successfully.", "count"
+    ),
+]

@@ -1,0 +1,316 @@
+"""Every label the admin shows reads as Turkish: dotted and dotless i where they belong, a capital where a sentence
+starts.
+
+Python's `capfirst`/`upper` turn a leading "i" into "I" (Turkish needs "İ"), and Django's Turkish admin strings
+put the lowercase model name first ("lead değiştir"). Generic over every installed model and registered admin, so
+models added later are covered as they land.
+"""
+
+import gettext
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import django
+import pytest
+from django.apps import apps
+from django.contrib import admin
+from django.contrib.admin.utils import label_for_field, model_format_dict
+from django.test import RequestFactory
+from django.urls import NoReverseMatch, reverse
+from django.utils import translation
+from django.utils.text import capfirst
+
+from happycrm.settings.base import BASE_DIR
+from leads.models import Stage
+from leads.tests.factories import LeadFactory
+from messaging.models import Campaign, CampaignRecipient, MessageMedia
+from messaging.tests.factories import MessageFactory, WebhookEventFactory
+from templates_app.tests.factories import TemplateFactory
+
+pytestmark = pytest.mark.django_db
+
+# A word that starts with a dotless capital I and goes on in lowercase is almost always a capitalised "i…" word
+# ("Ilk", "Içerik", "Işlenme"). Real Turkish words that do start with "I" go here when a label needs one.
+REAL_WORDS_WITH_DOTLESS_I = {"Işık", "Isı", "Islak", "Irmak", "Ilık"}
+WRONG_I = re.compile(r"\bI[a-zçğıöşü]\w*")
+# Django admin strings may start with these placeholders: a number, or a name that is capitalised anyway.
+LEADING_PLACEHOLDERS_ALLOWED = {"count", "counter", "total_count", "sel", "cnt", "app", "site_name", "class_name"}
+LEADING_PLACEHOLDER = re.compile(r"^\s*(?:%\((\w+)\)[sd]|%[sd]|\{(\w*)\})")
+
+
+def wrong_i_words(text: str) -> list[str]:
+    return [word for word in WRONG_I.findall(text) if word not in REAL_WORDS_WITH_DOTLESS_I]
+
+
+def sentence_problem(text: str) -> str | None:
+    """Why `text`, shown where a sentence starts, does not read as Turkish (None when it does)."""
+    text = str(text).strip()
+    if not text:
+        return None
+    if text[0].islower():
+        return "starts in lowercase"
+    if wrong_i_words(text):
+        return f"dotless capital I in {wrong_i_words(text)}"
+    return None
+
+
+def capfirst_problem(text: str) -> str | None:
+    """A label Django shows through `capfirst` (model names, which also sit mid-sentence in lowercase)."""
+    text = str(text).strip()
+    if text.startswith("i"):
+        return "starts with “i”: capfirst makes it a dotless “I”"
+    if wrong_i_words(text):
+        return f"dotless capital I in {wrong_i_words(text)}"
+    return None
+
+
+def is_project_model(model) -> bool:
+    path = Path(apps.get_app_config(model._meta.app_label).path)
+    return path.is_relative_to(BASE_DIR) and "site-packages" not in path.parts
+
+
+def has_explicit_verbose_name(field) -> bool:
+    return "verbose_name" in field.deconstruct()[3]
+
+
+def labelled_fields(model):
+    for field in model._meta.get_fields():
+        if field.auto_created and not field.concrete:
+            continue  # reverse relations: no label of their own
+        if field.primary_key:
+            continue  # a key, labelled only where an admin shows it as a column (checked there)
+        yield field
+
+
+@pytest.fixture
+def turkish():
+    with translation.override("tr"):
+        yield
+
+
+def test_model_and_field_verbose_names(turkish):
+    problems = []
+    # A field named like a model ("lead", "şablon") shares its msgid, which stays lowercase for mid-sentence use.
+    model_names = {str(name) for m in apps.get_models() for name in (m._meta.verbose_name, m._meta.verbose_name_plural)}
+    for model in apps.get_models():
+        opts = model._meta
+        for label in (opts.verbose_name, opts.verbose_name_plural):
+            if problem := capfirst_problem(label):
+                problems.append(f"{opts.label} “{label}”: {problem}")
+        for field in labelled_fields(model):
+            label = str(field.verbose_name)
+            where = f"{opts.label}.{field.name} “{label}”"
+            if is_project_model(model):
+                # Ours are written sentence-cased, so capfirst changes nothing.
+                if not has_explicit_verbose_name(field):
+                    problems.append(f"{where}: no translated verbose_name")
+                elif problem := (capfirst_problem if label in model_names else sentence_problem)(label):
+                    problems.append(f"{where}: {problem}")
+            elif problem := capfirst_problem(label):
+                problems.append(f"{where}: {problem}")
+    assert problems == [], "\n".join(problems)
+
+
+def test_app_verbose_names(turkish):
+    problems = [
+        f"{config.label} “{config.verbose_name}”: {problem}"
+        for config in apps.get_app_configs()
+        if (problem := sentence_problem(config.verbose_name))
+    ]
+    assert problems == [], "\n".join(problems)
+
+
+@pytest.fixture
+def superuser_request(django_user_model):
+    request = RequestFactory().get("/admin/")
+    request.user = django_user_model.objects.create_user(username="root", is_staff=True, is_superuser=True)
+    return request
+
+
+def test_admin_columns_actions_and_fieldsets(turkish, superuser_request):
+    problems = []
+    for model, model_admin in admin.site._registry.items():
+        where = model._meta.label
+        for name in model_admin.get_list_display(superuser_request):
+            label = label_for_field(name, model, model_admin)
+            if problem := sentence_problem(capfirst(label)) or capfirst_problem(label):
+                problems.append(f"{where} column {name} “{label}”: {problem}")
+        for name in model_admin.get_readonly_fields(superuser_request):
+            label = label_for_field(name, model, model_admin)
+            if problem := capfirst_problem(label):
+                problems.append(f"{where} read-only {name} “{label}”: {problem}")
+        for name, (_func, _name, description) in model_admin.get_actions(superuser_request).items():
+            text = str(description) % model_format_dict(model._meta)
+            if problem := sentence_problem(text):
+                problems.append(f"{where} action {name} “{text}”: {problem}")
+        for title, _options in model_admin.get_fieldsets(superuser_request):
+            if title and (problem := sentence_problem(title)):
+                problems.append(f"{where} fieldset “{title}”: {problem}")
+        for inline in model_admin.get_inline_instances(superuser_request):
+            for label in (inline.verbose_name, inline.verbose_name_plural):
+                if problem := capfirst_problem(label):
+                    problems.append(f"{where} inline “{label}”: {problem}")
+    assert problems == [], "\n".join(problems)
+
+
+def django_admin_catalog() -> dict[str, str]:
+    path = Path(django.__file__).parent / "contrib" / "admin" / "locale" / "tr" / "LC_MESSAGES" / "django.mo"
+    with path.open("rb") as handle:
+        return {key: value for key, value in gettext.GNUTranslations(handle)._catalog.items() if key}
+
+
+def test_no_admin_sentence_starts_with_a_lowercase_name(turkish):
+    """Django's Turkish admin puts `%s`/`{name}` first ("%s değiştir" → "lead değiştir"): our catalog rephrases
+    each one so the sentence starts with a word of its own."""
+    problems = []
+    for key in django_admin_catalog():
+        msgid, plural = key if isinstance(key, tuple) else (key, None)
+        text = translation.ngettext(msgid, msgid, 2) if plural is not None else translation.gettext(msgid)
+        match = LEADING_PLACEHOLDER.match(text)
+        if match and (match.group(1) or match.group(2) or "") not in LEADING_PLACEHOLDERS_ALLOWED:
+            problems.append(f"{msgid!r} → {text!r}")
+    assert problems == [], "\n".join(sorted(set(problems)))
+
+
+def test_admin_titles_made_from_every_model_name(turkish):
+    """The titles Django builds from a model's name, for every registered model (rows or not)."""
+    titles = ["Add %s", "Change %s", "View %s", "Select %s to change", "Select %s to view", "Select %s"]
+    problems = []
+    for model in admin.site._registry:
+        opts = model._meta
+        for msgid in titles:
+            text = translation.gettext(msgid) % opts.verbose_name
+            if problem := sentence_problem(text):
+                problems.append(f"{opts.label} {msgid!r} → {text!r}: {problem}")
+        for msgid in ("The {name} “{obj}” was added successfully.", "The {name} “{obj}” was changed successfully."):
+            text = translation.gettext(msgid).format(name=opts.verbose_name, obj="Ayşe")
+            if problem := sentence_problem(text):
+                problems.append(f"{opts.label} {msgid!r} → {text!r}: {problem}")
+    assert problems == [], "\n".join(problems)
+
+
+class VisibleText(HTMLParser):
+    """The page's visible text, and the text of the elements that start a sentence of their own."""
+
+    SENTENCE_TAGS = {"title", "h1", "h3", "label", "caption", "legend"}
+    SKIPPED = {"script", "style", "template"}
+
+    def __init__(self):
+        super().__init__()
+        self.text, self.sentences, self.stack = [], [], []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        classes = set((attrs.get("class") or "").split())
+        starts_sentence = (
+            tag in self.SENTENCE_TAGS
+            or (tag == "th" and attrs.get("scope") == "col")  # column headers (CSS uppercases them)
+            or (tag == "h2" and "fieldset-heading" in classes)
+            or (tag == "option" and self.stack and self.stack[-1][2] == "action")
+            or (tag == "li" and {"success", "info", "warning", "error"} & classes)
+        )
+        name = attrs.get("name") if tag == "select" else (self.stack[-1][2] if self.stack else None)
+        if tag not in {"br", "img", "input", "meta", "link", "hr"}:
+            self.stack.append((tag, [] if starts_sentence else None, name))
+
+    def handle_endtag(self, tag):
+        while self.stack:
+            open_tag, parts, _name = self.stack.pop()
+            if parts is not None and "".join(parts).strip():
+                self.sentences.append((open_tag, " ".join("".join(parts).split())))
+            if open_tag == tag:
+                break
+
+    def handle_data(self, data):
+        if any(tag in self.SKIPPED for tag, _parts, _name in self.stack):
+            return
+        self.text.append(data)
+        for _tag, parts, _name in self.stack:
+            if parts is not None:
+                parts.append(data)
+
+
+def page_problems(response) -> list[str]:
+    assert response.status_code == 200, response.status_code
+    html = response.content.decode()
+    parser = VisibleText()
+    parser.feed(html)
+    problems = []
+    if not re.search(r'<html lang="tr"', html):
+        problems.append('no <html lang="tr">: CSS uppercase would turn "i" into "I"')
+    problems += [f"dotless capital I: {word}" for word in wrong_i_words(" ".join(parser.text))]
+    for tag, text in parser.sentences:
+        # A change page's <title> starts with the object's name (data): its own parts are the last two.
+        for part in text.split(" | ")[-2:] if tag == "title" else [text]:
+            if problem := sentence_problem(part):
+                problems.append(f"<{tag}> “{text}”: {problem}")
+    return problems
+
+
+@pytest.fixture
+def a_row_of_each(superuser_request):
+    lead = LeadFactory(name="Ayşe Yılmaz", phone="+905551234567")
+    message = MessageFactory(lead=lead, body="Merhaba")
+    MessageMedia.objects.create(message=message, position=0, content_type="image/jpeg")
+    WebhookEventFactory()
+    template = TemplateFactory(name="Hoş geldiniz")
+    campaign = Campaign.objects.create(name="Kış kampanyası", template=template, created_by=superuser_request.user)
+    CampaignRecipient.objects.create(campaign=campaign, lead=lead, message=message)
+    Stage.objects.create(name="Teklif verildi", position=5)
+
+
+def admin_url(opts, view, *args):
+    try:
+        return reverse(f"admin:{opts.app_label}_{opts.model_name}_{view}", args=args)
+    except NoReverseMatch:
+        return None
+
+
+def test_rendered_admin_pages_read_as_turkish(client, superuser_request, a_row_of_each):
+    client.force_login(superuser_request.user)
+    problems = []
+
+    def check(url, **kwargs):
+        response = client.get(url, HTTP_ACCEPT_LANGUAGE="tr", **kwargs)
+        problems.extend(f"{url}: {problem}" for problem in page_problems(response))
+
+    check(reverse("admin:index"))
+    for model, model_admin in admin.site._registry.items():
+        opts = model._meta
+        check(admin_url(opts, "changelist"))
+        if model_admin.has_add_permission(superuser_request):
+            check(admin_url(opts, "add"))
+        obj = model_admin.get_queryset(superuser_request).first()
+        if obj is None:
+            continue  # the titles without a row: test_admin_titles_made_from_every_model_name
+        check(admin_url(opts, "change", obj.pk))  # "Change …" or, read-only, "View …"
+        check(admin_url(opts, "history", obj.pk))
+        if model_admin.has_delete_permission(superuser_request, obj):
+            check(admin_url(opts, "delete", obj.pk))
+            if "delete_selected" in model_admin.get_actions(superuser_request):
+                response = client.post(
+                    admin_url(opts, "changelist"),
+                    {"action": "delete_selected", "_selected_action": [obj.pk]},
+                    HTTP_ACCEPT_LANGUAGE="tr",
+                )
+                problems.extend(f"delete selected {opts.label}: {problem}" for problem in page_problems(response))
+    assert problems == [], "\n".join(problems)
+
+
+def test_success_messages_read_as_turkish(client, superuser_request):
+    client.force_login(superuser_request.user)
+    url = reverse("admin:leads_stage_add")
+    response = client.post(url, {"name": "İlk görüşme", "position": 3}, HTTP_ACCEPT_LANGUAGE="tr", follow=True)
+    assert page_problems(response) == []
+    stage = Stage.objects.get(name="İlk görüşme")
+    link = f'<a href="{reverse("admin:leads_stage_change", args=[stage.pk])}">İlk görüşme</a>'
+    assert [str(message) for message in response.context["messages"]] == [
+        f"“{link}” adlı aşama kaydı başarıyla eklendi."
+    ]
+    stage = Stage.objects.get(name="İlk görüşme")
+    response = client.post(
+        reverse("admin:leads_stage_delete", args=[stage.pk]), {"post": "yes"}, HTTP_ACCEPT_LANGUAGE="tr", follow=True
+    )
+    assert page_problems(response) == []
+    assert not Stage.objects.filter(pk=stage.pk).exists()
