@@ -8,6 +8,7 @@ from django.utils.translation import ngettext
 from accounts.permissions import CHANGE_MESSAGE, REPROCESS_WEBHOOK_EVENTS, RUN_CAMPAIGN, SEND_MESSAGE, has_perms
 
 from .models import Campaign, CampaignRecipient, Message, MessageMedia, WebhookEvent
+from .selectors import handoff_states
 from .services.campaigns import campaign_progress, campaign_start
 from .services.messages import messages_mark_read, messages_set_starred
 from .services.outbound import SendRefused, message_resend
@@ -31,6 +32,24 @@ class MessageMediaInline(admin.TabularInline):
         return False
 
 
+class HandoffFilter(admin.SimpleListFilter):
+    """Where a send stands between our database and a worker (the sweep queues the first and last again)."""
+
+    title = _("task queue")
+    parameter_name = "handoff"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("not_handed_off", _("Not accepted by the task queue")),
+            ("in_queue", _("Waiting for a worker")),
+            ("overdue", _("Overdue for a worker")),
+        ]
+
+    def queryset(self, request, queryset):
+        states = handoff_states()
+        return queryset.filter(states[self.value()]) if self.value() in states else queryset
+
+
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
     """Messages are written by sending and receiving, never by hand: the provider's fields are read-only."""
@@ -48,7 +67,16 @@ class MessageAdmin(admin.ModelAdmin):
         "is_read",
         "is_starred",
     ]
-    list_filter = ["channel", "status", "needs_attention", "is_from_lead", "is_read", "is_starred", "created_at"]
+    list_filter = [
+        "channel",
+        "status",
+        "needs_attention",
+        HandoffFilter,
+        "is_from_lead",
+        "is_read",
+        "is_starred",
+        "created_at",
+    ]
     list_select_related = ["lead"]
     search_fields = ["body", "twilio_message_sid", "lead__name", "lead__phone", "template_name"]
     date_hierarchy = "created_at"
@@ -76,6 +104,10 @@ class MessageAdmin(admin.ModelAdmin):
         "sent_by",
         "send_claimed_at",
         "needs_attention",
+        "handed_off_at",
+        "handoff_expected_by",
+        "handoff_attempts",
+        "handoff_error",
         "details",
         "error_explanation",
         "created_at",

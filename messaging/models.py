@@ -89,6 +89,23 @@ class Message(models.Model):
         default=False,
         help_text=_("Twilio's answer never came: check in Twilio's console before sending again."),
     )
+    handed_off_at = models.DateTimeField(
+        _("queued for a worker at"),
+        null=True,
+        blank=True,
+        help_text=_("When the task queue last accepted this send; empty while it has not (the queue was down)."),
+    )
+    handoff_expected_by = models.DateTimeField(
+        _("worker expected by"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "By when a worker should have taken it, from the sender's rate and the messages ahead of it; "
+            "the periodic sweep queues it again after that."
+        ),
+    )
+    handoff_attempts = models.PositiveSmallIntegerField(_("times queued"), default=0)
+    handoff_error = models.TextField(_("queueing error"), blank=True)
     error_code = models.PositiveIntegerField(_("error code"), null=True, blank=True)
     error_message = models.TextField(_("error message"), blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
@@ -108,6 +125,12 @@ class Message(models.Model):
             models.Index(fields=["lead", "-created_at"], name="message_thread_idx"),
             models.Index(
                 fields=["lead"], condition=models.Q(is_from_lead=True, is_read=False), name="message_unread_idx"
+            ),
+            # Sends waiting for a worker: the sweep's overdue check and the queue-ahead count read only these.
+            models.Index(
+                fields=["handoff_expected_by"],
+                condition=models.Q(is_from_lead=False, status="queued", send_claimed_at__isnull=True),
+                name="message_awaiting_worker_idx",
             ),
         ]
 

@@ -3,12 +3,13 @@ import datetime
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from leads.models import Lead
 from leads.phones import fallback_digits, normalize_phone
 
-from .models import Message, MessageMedia, WebhookEvent
+from .models import Campaign, Message, MessageMedia, MessageStatus, WebhookEvent
 
 SIGNATURE_REJECTIONS_KEY = "webhook-signature-rejections:{day}"
 
@@ -29,11 +30,56 @@ def webhook_events_unfinished(*, older_than: datetime.timedelta, include_failed:
     return events.order_by("received_at")
 
 
+AWAITING_WORKER = Q(
+    is_from_lead=False, status=MessageStatus.QUEUED, send_claimed_at__isnull=True, twilio_message_sid__isnull=True
+)  # sends no worker has claimed yet
+
+
+def messages_awaiting_worker_overdue(*, campaign: bool, grace: datetime.timedelta, limit: int = 1000) -> list[str]:
+    """Sends no worker has taken in time, for the sweep, oldest first: the task queue refused them, never heard of
+    them (a crash between the commit and the hand-off), or lost them (nothing claimed by the expected time)."""
+    now = timezone.now()
+    overdue = Message.objects.filter(
+        AWAITING_WORKER,
+        Q(handoff_expected_by__lt=now) | Q(handoff_expected_by__isnull=True, created_at__lt=now - grace),
+        campaign_recipient__isnull=not campaign,
+    )
+    return [str(pk) for pk in overdue.order_by("created_at").values_list("pk", flat=True)[:limit]]
+
+
+def campaigns_run_lost(*, older_than: datetime.timedelta) -> list[str]:
+    """Running campaigns whose run is not progressing (its task was never queued, lost, or died midway): no
+    message made for any of their recipients since `older_than` ago."""
+    latest = Message.objects.filter(campaign_recipient__campaign=OuterRef("pk")).order_by("-created_at")
+    progress_at = Coalesce(Subquery(latest.values("created_at")[:1]), "started_at", "start_at", "created_at")
+    lost = (
+        Campaign.objects.filter(status=Campaign.Status.RUNNING)
+        .annotate(progress_at=progress_at)
+        .filter(progress_at__lt=timezone.now() - older_than)
+    )
+    return [str(pk) for pk in lost.values_list("pk", flat=True)]
+
+
 def signature_rejections(*, days: int = 7) -> dict[str, int]:
     today = timezone.localdate()
     keys = [SIGNATURE_REJECTIONS_KEY.format(day=today - datetime.timedelta(days=n)) for n in range(days)]
     values = cache.get_many(keys)
     return {"today": values.get(keys[0], 0), f"last_{days}_days": sum(values.values())}
+
+
+def handoff_states(*, now: datetime.datetime | None = None) -> dict[str, Q]:
+    """Sends no worker has taken yet, by where they stand: not accepted by the task queue (it was down, or the
+    process stopped before handing them over), waiting in it, or overdue there (the sweep queues them again)."""
+    now = now or timezone.now()
+    return {
+        "not_handed_off": AWAITING_WORKER & Q(handed_off_at__isnull=True),
+        "in_queue": AWAITING_WORKER & Q(handed_off_at__isnull=False, handoff_expected_by__gte=now),
+        "overdue": AWAITING_WORKER & Q(handed_off_at__isnull=False, handoff_expected_by__lt=now),
+    }
+
+
+def sends_awaiting_worker() -> dict[str, int]:
+    return Message.objects.aggregate(**{state: Count("pk", filter=q) for state, q in handoff_states().items()})
 
 
 def _event_row(event: WebhookEvent) -> dict:
@@ -91,6 +137,7 @@ def webhook_diagnostics(*, recent: int = 20) -> dict:
                 for item in failed_media
             ],
         },
+        "sends": sends_awaiting_worker(),
         "signature_rejections": signature_rejections(),
     }
 

@@ -1,8 +1,9 @@
 """Template campaigns (the spec's scenario 2): every recipient once, queued in bulk, sent at the sender's rate."""
 
+import datetime
+import logging
 from collections.abc import Iterable, Sequence
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.utils import timezone
@@ -11,13 +12,17 @@ from django.utils.translation import gettext as _
 from happycrm.queue import send
 from leads.models import Lead, Stage
 from messaging.models import Campaign, CampaignRecipient, Channel, Message, MessageStatus
+from messaging.selectors import campaigns_run_lost
 from templates_app.models import Template
 
-from .outbound import SendRefused, template_message_build
+from .outbound import CAMPAIGN_SEND_BATCH, SendRefused, messages_hand_off, template_message_build
 
 CHUNK = 500  # recipients turned into messages per transaction
-SEND_BATCH = 100  # messages per Celery task on the campaigns queue
+SEND_BATCH = CAMPAIGN_SEND_BATCH  # messages per Celery task on the campaigns queue
+# A run turns 500 recipients into messages in seconds: one that made none for this long is not running.
+RUN_LOST_AFTER = datetime.timedelta(minutes=10)
 R = CampaignRecipient.Outcome
+logger = logging.getLogger(__name__)
 
 
 def campaign_create(
@@ -78,6 +83,18 @@ def campaign_start(*, campaign: Campaign) -> None:
     transaction.on_commit(lambda: send(run_campaign, str(campaign.pk)))
 
 
+def campaigns_resume_lost(*, older_than: datetime.timedelta = RUN_LOST_AFTER) -> int:
+    """The sweep's part for campaigns: run again those whose run task was lost (campaign_run picks up where it
+    stopped); a run queued twice splits the remaining recipients between the two."""
+    from messaging.tasks import run_campaign
+
+    lost = campaigns_run_lost(older_than=older_than)
+    for campaign_id in lost:
+        logger.warning("Campaign %s is running but not progressing: running it again", campaign_id)
+        send(run_campaign, campaign_id)
+    return len(lost)
+
+
 def campaigns_start_due() -> int:
     """Beat: start scheduled campaigns whose time has come."""
     due = list(Campaign.objects.filter(status=Campaign.Status.SCHEDULED, start_at__lte=timezone.now()))
@@ -88,8 +105,6 @@ def campaigns_start_due() -> int:
 
 def campaign_run(*, campaign_id) -> Campaign:
     """Turn every pending recipient into a queued message, in bulk; safe to run again (only pending ones move)."""
-    from messaging.tasks import send_messages
-
     campaign = Campaign.objects.select_related("template").get(pk=campaign_id)
     # Each lead on the channel it last wrote on (lead_default_channel, for a whole chunk in one query).
     latest_inbound_channel = (
@@ -134,7 +149,7 @@ def campaign_run(*, campaign_id) -> Campaign:
             ids = [str(message.pk) for message in messages]
             for start in range(0, len(ids), SEND_BATCH):
                 batch = ids[start : start + SEND_BATCH]
-                transaction.on_commit(lambda batch=batch: send(send_messages, batch, queue=settings.CAMPAIGN_QUEUE))
+                transaction.on_commit(lambda batch=batch: messages_hand_off(message_ids=batch, campaign=True))
     Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.DONE, finished_at=timezone.now())
     campaign.refresh_from_db()
     return campaign

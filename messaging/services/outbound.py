@@ -7,10 +7,11 @@ from collections.abc import Sequence
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Count, F, Q
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
-from happycrm.queue import enqueue_on_commit
+from happycrm.queue import send
 from leads.models import Lead
 from leads.services import lead_set_opted_out
 from messaging import media_types
@@ -23,7 +24,8 @@ from messaging.backends.base import (
 )
 from messaging.backends.twilio import OPTED_OUT_ERROR
 from messaging.models import Channel, Message, MessageMedia, MessageStatus
-from messaging.ratelimit import limiter, sender_key, sender_mps
+from messaging.ratelimit import HEADROOM, limiter, sender_key, sender_mps
+from messaging.selectors import AWAITING_WORKER, messages_awaiting_worker_overdue
 from notifications.services import event_status_update
 from templates_app.models import Template
 
@@ -32,6 +34,10 @@ from .status import message_sid_assign
 WHATSAPP_WINDOW = datetime.timedelta(hours=24)
 PLACEHOLDER = re.compile(r"\{\{\s*(\d+)\s*\}\}")
 STUCK_AFTER = datetime.timedelta(minutes=5)  # a send holds its claim for one HTTP call (at most ten seconds)
+# On top of a send's expected wait before the sweep queues it again: worker restarts, deploys, the retries'
+# backoff (about two minutes). Queueing it twice early costs little: the second task finds it claimed.
+HANDOFF_GRACE = datetime.timedelta(minutes=10)
+CAMPAIGN_SEND_BATCH = 100  # campaign messages per task on the campaigns queue
 
 
 class SendRefused(Exception):
@@ -270,9 +276,74 @@ def message_send_media(*, lead: Lead, upload, caption: str = "", channel: str | 
 
 
 def _queue(message: Message) -> None:
-    from messaging.tasks import send_message
+    transaction.on_commit(lambda: messages_hand_off(message_ids=[str(message.pk)]))
 
-    enqueue_on_commit(send_message, str(message.pk))
+
+def _expected_by(*, channel: str, count: int, campaign: bool, exclude: Sequence[str]) -> datetime.datetime:
+    """When a worker should have taken the last of `count` messages just queued for `channel`'s sender: the
+    messages ahead of them (accepted by the queue, not yet claimed) go out first at the sender's rate, then
+    these; plus a grace for restarts and retries. An agent's reply waits only for other replies and for the
+    one campaign batch a worker may be sending (workers take the default queue first)."""
+    ahead = (
+        Message.objects.filter(AWAITING_WORKER, channel=channel, handed_off_at__isnull=False)
+        .exclude(pk__in=exclude)
+        .aggregate(
+            replies=Count("pk", filter=Q(campaign_recipient__isnull=True)),
+            campaign=Count("pk", filter=Q(campaign_recipient__isnull=False)),
+        )
+    )
+    waiting = ahead["replies"] + (ahead["campaign"] if campaign else min(ahead["campaign"], CAMPAIGN_SEND_BATCH))
+    seconds = (waiting + count) / (sender_mps(channel) * HEADROOM)
+    return timezone.now() + datetime.timedelta(seconds=seconds) + HANDOFF_GRACE
+
+
+def messages_hand_off(*, message_ids: Sequence[str], campaign: bool = False) -> bool:
+    """The one way a send reaches a worker: a campaign batch as one task on the campaigns queue, an agent's
+    message as a task of its own on the default queue (so campaigns never go ahead of replies).
+
+    Whether the queue took it is recorded on the messages: if it did not (the broker is down), or never
+    heard of it (a crash before this ran), or a worker has not taken it by the expected time (the broker
+    lost it), `messages_requeue_overdue` queues it again; a message sent twice is still sent once."""
+    from messaging.tasks import send_message, send_messages
+
+    message_ids = [str(pk) for pk in message_ids]
+    if not message_ids:
+        return True
+    by_channel: dict[str, list[str]] = {}
+    for pk, channel in Message.objects.filter(pk__in=message_ids).values_list("pk", "channel"):
+        by_channel.setdefault(channel, []).append(str(pk))
+    # Measured before publishing: in the in-process mode publishing sends at once.
+    expected = {
+        channel: _expected_by(channel=channel, count=len(ids), campaign=campaign, exclude=message_ids)
+        for channel, ids in by_channel.items()
+    }
+    if campaign:
+        outcomes = [(message_ids, send(send_messages, message_ids, queue=settings.CAMPAIGN_QUEUE))]
+    else:
+        outcomes = [([pk], send(send_message, pk)) for pk in message_ids]
+    now = timezone.now()
+    for ids, accepted in outcomes:
+        for channel, channel_ids in by_channel.items():
+            if not (wanted := [pk for pk in ids if pk in channel_ids]):
+                continue
+            Message.objects.filter(pk__in=wanted).update(
+                handed_off_at=now if accepted else None,
+                handoff_expected_by=expected[channel] if accepted else now,
+                handoff_attempts=F("handoff_attempts") + 1,
+                handoff_error="" if accepted else _("The task queue could not be reached."),
+            )
+    return all(accepted for _ids, accepted in outcomes)
+
+
+def messages_requeue_overdue(*, limit: int = 1000) -> dict[str, int]:
+    """The sweep's part for sends: queue again those the task queue did not take or a worker never took, each
+    on its own queue (replies first), oldest first."""
+    replies = messages_awaiting_worker_overdue(campaign=False, grace=HANDOFF_GRACE, limit=limit)
+    messages_hand_off(message_ids=replies)
+    campaign = messages_awaiting_worker_overdue(campaign=True, grace=HANDOFF_GRACE, limit=limit)
+    for start in range(0, len(campaign), CAMPAIGN_SEND_BATCH):
+        messages_hand_off(message_ids=campaign[start : start + CAMPAIGN_SEND_BATCH], campaign=True)
+    return {"replies": len(replies), "campaign": len(campaign)}
 
 
 def _outgoing(message: Message) -> OutgoingMessage:

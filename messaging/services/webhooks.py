@@ -14,8 +14,9 @@ from happycrm.queue import enqueue_on_commit
 from messaging.models import WebhookEvent
 from messaging.selectors import SIGNATURE_REJECTIONS_KEY, media_pending_for_retry, webhook_events_unfinished
 
+from .campaigns import campaigns_resume_lost
 from .inbound import inbound_message_receive
-from .outbound import messages_mark_stuck
+from .outbound import messages_mark_stuck, messages_requeue_overdue
 from .payloads import PermanentWebhookError, payload_message_sid, payload_storable
 from .status import status_callback_apply, status_callbacks_replay
 
@@ -125,7 +126,8 @@ def webhook_events_reprocess(*, event_ids, retry_rejected: bool = False) -> Coun
 
 
 def webhook_events_sweep() -> dict[str, int]:
-    """The periodic safety net: queue what was left unprocessed, retry waiting media, replay raced callbacks."""
+    """The periodic safety net: queue what was left unprocessed, retry waiting media, replay raced callbacks,
+    queue again the sends no worker took and restart campaign runs that were lost."""
     from messaging.tasks import fetch_media, process_webhook_events
 
     unfinished = webhook_events_unfinished(older_than=SWEEP_GRACE)
@@ -137,12 +139,26 @@ def webhook_events_sweep() -> dict[str, int]:
         enqueue_on_commit(fetch_media, media_id)
     replayed = status_callbacks_replay()
     stuck = messages_mark_stuck()
-    if event_ids or media_ids or replayed or stuck:
+    requeued = messages_requeue_overdue()
+    campaigns = campaigns_resume_lost()
+    if event_ids or media_ids or replayed or stuck or any(requeued.values()) or campaigns:
         logger.info(
-            "Sweep: %d events queued, %d attachments retried, %d callbacks replayed, %d sends marked for attention",
+            "Sweep: %d events queued, %d attachments retried, %d callbacks replayed, %d sends marked for attention, "
+            "%d replies and %d campaign messages queued again, %d campaign runs restarted",
             len(event_ids),
             len(media_ids),
             replayed,
             stuck,
+            requeued["replies"],
+            requeued["campaign"],
+            campaigns,
         )
-    return {"events": len(event_ids), "media": len(media_ids), "replayed": replayed, "stuck": stuck}
+    return {
+        "events": len(event_ids),
+        "media": len(media_ids),
+        "replayed": replayed,
+        "stuck": stuck,
+        "requeued_replies": requeued["replies"],
+        "requeued_campaign": requeued["campaign"],
+        "campaigns_resumed": campaigns,
+    }
