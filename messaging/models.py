@@ -227,6 +227,15 @@ class WebhookEvent(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     payload = models.JSONField(_("payload"), help_text=_("The form fields as posted by Twilio."))
+    original_fields = models.JSONField(
+        _("original fields"),
+        default=dict,
+        blank=True,
+        help_text=_(
+            "Fields that held a NUL character (which the database cannot store), percent-encoded exactly as "
+            "received; the payload holds them with that character replaced by U+FFFD."
+        ),
+    )
     message_sid = models.CharField(_("message SID"), max_length=64, blank=True, db_index=True)
     idempotency_token = models.CharField(_("idempotency token"), max_length=128, blank=True)
     signature_valid = models.BooleanField(
@@ -268,15 +277,6 @@ class Campaign(models.Model):
     )
     parameters = models.JSONField(
         _("extra values"), default=list, blank=True, help_text=_("Values for {{4}}, {{5}}, … in order.")
-    original_fields = models.JSONField(
-        _("original fields"),
-        default=dict,
-        blank=True,
-        help_text=_(
-            "Fields that held a NUL character (which the database cannot store), percent-encoded exactly as "
-            "received; the payload holds them with that character replaced by U+FFFD."
-        ),
-    )
     )
     start_at = models.DateTimeField(_("start at"), null=True, blank=True)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.SCHEDULED)

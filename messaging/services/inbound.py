@@ -76,7 +76,7 @@ def inbound_message_receive(*, event: WebhookEvent) -> tuple[WebhookEvent.Outcom
     if Message.objects.filter(twilio_message_sid=sid).exists():
         return WebhookEvent.Outcome.DUPLICATE, ""
 
-    match, _ = lead_get_or_create_for_phone(e164=e164, profile_name=payload.get("ProfileName", ""))
+    match, _ = lead_get_or_create_for_phone(e164=e164, profile_name=profile_name)
     lead = match.lead
     note = ""
     if match.ambiguous:
