@@ -1,6 +1,7 @@
 import datetime
 
-from django.core.cache import cache
+from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
+from django.core.cache.backends.redis import RedisCache
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
@@ -61,6 +62,7 @@ def campaigns_run_lost(*, older_than: datetime.timedelta) -> list[str]:
 
 
 def signature_rejections(*, days: int = 7) -> dict[str, int]:
+    """Forged requests refused, per day, counted in the cache (Redis in production): raises when it is down."""
     today = timezone.localdate()
     keys = [SIGNATURE_REJECTIONS_KEY.format(day=today - datetime.timedelta(days=n)) for n in range(days)]
     values = cache.get_many(keys)
@@ -119,6 +121,13 @@ def webhook_diagnostics(*, recent: int = 20) -> dict:
     media = dict(MessageMedia.objects.values_list("status").annotate(n=Count("pk")).order_by())
     failed_media = MessageMedia.objects.exclude(error="").order_by("-updated_at")[:recent]
     oldest_at = oldest.first()
+    # The cache may be down while the database answers: say so, and report the rest.
+    redis = {"configured": isinstance(caches[DEFAULT_CACHE_ALIAS], RedisCache), "reachable": True, "error": None}
+    try:
+        rejections = signature_rejections()
+    except Exception as exc:
+        rejections = {"today": None, "last_7_days": None}
+        redis.update(reachable=False, error=f"{type(exc).__name__}: {exc}")
     return {
         "events": {**totals, "processed_by_outcome": by_outcome},
         "oldest_unprocessed_at": oldest_at.isoformat() if oldest_at else None,
@@ -138,7 +147,8 @@ def webhook_diagnostics(*, recent: int = 20) -> dict:
             ],
         },
         "sends": sends_awaiting_worker(),
-        "signature_rejections": signature_rejections(),
+        "redis": redis,
+        "signature_rejections": rejections,
     }
 
 
