@@ -48,6 +48,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # A connection pool per process: persistent connections (CONN_MAX_AGE) leak under ASGI, where each
     # request runs in a thread of its own. A request that waits longer than the timeout gets a 503.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Each connection is checked as it leaves the pool (Django passes psycopg's check only with this on), so
+    # after a database restart a dead one is replaced instead of failing the request that drew it.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": 1,
         "max_size": env.int("DJANGO_DB_POOL_SIZE", default=10),
