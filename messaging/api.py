@@ -90,7 +90,8 @@ class PhoneMessagesView(APIView):
 
 
 class SendSerializer(serializers.Serializer):
-    body = serializers.CharField(required=False, allow_blank=True, default="", max_length=1600)
+    # Its length and content are the send service's rules (the page and the admin share them).
+    body = serializers.CharField(required=False, allow_blank=True, default="")
     channel = serializers.ChoiceField(choices=Channel.choices, required=False)
     template = serializers.PrimaryKeyRelatedField(queryset=Template.objects.all(), required=False)
     parameters = serializers.ListField(child=serializers.CharField(max_length=500), required=False, default=list)

@@ -6,3 +6,8 @@ class MessagingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "messaging"
     verbose_name = _("Messaging")
+
+    def ready(self):
+        from happycrm import admin_filters
+
+        admin_filters.register()

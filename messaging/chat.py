@@ -5,6 +5,7 @@ import uuid
 from django import forms
 from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Sum
 from django.http import HttpResponse, JsonResponse
@@ -18,6 +19,7 @@ from leads.models import Lead, Stage
 from templates_app.models import Template
 from templates_app.selectors import templates_sendable
 
+from .backends.base import get_backend
 from .models import Channel, Message
 from .selectors import INBOX_PAGE_SIZE, inbox_leads, thread_page
 from .services.messages import messages_mark_read, messages_set_starred
@@ -30,6 +32,45 @@ from .services.outbound import (
     template_preview,
     whatsapp_window_open,
 )
+
+
+class ChoiceOfRowField(forms.ModelChoiceField):
+    """A row by its key; whatever the key is (not a UUID, a NUL), the error is the same one, not the value echoed."""
+
+    def to_python(self, value):
+        try:
+            return super().to_python(value)
+        except ValidationError:
+            raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice") from None
+
+
+class InboxFilterForm(forms.Form):
+    """The inbox's filters, validated like any form (a NUL or an unknown stage is an error shown, not a crash)."""
+
+    q = forms.CharField(label=_("Search"), required=False, max_length=100)
+    unread = forms.BooleanField(required=False)
+    starred = forms.BooleanField(required=False)
+    stage = ChoiceOfRowField(label=_("Stage"), queryset=Stage.objects.all(), required=False)
+    channel = forms.ChoiceField(
+        label=_("Channel"),
+        choices=Channel.choices,
+        required=False,
+        error_messages={"invalid_choice": _("Select a valid choice.")},
+    )
+
+    def filters(self) -> dict:
+        """The valid filters (an invalid one is left out, so the inbox still shows)."""
+        data = self.cleaned_data if self.is_bound else {}
+        return {
+            "unread": data.get("unread", False),
+            "starred": data.get("starred", False),
+            "stage": data.get("stage"),
+            "channel": data.get("channel", ""),
+            "query": data.get("q", ""),
+        }
+
+    def error_messages(self) -> list[str]:
+        return [f"{self.fields[name].label or name}: {' '.join(errors)}" for name, errors in self.errors.items()]
 
 
 class LeadDetailsForm(forms.ModelForm):
@@ -46,15 +87,17 @@ class LeadDetailsForm(forms.ModelForm):
 @permission_required(READ_CONVERSATIONS, raise_exception=True)
 @require_GET
 def inbox(request):
-    filters = {
-        "unread": request.GET.get("unread") == "1",
-        "starred": request.GET.get("starred") == "1",
-        "stage": Stage.objects.filter(pk=request.GET["stage"]).first() if _is_uuid(request.GET.get("stage")) else None,
-        "channel": request.GET.get("channel") if request.GET.get("channel") in Channel.values else "",
-        "query": request.GET.get("q", "")[:100],
-    }
+    form = InboxFilterForm(request.GET)
+    form.is_valid()
+    filters = form.filters()
     page = Paginator(inbox_leads(**filters), INBOX_PAGE_SIZE).get_page(request.GET.get("page"))
-    context = {"page": page, "filters": filters, "stages": Stage.objects.all(), "channels": Channel.choices}
+    context = {
+        "page": page,
+        "filters": filters,
+        "filter_errors": form.error_messages(),
+        "stages": Stage.objects.all(),
+        "channels": Channel.choices,
+    }
     template = "messaging/partials/inbox_rows.html" if request.htmx else "messaging/inbox.html"
     return render(request, template, context)
 
@@ -67,6 +110,7 @@ def _conversation_context(lead: Lead, **extra) -> dict:
         "window_open": whatsapp_window_open(lead),
         "templates": templates_sendable(channel=channel),
         "details_form": LeadDetailsForm(instance=lead),
+        "max_body_length": get_backend().max_body_length,
         **extra,
     }
 

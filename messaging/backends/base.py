@@ -41,6 +41,9 @@ class UnknownOutcomeError(SendError):
 
 
 class BaseBackend:
+    # The longest text a message may carry (a free-form body, a caption, a rendered template); None: no limit.
+    max_body_length: int | None = None
+
     def send(self, message: OutgoingMessage) -> SendResult:
         raise NotImplementedError
 

@@ -8,6 +8,7 @@ from celery import current_app
 from django.db import close_old_connections, transaction
 
 from .base import BaseBackend, OutgoingMessage, SendResult
+from .twilio import MAX_BODY_LENGTH
 
 # Seconds after the send at which each callback arrives; now and then a message fails instead.
 PROGRESS = {"whatsapp": [(2, "sent"), (4, "delivered"), (9, "read")], "sms": [(2, "sent"), (5, "delivered")]}
@@ -61,6 +62,8 @@ def _deliver_in_thread(**kwargs) -> None:
 
 class SimulatorBackend(BaseBackend):
     """Works with no Twilio account: the zero-config demo sends, and its ticks move on their own."""
+
+    max_body_length = MAX_BODY_LENGTH  # what the demo lets through, Twilio would too
 
     def send(self, message: OutgoingMessage) -> SendResult:
         sid = f"SM{uuid.uuid4().hex}"

@@ -40,6 +40,7 @@ ERROR_EXPLANATIONS = {
 OPT_OUT_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
 OPT_IN_KEYWORDS = frozenset({"START", "YES", "UNSTOP"})
 OPTED_OUT_ERROR = 21610
+MAX_BODY_LENGTH = 1600  # characters in a message's Body, WhatsApp and SMS alike
 
 # Inbound attachments: Twilio sends at most ten per message, each a MediaUrlN on its own API origin (or on the
 # stand-in TWILIO_API_BASE_URL points at), which may redirect to its storage.
@@ -118,6 +119,7 @@ class TwilioBackend(BaseBackend):
     """The real twilio client; TWILIO_API_BASE_URL points it at another server (tests, a simulator)."""
 
     needs_public_media_urls = True  # Twilio fetches attachments itself
+    max_body_length = MAX_BODY_LENGTH
 
     def __init__(self):
         self.client = Client(

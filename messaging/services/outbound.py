@@ -32,6 +32,7 @@ from templates_app.models import Template
 from .status import message_sid_assign
 
 WHATSAPP_WINDOW = datetime.timedelta(hours=24)
+NUL = "\x00"  # PostgreSQL stores no NUL, and no channel delivers one
 PLACEHOLDER = re.compile(r"\{\{\s*(\d+)\s*\}\}")
 STUCK_AFTER = datetime.timedelta(minutes=5)  # a send holds its claim for one HTTP call (at most ten seconds)
 # On top of a send's expected wait before the sweep queues it again: worker restarts, deploys, the retries'
@@ -87,6 +88,24 @@ def _check_channel(channel: str) -> None:
         raise SendRefused(_("Unknown channel %(channel)s.") % {"channel": channel}, code="channel")
 
 
+def _check_text(text: str) -> None:
+    """What any message may say (a text, a caption, a rendered template): no NUL, no longer than the channel takes."""
+    if NUL in text:
+        raise SendRefused(_("The message contains a NUL character, which cannot be sent."), code="nul")
+    limit = get_backend().max_body_length
+    if limit is not None and len(text) > limit:
+        raise SendRefused(
+            _("The message is %(length)d characters long; at most %(limit)d can be sent.")
+            % {"length": len(text), "limit": limit},
+            code="too_long",
+        )
+
+
+def _check_values(values: Sequence[str]) -> None:
+    if any(NUL in str(value) for value in values):
+        raise SendRefused(_("A template value contains a NUL character, which cannot be sent."), code="nul")
+
+
 def message_send(*, lead: Lead, body: str, channel: str | None = None, sender=None) -> Message:
     """The spec's sendMessage: free-form text on the lead's channel, sent by a worker once committed."""
     body = body.strip()
@@ -96,6 +115,7 @@ def message_send(*, lead: Lead, body: str, channel: str | None = None, sender=No
     _check_channel(channel)
     _check_recipient(lead)
     _check_window(lead, channel)
+    _check_text(body)
     message = Message.objects.create(
         lead=lead, body=body, channel=channel, status=MessageStatus.QUEUED, is_read=True, sent_by=sender
     )
@@ -123,6 +143,34 @@ def template_render(*, content: str, values: Sequence[str]) -> tuple[str, dict[s
     return body, {str(number): str(values[number - 1]) for number in numbers}
 
 
+def _uses_content(template: Template, channel: str) -> bool:
+    """A WhatsApp send of a template with a content SID goes as that content (approved by WhatsApp)."""
+    return channel == Channel.WHATSAPP and bool(template.content_sid)
+
+
+def _check_template(template: Template, *, lead: Lead, channel: str) -> None:
+    """A content template must be approved; a local one is free-form text, so the window applies to it."""
+    if template.status != Template.Status.ACTIVE:
+        raise SendRefused(_("The template %(name)s is inactive.") % {"name": template.name}, code="inactive")
+    if _uses_content(template, channel):
+        if template.approval_status != Template.ApprovalStatus.APPROVED:
+            raise SendRefused(
+                _("WhatsApp has not approved the template %(name)s (%(status)s).")
+                % {"name": template.name, "status": template.get_approval_status_display()},
+                code="not_approved",
+            )
+        return
+    if channel == Channel.WHATSAPP and not whatsapp_window_open(lead):
+        raise SendRefused(
+            _(
+                "The template %(name)s has no WhatsApp content SID (a local template), so it cannot be sent "
+                "over WhatsApp more than 24 hours after the lead's last message."
+            )
+            % {"name": template.name},
+            code="window_closed",
+        )
+
+
 def template_message_build(
     *, lead: Lead, template: Template, parameters: Sequence[str] = (), channel: str | None = None, sender=None
 ) -> Message:
@@ -130,28 +178,12 @@ def template_message_build(
     campaigns; a WhatsApp content template may go outside the 24-hour window."""
     channel = channel or lead_default_channel(lead)
     _check_channel(channel)
-    if template.status != Template.Status.ACTIVE:
-        raise SendRefused(_("The template %(name)s is inactive.") % {"name": template.name}, code="inactive")
     _check_recipient(lead)
-    whatsapp_content = channel == Channel.WHATSAPP and bool(template.content_sid)
-    if whatsapp_content and template.approval_status != Template.ApprovalStatus.APPROVED:
-        raise SendRefused(
-            _("WhatsApp has not approved the template %(name)s (%(status)s).")
-            % {"name": template.name, "status": template.get_approval_status_display()},
-            code="not_approved",
-        )
-    if not whatsapp_content:
-        if channel == Channel.WHATSAPP and not whatsapp_window_open(lead):
-            raise SendRefused(
-                _(
-                    "The template %(name)s has no WhatsApp content SID (a local template), so it cannot be sent "
-                    "over WhatsApp more than 24 hours after the lead's last message."
-                )
-                % {"name": template.name},
-                code="window_closed",
-            )
-        _check_window(lead, channel)
+    _check_template(template, lead=lead, channel=channel)
+    _check_values(parameters)
+    whatsapp_content = _uses_content(template, channel)
     body, variables = template_render(content=template.content, values=template_values(lead=lead, extra=parameters))
+    _check_text(body)
     return Message(
         lead=lead,
         body=body,
@@ -253,6 +285,7 @@ def message_send_media(*, lead: Lead, upload, caption: str = "", channel: str | 
     _check_channel(channel)
     _check_recipient(lead)
     _check_window(lead, channel)
+    _check_text(caption.strip())
     content_type = media_check(upload=upload, channel=channel)
     if getattr(get_backend(), "needs_public_media_urls", False) and not settings.PUBLIC_BASE_URL:
         raise SendRefused(_("PUBLIC_BASE_URL is not set, so Twilio could not fetch the file."), code="no_public_url")

@@ -128,3 +128,30 @@ def test_send_api_refusals_are_400_with_the_reason(agent_client):
     missing = reverse("messaging:lead-send", args=["00000000-0000-0000-0000-000000000000"])
     assert agent_client.post(missing, {"body": "x"}, content_type="application/json").status_code == 404
     assert Client().post(url, {"body": "x"}, content_type="application/json").status_code == 403
+
+
+def test_send_api_shares_the_services_rules_for_what_a_message_says(staff_client):
+    """One rule for length and content: the service's (the page and the admin give the same refusal)."""
+    import datetime
+
+    from django.utils import timezone
+
+    from templates_app.tests.factories import TemplateFactory
+
+    lead = LeadFactory(phone="+905551234567", last_inbound_at=timezone.now() - datetime.timedelta(hours=1))
+    url = reverse("messaging:lead-send", args=[lead.pk])
+    too_long = staff_client.post(url, {"body": "x" * 1601}, content_type="application/json")
+    assert too_long.status_code == 400
+    assert too_long.json() == {
+        "detail": "The message is 1601 characters long; at most 1600 can be sent.",
+        "code": "too_long",
+    }
+    rendered = staff_client.post(
+        url, {"template": str(TemplateFactory(content="x" * 1599 + " {{1}}").pk)}, content_type="application/json"
+    )
+    assert rendered.status_code == 400
+    assert rendered.json()["code"] == "too_long"
+    nul = staff_client.post(url, {"body": "Merha\x00ba"}, content_type="application/json")
+    assert nul.status_code == 400 and "body" in nul.json()
+    assert not Message.objects.filter(is_from_lead=False).exists()
+    assert staff_client.post(url, {"body": "x" * 1600}, content_type="application/json").status_code == 201

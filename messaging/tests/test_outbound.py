@@ -8,6 +8,7 @@ from django.utils import timezone, translation
 from leads.tests.factories import LeadFactory
 from messaging.backends import twilio as twilio_backend
 from messaging.models import Message, MessageStatus
+from messaging.services.messages import lead_activity_refresh
 from messaging.services.outbound import (
     SendRefused,
     message_deliver,
@@ -310,3 +311,91 @@ def test_a_send_whose_worker_died_is_marked_for_attention(twilio):
     stuck.refresh_from_db()
     fresh.refresh_from_db()
     assert stuck.needs_attention and not fresh.needs_attention
+
+
+def test_what_a_message_may_say_is_the_send_services_rule(settings):
+    """No NUL (PostgreSQL stores none, no channel delivers one) and no more than the backend's limit, for a
+    text, a caption and a rendered template alike; the refusals store nothing."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from messaging.services.outbound import message_send_media
+
+    lead = lead_in_window(event_date=datetime.date(2026, 12, 5))
+    png = SimpleUploadedFile("a.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, content_type="image/png")
+    long_template = TemplateFactory(content="x" * 1590 + " {{1}}")  # 1591 + the lead's name (11) = 1602
+    cases = [
+        (lambda: message_send(lead=lead, body="Merha\x00ba"), "nul"),
+        (lambda: message_send(lead=lead, body="x" * 1601), "too_long"),
+        (lambda: message_send_media(lead=lead, upload=png, caption="a\x00"), "nul"),
+        (lambda: message_send_media(lead=lead, upload=png, caption="x" * 1601), "too_long"),
+        (lambda: message_send_template(lead=lead, template=TemplateFactory(), parameters=["", "", "", "K\x00"]), "nul"),
+        (lambda: message_send_template(lead=lead, template=long_template), "too_long"),
+    ]
+    for send, code in cases:
+        with pytest.raises(SendRefused) as excinfo:
+            send()
+        assert excinfo.value.code == code
+    assert not Message.objects.filter(is_from_lead=False).exists()
+    with pytest.raises(SendRefused, match=r"The message is 1602 characters long; at most 1600 can be sent\."):
+        message_send_template(lead=lead, template=long_template)
+    assert message_send(lead=lead, body="x" * 1600).body == "x" * 1600
+
+
+def test_the_length_limit_is_the_backends(monkeypatch, staff_client):
+    from django.urls import reverse
+
+    from messaging.backends.locmem import LocmemBackend
+
+    lead = lead_activity_refresh(lead=lead_in_window())  # its unread count right, as opening it reads it
+    page = staff_client.get(reverse("messaging:conversation", args=[lead.pk])).content.decode()
+    assert 'data-max-length="1600"' in page
+    monkeypatch.setattr(LocmemBackend, "max_body_length", 10)
+    assert (
+        'data-max-length="10"' in staff_client.get(reverse("messaging:conversation", args=[lead.pk])).content.decode()
+    )
+    with pytest.raises(SendRefused, match="at most 10 can be sent"):
+        message_send(lead=lead, body="x" * 11)
+    response = staff_client.post(reverse("messaging:lead-send", args=[lead.pk]), {"body": "x" * 11})
+    assert response.status_code == 400
+    assert response.json() == {
+        "detail": "The message is 11 characters long; at most 10 can be sent.",
+        "code": "too_long",
+    }
+
+
+@pytest.mark.parametrize(
+    ("form", "reason"),
+    [
+        ({"body": "Merha\x00ba"}, "The message contains a NUL character, which cannot be sent."),
+        ({"body": "x" * 1601}, "The message is 1601 characters long; at most 1600 can be sent."),
+        ({"send-template": "1", "param": "K\x00"}, "A template value contains a NUL character, which cannot be sent."),
+    ],
+)
+def test_the_chat_page_refuses_what_the_service_refuses(staff_client, form, reason):
+    from django.urls import reverse
+
+    lead = lead_activity_refresh(lead=lead_in_window())
+    template = TemplateFactory(content="Merhaba {{1}}, kodunuz {{4}}")
+    url = reverse("messaging:send", args=[lead.pk])
+    form = {**form, "template": str(template.pk)} if "send-template" in form else form
+    response = staff_client.post(url, form, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    assert response["HX-Retarget"] == "#composer-error"
+    assert response.content.decode() == reason
+    page = staff_client.post(url, form, follow=True).content.decode()
+    assert reason in page
+    assert not Message.objects.filter(is_from_lead=False).exists()
+
+
+def test_a_campaign_skips_a_lead_whose_template_would_be_too_long(django_capture_on_commit_callbacks):
+    from messaging.models import CampaignRecipient
+    from messaging.services.campaigns import campaign_create
+
+    short, long = LeadFactory(name="Can"), LeadFactory(name="Ayşe Yılmaz Demir")
+    template = TemplateFactory(content="x" * 1590 + " {{1}}")  # 1594 for Can, 1608 for the other
+    with django_capture_on_commit_callbacks(execute=True):
+        campaign = campaign_create(name="Uzun", template=template, leads=[short, long])
+    recipients = {r.lead_id: r for r in CampaignRecipient.objects.filter(campaign=campaign)}
+    assert recipients[short.pk].outcome == CampaignRecipient.Outcome.QUEUED
+    assert recipients[long.pk].outcome == CampaignRecipient.Outcome.SKIPPED_REFUSED
+    assert recipients[long.pk].reason == "The message is 1608 characters long; at most 1600 can be sent."

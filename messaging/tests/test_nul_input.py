@@ -1,0 +1,60 @@
+"""A NUL character typed into a page's address or form is an error shown, never a 500 (PostgreSQL refuses NUL)."""
+
+import pytest
+from django.contrib import admin
+from django.urls import reverse
+
+from leads.tests.factories import LeadFactory, StageFactory
+from messaging.services.messages import lead_activity_refresh
+from messaging.tests.factories import InboundMessageFactory, MessageFactory, WebhookEventFactory
+
+pytestmark = pytest.mark.django_db
+
+INBOX = reverse("messaging:inbox")
+
+
+def conversation(**lead):
+    message = InboundMessageFactory(lead=LeadFactory(**lead))
+    return lead_activity_refresh(lead=message.lead)
+
+
+def test_inbox_search_with_a_nul_shows_the_error_and_the_inbox(staff_client):
+    conversation(name="Ayşe")
+    response = staff_client.get(INBOX, {"q": "Ay\x00şe"})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Search: Null characters are not allowed." in page
+    assert "Ayşe" in page  # the other filters still apply: here none, so every conversation
+
+
+def test_inbox_filters_are_validated_and_the_valid_ones_kept(staff_client):
+    stage = StageFactory(name="Teklif")
+    conversation(name="Teklifte", stage=stage)
+    conversation(name="Yeni gelen")
+    response = staff_client.get(INBOX, {"stage": str(stage.pk), "channel": "fax\x00"}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    rows = response.content.decode()
+    assert "Channel: Select a valid choice." in rows
+    assert "Teklifte" in rows and "Yeni gelen" not in rows
+    rows = staff_client.get(INBOX, {"stage": "not-a-stage"}, HTTP_HX_REQUEST="true").content.decode()
+    assert "Stage: Select a valid choice." in rows and "Yeni gelen" in rows
+    rows = staff_client.get(INBOX, {"q": "x" * 101}, HTTP_HX_REQUEST="true").content.decode()
+    assert "Search: Ensure this value has at most 100 characters (it has 101)." in rows
+
+
+def test_every_admin_list_filter_refuses_a_nul_with_a_message(staff_client):
+    MessageFactory()
+    WebhookEventFactory()
+    checked = 0
+    for model in admin.site._registry:
+        url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+        changelist = staff_client.get(url)
+        assert changelist.status_code == 200, url
+        for spec in changelist.context["cl"].filter_specs:
+            for parameter in spec.expected_parameters():
+                response = staff_client.get(url, {parameter: "\x00"}, follow=True)
+                assert response.status_code == 200, (url, parameter)
+                # Other filters (dates, booleans, related rows) check their values themselves.
+                checked += "A filter value contained a NUL character" in response.content.decode()
+    # The text and choices filters across the apps (status, channel, kind, outcome, language, category, …).
+    assert checked >= 11
