@@ -236,6 +236,10 @@ def demo_data_seed() -> dict[str, int]:
             },
         )
         created["leads"] += was_created
+        if not was_created:
+            # Its conversation was written with it, and has lived since: a message sent again got a new SID, so
+            # looking messages up by their demo SIDs would add them twice.
+            continue
         for index, item in enumerate(spec.messages):
             template = templates.get(item.template)
             created_at = now - datetime.timedelta(hours=item.hours_ago)

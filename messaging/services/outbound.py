@@ -106,6 +106,17 @@ def _check_values(values: Sequence[str]) -> None:
         raise SendRefused(_("A template value contains a NUL character, which cannot be sent."), code="nul")
 
 
+def message_check(*, message: Message) -> None:
+    """Every rule a send must pass, for a message as it stands (the admin's resend checks a stored one again)."""
+    _check_channel(message.channel)
+    _check_recipient(message.lead)
+    if message.template_id is not None:
+        _check_template(message.template, lead=message.lead, channel=message.channel)
+    else:
+        _check_window(message.lead, message.channel)
+    _check_text(message.body)
+
+
 def message_send(*, lead: Lead, body: str, channel: str | None = None, sender=None) -> Message:
     """The spec's sendMessage: free-form text on the lead's channel, sent by a worker once committed."""
     body = body.strip()
@@ -466,7 +477,7 @@ def message_resend(*, message: Message) -> Message:
     """Send again by hand: a failed message, or one whose outcome was unknown once someone checked Twilio."""
     if message.is_from_lead or not (message.status == MessageStatus.FAILED or message.needs_attention):
         raise SendRefused(_("Only a failed message, or one marked for attention, can be sent again."), code="resend")
-    _check_recipient(message.lead)
+    message_check(message=message)
     Message.objects.filter(pk=message.pk).update(
         status=MessageStatus.QUEUED,
         send_claimed_at=None,

@@ -1,5 +1,8 @@
+import datetime
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from leads.tests.factories import LeadFactory
 from messaging.models import Message, WebhookEvent
@@ -94,7 +97,10 @@ def test_message_page_shows_details_attachments_and_error_meaning(staff_client):
 def test_resend_action_queues_failed_messages_and_explains_refusals(staff_client, django_capture_on_commit_callbacks):
     from messaging.backends import locmem
 
-    failed = MessageFactory(status="failed", error_code=30008, twilio_message_sid=None)
+    # A free-form WhatsApp message may go again only while the lead's 24-hour window is open.
+    failed = MessageFactory(
+        status="failed", error_code=30008, twilio_message_sid=None, lead__last_inbound_at=timezone.now()
+    )
     delivered = MessageFactory(status="delivered")
     locmem.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
@@ -109,3 +115,46 @@ def test_resend_action_queues_failed_messages_and_explains_refusals(staff_client
     failed.refresh_from_db()
     assert failed.twilio_message_sid and failed.status == "queued" and failed.error_code is None
     assert [m.body for m in locmem.outbox] == [failed.body]
+
+
+def test_resend_applies_every_send_rule(staff_client, django_capture_on_commit_callbacks):
+    from messaging.backends.locmem import outbox
+    from templates_app.tests.factories import TemplateFactory
+
+    now = timezone.now()
+    open_window, closed_window = now - datetime.timedelta(hours=1), now - datetime.timedelta(hours=30)
+    window_closed = MessageFactory(status="failed", twilio_message_sid=None, lead__last_inbound_at=closed_window)
+    opted_out = MessageFactory(
+        status="failed", twilio_message_sid=None, lead__last_inbound_at=open_window, lead__opted_out_at=now
+    )
+    inactive = TemplateFactory(status="inactive")
+    inactive_template = MessageFactory(
+        status="failed", twilio_message_sid=None, template=inactive, lead__last_inbound_at=closed_window
+    )
+    too_long = MessageFactory(
+        status="failed", twilio_message_sid=None, body="x" * 1601, lead__last_inbound_at=open_window
+    )
+    approved = TemplateFactory(content_sid="HX" + "a" * 32, approval_status="approved")
+    template_outside_window = MessageFactory(
+        status="failed", twilio_message_sid=None, template=approved, lead__last_inbound_at=closed_window
+    )
+    sms_outside_window = MessageFactory(
+        status="failed", twilio_message_sid=None, channel="sms", lead__last_inbound_at=closed_window
+    )
+    outbox.clear()
+    selected = [window_closed, opted_out, inactive_template, too_long, template_outside_window, sms_outside_window]
+    with django_capture_on_commit_callbacks(execute=True):
+        page = staff_client.post(
+            reverse("admin:messaging_message_changelist"),
+            {"action": "resend", "_selected_action": [message.pk for message in selected]},
+            follow=True,
+        ).content.decode()
+    assert "More than 24 hours have passed since the lead&#x27;s last message" in page
+    assert "This lead opted out" in page
+    assert f"The template {inactive.name} is inactive." in page
+    assert "The message is 1601 characters long; at most 1600 can be sent." in page
+    assert "2 messages queued again." in page
+    for refused in (window_closed, opted_out, inactive_template, too_long):
+        refused.refresh_from_db()
+        assert refused.status == "failed"
+    assert {message.to for message in outbox} == {template_outside_window.lead.phone, sms_outside_window.lead.phone}

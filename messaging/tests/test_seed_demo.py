@@ -71,3 +71,28 @@ def test_seed_demo_refuses_without_debug(settings):
     with pytest.raises(CommandError, match="DJANGO_DEBUG"):
         call_command("seed_demo")
     assert counts() == (0, 0, 0, 0)
+
+
+def test_seed_demo_adds_nothing_after_the_demo_was_used(settings, capsys, django_capture_on_commit_callbacks):
+    """Sending a demo message again gives it a new SID (the simulator's, here the test backend's): a second
+    seed_demo must not write that message again under its demo SID."""
+    from messaging.services.outbound import message_resend
+
+    settings.DEBUG = True
+    call_command("seed_demo")
+    lead = Lead.objects.get(phone="+905551234567")  # wrote an hour ago: the window is open
+    message = lead.messages.filter(is_from_lead=False, template__isnull=True).earliest("created_at")
+    Message.objects.filter(pk=message.pk).update(status="failed", error_code=30008)
+    message.refresh_from_db()
+    demo_sid = message.twilio_message_sid
+    with django_capture_on_commit_callbacks(execute=True):
+        message_resend(message=message)
+    message.refresh_from_db()
+    assert message.twilio_message_sid != demo_sid
+    before = counts()
+    capsys.readouterr()
+
+    call_command("seed_demo")
+    assert counts() == before
+    assert "0 templates, 0 leads, 0 messages created" in capsys.readouterr().out
+    assert lead.messages.filter(body=message.body).count() == 1
