@@ -55,7 +55,8 @@ class InboxFilterForm(forms.Form):
         label=_("Channel"),
         choices=Channel.choices,
         required=False,
-        error_messages={"invalid_choice": _("Select a valid choice.")},
+        # Django's own words (and translation) for a choice not offered, without echoing the value.
+        error_messages={"invalid_choice": _("Select a valid choice. That choice is not one of the available choices.")},
     )
 
     def filters(self) -> dict:

@@ -34,10 +34,11 @@ def test_inbox_filters_are_validated_and_the_valid_ones_kept(staff_client):
     response = staff_client.get(INBOX, {"stage": str(stage.pk), "channel": "fax\x00"}, HTTP_HX_REQUEST="true")
     assert response.status_code == 200
     rows = response.content.decode()
-    assert "Channel: Select a valid choice." in rows
+    assert "Channel: Select a valid choice. That choice is not one of the available choices." in rows
     assert "Teklifte" in rows and "Yeni gelen" not in rows
     rows = staff_client.get(INBOX, {"stage": "not-a-stage"}, HTTP_HX_REQUEST="true").content.decode()
-    assert "Stage: Select a valid choice." in rows and "Yeni gelen" in rows
+    assert "Stage: Select a valid choice. That choice is not one of the available choices." in rows
+    assert "Yeni gelen" in rows
     rows = staff_client.get(INBOX, {"q": "x" * 101}, HTTP_HX_REQUEST="true").content.decode()
     assert "Search: Ensure this value has at most 100 characters (it has 101)." in rows
 
