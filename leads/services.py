@@ -4,7 +4,6 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 
 from .models import Lead, Stage
-from .phones import format_phone_for_display
 from .selectors import PhoneMatch, lead_find_by_phone
 
 NAME_MAX_LENGTH = Lead._meta.get_field("name").max_length
@@ -28,8 +27,10 @@ def lead_get_or_create_for_phone(*, e164: str, profile_name: str = "") -> tuple[
         raise NoDefaultStageError("No default stage for new leads: make a stage the default in the admin.")
     name = profile_name.strip()[:NAME_MAX_LENGTH]
     if not name:
+        # In the site's language, not the language of whoever's request this runs in; the phone is shown
+        # beside the name everywhere, so the name does not repeat it.
         with translation.override(settings.LANGUAGE_CODE):
-            name = gettext("New lead (%(phone)s)") % {"phone": format_phone_for_display(e164)}
+            name = gettext("New lead")
     try:
         with transaction.atomic():
             lead = Lead.objects.create(
