@@ -6,8 +6,3 @@ class MessagingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "messaging"
     verbose_name = _("Messaging")
-
-    def ready(self):
-        from happycrm import admin_filters
-
-        admin_filters.register()

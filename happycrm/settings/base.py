@@ -30,7 +30,7 @@ if env.bool("DJANGO_TRUST_X_FORWARDED_PROTO", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "happycrm.admin_site.HappyCRMAdminConfig",  # django.contrib.admin, its site refusing NUL in addresses
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
