@@ -368,7 +368,10 @@ def test_the_length_limit_is_the_backends(monkeypatch, staff_client):
     [
         ({"body": "Merha\x00ba"}, "The message contains a NUL character, which cannot be sent."),
         ({"body": "x" * 1601}, "The message is 1601 characters long; at most 1600 can be sent."),
-        ({"send-template": "1", "param": "K\x00"}, "A template value contains a NUL character, which cannot be sent."),
+        (
+            {"send-template": "1", "param-4": "K\x00"},
+            "A template value contains a NUL character, which cannot be sent.",
+        ),
     ],
 )
 def test_the_chat_page_refuses_what_the_service_refuses(staff_client, form, reason):
