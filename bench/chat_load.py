@@ -46,7 +46,7 @@ def latency(args, env, base):
 
     from leads.models import Lead
 
-    get_user_model().objects.create_user(username="bench", password=PASSWORD, is_staff=True)
+    get_user_model().objects.create_user(username="bench", password=PASSWORD, is_staff=True, is_superuser=True)
     lead = Lead.objects.create(name="Bench Lead", phone="+905551234567")
     url = f"{base}/api/twilio/webhook"
     validator = RequestValidator(TOKEN)
@@ -141,7 +141,7 @@ def server_times(args):
     print(f"data       {leads} leads, {messages} messages in {time.monotonic() - started:.0f}s")
 
     client = Client()
-    client.force_login(get_user_model().objects.create_user(username="timer", is_staff=True))
+    client.force_login(get_user_model().objects.create_user(username="timer", is_staff=True, is_superuser=True))
 
     def timed(label, url, params=None, runs=15):
         client.get(url, params or {})  # warm
