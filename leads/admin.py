@@ -1,5 +1,4 @@
 from django.contrib import admin
-from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -10,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.permissions import START_CAMPAIGN, has_perms
 
 from .models import Lead, Stage
-from .phones import fallback_digits, normalize_phone
+from .selectors import SearchTerms
 
 
 @admin.register(Stage)
@@ -55,7 +54,7 @@ class LeadAdmin(admin.ModelAdmin):
         "event_date",
     ]
     list_select_related = ["stage"]
-    search_fields = ["name", "email", "location"]
+    search_fields = ["name", "phone", "email", "location"]  # searched by get_search_results
     date_hierarchy = "created_at"
     readonly_fields = [
         "phone_national",
@@ -98,24 +97,18 @@ class LeadAdmin(admin.ModelAdmin):
         return format_html('<a href="{}">{}</a>', url, _("View the conversation"))
 
     def get_search_results(self, request, queryset, search_term):
-        """A phone typed in any form finds the lead: `0555 123 45 67`, `905551234567`, `whatsapp:+90…`."""
-        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
-        term = search_term.strip()
-        if not term:
-            return results, may_have_duplicates
-        phone_match = Q()
-        try:
-            e164 = normalize_phone(term)
-        except ValidationError:
-            pass
-        else:
-            phone_match |= Q(phone=e164) | Q(phone_national=fallback_digits(e164))
-        digits = "".join(ch for ch in term if ch.isdigit())
-        if len(digits) >= 4:
-            phone_match |= Q(phone__contains=digits)
-        if phone_match:
-            results |= queryset.filter(phone_match)
-        return results, may_have_duplicates
+        """The inbox's search (a phone in any form; the name and messages folded: `ayse` finds `AYŞE`), and the
+        e-mail or location."""
+        from messaging.selectors import leads_search_q
+
+        terms = SearchTerms.parse(search_term)
+        if not terms:
+            return queryset, False
+
+        def in_details(word):
+            return [Q(email__icontains=word.text), Q(location__icontains=word.text)]
+
+        return queryset.filter(leads_search_q(terms=terms, more=in_details)), False
 
     def has_start_campaign_permission(self, request):
         return has_perms(request.user, START_CAMPAIGN)

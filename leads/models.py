@@ -5,6 +5,8 @@ from django.db import models, transaction
 from django.db.models.functions import Right
 from django.utils.translation import gettext_lazy as _
 
+from happycrm.search import FoldedTextField, folded_update_fields
+
 from .fields import PhoneNumberField
 from .phones import FALLBACK_DIGITS, format_phone_for_display
 
@@ -62,6 +64,8 @@ def default_stage_id():
 class Lead(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(_("name"), max_length=200)
+    # Folded for search; a trigram index on PostgreSQL (migration lead_search_name), outside the model state.
+    search_name = FoldedTextField(_("name for search"), source="name")
     phone = PhoneNumberField(
         _("phone"), unique=True, help_text=_("Stored in international (E.164) form, e.g. +905551234567.")
     )
@@ -108,6 +112,9 @@ class Lead(models.Model):
 
     def __str__(self):
         return self.name
+
+    def save(self, *args, update_fields=None, **kwargs):
+        super().save(*args, update_fields=folded_update_fields(Lead, update_fields), **kwargs)
 
     @property
     def phone_display(self) -> str:

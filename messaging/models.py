@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from happycrm.search import FoldedTextField, folded_update_fields
 from happycrm.timestamps import local_timestamp
 
 from .media_types import GENERIC, display_kind, download_name, extension_for
@@ -41,6 +42,8 @@ class Message(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="messages", verbose_name=_("lead"))
     body = models.TextField(_("body"), blank=True)
+    # Folded for search; a trigram index on PostgreSQL (migration message_search_body), outside the model state.
+    search_body = FoldedTextField(_("body for search"), source="body")
     media_url = models.CharField(
         _("media URL"), max_length=2000, blank=True, help_text=_("Where the app serves the first attachment.")
     )
@@ -126,6 +129,8 @@ class Message(models.Model):
             models.Index(
                 fields=["lead"], condition=models.Q(is_from_lead=True, is_read=False), name="message_unread_idx"
             ),
+            # The inbox's starred flag per lead: without it PostgreSQL scans every message for it on a long page.
+            models.Index(fields=["lead"], condition=models.Q(is_starred=True), name="message_starred_idx"),
             # Sends waiting for a worker: the sweep's overdue check and the queue-ahead count read only these.
             models.Index(
                 fields=["handoff_expected_by"],
@@ -136,6 +141,9 @@ class Message(models.Model):
 
     def __str__(self):
         return f"{self.get_channel_display()} {local_timestamp(self.created_at)} {self.body[:40]}"
+
+    def save(self, *args, update_fields=None, **kwargs):
+        super().save(*args, update_fields=folded_update_fields(Message, update_fields), **kwargs)
 
     @property
     def error_explanation(self) -> str:

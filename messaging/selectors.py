@@ -1,14 +1,15 @@
 import datetime
+from collections.abc import Callable
 
 from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
 from django.core.cache.backends.redis import RedisCache
-from django.core.exceptions import ValidationError
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from leads.models import Lead
-from leads.phones import fallback_digits, normalize_phone
+from leads.phones import fallback_digits
+from leads.selectors import SearchTerms, SearchWord, every_word_q, lead_search_q, lead_word_places
 
 from .models import Campaign, Message, MessageMedia, MessageStatus, WebhookEvent
 
@@ -195,22 +196,46 @@ def inbox_leads(
         leads = leads.filter(stage=stage)
     if channel:
         leads = leads.filter(Exists(Message.objects.filter(lead=OuterRef("pk"), channel=channel)))
-    query = query.strip()
-    if query:
-        try:
-            e164 = normalize_phone(query)
-        except ValidationError:
-            # Words: the name, or the text of any message (a scan of the messages; a phone is matched by index).
-            match = Q(name__icontains=query) | Exists(
-                Message.objects.filter(lead=OuterRef("pk"), body__icontains=query)
-            )
-            digits = "".join(ch for ch in query if ch.isdigit())
-            if len(digits) >= 4:
-                match |= Q(phone__contains=digits)
-        else:
-            match = Q(phone=e164) | Q(phone_national=fallback_digits(e164))
-        leads = leads.filter(match)
+    terms = SearchTerms.parse(query)
+    if terms:
+        leads = leads.filter(leads_search_q(terms=terms))
     return leads
+
+
+def leads_search_q(*, terms: SearchTerms, more: Callable[[SearchWord], list[Q]] | None = None) -> Q:
+    """Leads by name or phone, or whose messages hold a word (of three letters or more, so the trigram index
+    serves it); `more` adds other places a word may be in (the admin's e-mail and location).
+
+    The messages' part is an uncorrelated `id IN (SELECT lead_id …)`, answered from the index once, never a scan
+    of the messages per lead.
+    """
+
+    def anywhere(word: SearchWord) -> list[Q]:
+        places = more(word) if more is not None else []
+        if word.indexed:
+            places.append(Q(pk__in=Message.objects.filter(search_body__contains=word.folded).values("lead_id")))
+        return places
+
+    return lead_search_q(terms=terms, more=anywhere)
+
+
+def messages_search_q(*, terms: SearchTerms) -> Q:
+    """The admin's message search: every word in the folded text or in the lead's name or phone; a phone in any
+    form; a SID."""
+    if terms.phone:
+        return Q(lead__in=Lead.objects.filter(lead_search_q(terms=terms)).values("pk"))
+    places = []
+    for word in terms.words:
+        conditions = [Q(lead__in=Lead.objects.filter(q).values("pk")) for q in lead_word_places(word)]
+        if word.indexed:
+            conditions.append(Q(search_body__contains=word.folded))
+        if len(terms.words) == 1:
+            conditions.append(Q(twilio_message_sid=word.text))
+        places.append(conditions)
+    match = every_word_q(Message, places)
+    if len(terms.words) > 1 and terms.phone_digits:
+        match |= Q(lead__phone__contains=terms.phone_digits)
+    return match
 
 
 def thread_page(*, lead: Lead, before: Message | None = None, size: int = THREAD_PAGE_SIZE) -> tuple[list, bool]:
