@@ -3,6 +3,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
+from notifications.services import event_lead_changed
+
 from .models import Lead, Stage
 from .selectors import PhoneMatch, lead_find_by_phone
 
@@ -51,4 +53,5 @@ def lead_set_opted_out(*, lead: Lead, opted_out: bool) -> bool:
         changed = leads.filter(opted_out_at__isnull=False).update(opted_out_at=None, updated_at=timezone.now())
     if changed:
         lead.refresh_from_db(fields=["opted_out_at"])
+        event_lead_changed(lead=lead)
     return bool(changed)

@@ -10,6 +10,8 @@ class Event(models.Model):
         NEW_MESSAGE = "new_message", _("New message")
         STATUS_UPDATE = "status_update", _("Status update")
         READ = "read", _("Messages read")
+        MESSAGE_SENT = "message_sent", _("Message sent")
+        LEAD_CHANGED = "lead_changed", _("Lead changed")
 
     id = models.BigAutoField(primary_key=True)
     type = models.CharField(_("type"), max_length=32, choices=Type.choices)

@@ -57,6 +57,35 @@ def event_read(*, lead_ids) -> None:
     announce()
 
 
+def event_messages_sent(*, messages) -> None:
+    """We sent messages (an agent's reply, a template, a campaign's batch): every inbox re-sorts, and a colleague's
+    open conversation shows them."""
+    Event.objects.bulk_create(
+        Event(
+            type=Event.Type.MESSAGE_SENT,
+            lead_id=message.lead_id,
+            message=message,
+            payload={
+                "message_id": str(message.pk),
+                "lead_id": str(message.lead_id),
+                "channel": message.channel,
+                "created_at": message.created_at.isoformat(),
+            },
+        )
+        for message in messages
+    )
+    announce()
+
+
+def event_lead_changed(*, lead) -> Event:
+    """A lead's details or opt-out changed: its open conversation re-reads its heading, notices and composer."""
+    event = Event.objects.create(
+        type=Event.Type.LEAD_CHANGED, lead=lead, payload={"lead_id": str(lead.pk), "lead_name": lead.name}
+    )
+    announce()
+    return event
+
+
 def events_prune() -> int:
     """Events are for screens catching up, not an archive: drop those older than a week."""
     deleted, _ = Event.objects.filter(created_at__lt=timezone.now() - RETENTION).delete()

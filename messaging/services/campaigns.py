@@ -15,7 +15,7 @@ from messaging.models import Campaign, CampaignRecipient, Channel, Message, Mess
 from messaging.selectors import campaigns_run_lost
 from templates_app.models import Template
 
-from .outbound import CAMPAIGN_SEND_BATCH, SendRefused, messages_hand_off, template_message_build
+from .outbound import CAMPAIGN_SEND_BATCH, SendRefused, leads_touch, messages_hand_off, template_message_build
 
 CHUNK = 500  # recipients turned into messages per transaction
 SEND_BATCH = CAMPAIGN_SEND_BATCH  # messages per Celery task on the campaigns queue
@@ -143,6 +143,7 @@ def campaign_run(*, campaign_id) -> Campaign:
                         recipient.message = message
                         outcomes.append((recipient, R.QUEUED, ""))
             Message.objects.bulk_create(messages)
+            leads_touch(messages=messages)
             for recipient, outcome, reason in outcomes:
                 recipient.outcome, recipient.reason = outcome, reason
             CampaignRecipient.objects.bulk_update([row for row, _, _ in outcomes], ["outcome", "reason", "message"])

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
@@ -26,7 +27,7 @@ from messaging.backends.twilio import OPTED_OUT_ERROR
 from messaging.models import Channel, Message, MessageMedia, MessageStatus
 from messaging.ratelimit import HEADROOM, limiter, sender_key, sender_mps
 from messaging.selectors import AWAITING_WORKER, messages_awaiting_worker_overdue
-from notifications.services import event_status_update
+from notifications.services import event_messages_sent, event_status_update
 from templates_app.models import Template
 
 from .status import message_sid_assign
@@ -61,6 +62,20 @@ def lead_default_channel(lead: Lead) -> str:
     """WhatsApp, unless the lead's latest message came by SMS."""
     latest = lead.messages.filter(is_from_lead=True).order_by("-created_at").values_list("channel", flat=True).first()
     return latest or Channel.WHATSAPP
+
+
+def leads_touch(*, messages: Sequence[Message]) -> None:
+    """Our outgoing messages move their conversations, as a lead's do: each lead's last message time follows its
+    newest message (the inbox's time and order), and every screen hears of them. Called by every send path."""
+    if not messages:
+        return
+    newest = Subquery(Message.objects.filter(lead=OuterRef("pk")).order_by("-created_at").values("created_at")[:1])
+    with transaction.atomic():
+        # Greatest with the row's own value: a lead's message committed meanwhile is never moved back.
+        Lead.objects.filter(pk__in={message.lead_id for message in messages}).update(
+            last_message_at=Greatest(Coalesce("last_message_at", newest), newest)
+        )
+        event_messages_sent(messages=messages)
 
 
 def _check_recipient(lead: Lead) -> None:
@@ -130,6 +145,7 @@ def message_send(*, lead: Lead, body: str, channel: str | None = None, sender=No
     message = Message.objects.create(
         lead=lead, body=body, channel=channel, status=MessageStatus.QUEUED, is_read=True, sent_by=sender
     )
+    leads_touch(messages=[message])
     _queue(message)
     return message
 
@@ -237,6 +253,7 @@ def message_send_template(
         lead=lead, template=template, parameters=parameters, channel=channel, sender=sender
     )
     message.save()
+    leads_touch(messages=[message])
     _queue(message)
     return message
 
@@ -315,6 +332,7 @@ def message_send_media(*, lead: Lead, upload, caption: str = "", channel: str | 
         media.message = message
         media.file.save(upload.name, upload, save=False)
         media.save()
+        leads_touch(messages=[message])
     _queue(message)
     return message
 

@@ -31,3 +31,41 @@ def test_reading_a_conversation_tells_every_screen():
     assert event.payload == {"lead_id": str(message.lead_id)}
     messages_mark_read(queryset=Message.objects.all())  # nothing changed: no event
     assert Event.objects.filter(type=Event.Type.READ).count() == 1
+
+
+def test_an_opt_out_change_tells_the_open_conversation_once():
+    from leads.services import lead_set_opted_out
+    from leads.tests.factories import LeadFactory
+
+    lead = LeadFactory(name="Durdurdu")
+    assert lead_set_opted_out(lead=lead, opted_out=True)
+    assert not lead_set_opted_out(lead=lead, opted_out=True)  # already out: nothing changed, no event
+    assert lead_set_opted_out(lead=lead, opted_out=False)
+    events = Event.objects.filter(type=Event.Type.LEAD_CHANGED)
+    assert [event.payload for event in events] == [{"lead_id": str(lead.pk), "lead_name": "Durdurdu"}] * 2
+
+
+def test_our_sent_messages_are_events_for_every_screen(django_capture_on_commit_callbacks):
+    from leads.tests.factories import LeadFactory
+    from messaging.services.campaigns import campaign_create
+    from messaging.services.messages import lead_activity_refresh
+    from messaging.services.outbound import message_send
+    from messaging.tests.factories import InboundMessageFactory
+    from templates_app.tests.factories import TemplateFactory
+
+    lead = LeadFactory()
+    InboundMessageFactory(lead=lead, created_at=timezone.now() - datetime.timedelta(hours=1))
+    lead_activity_refresh(lead=lead)
+    reply = message_send(lead=lead, body="Cevap")
+    event = Event.objects.get(type=Event.Type.MESSAGE_SENT)
+    assert event.message == reply and event.payload == {
+        "message_id": str(reply.pk),
+        "lead_id": str(lead.pk),
+        "channel": "whatsapp",
+        "created_at": reply.created_at.isoformat(),
+    }
+    others = LeadFactory.create_batch(3)
+    with django_capture_on_commit_callbacks(execute=True):
+        campaign_create(name="Toplu", template=TemplateFactory(content="Merhaba {{1}}"), leads=others)
+    sent = Event.objects.filter(type=Event.Type.MESSAGE_SENT).exclude(pk=event.pk)
+    assert sorted(str(e.lead_id) for e in sent) == sorted(str(other.pk) for other in others)
