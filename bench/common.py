@@ -1,14 +1,15 @@
 """What the benchmarks share: their own PostgreSQL database and Redis database, and a free port."""
 
+import os
 import socket
 
 import psycopg
 import redis
 
 PG = "postgres://postgres@127.0.0.1:5432"
-DB_NAME = "happycrm_bench"
+DB_NAME = os.environ.get("BENCH_DB_NAME", "happycrm_bench")  # another name, for two benchmarks at once
 DATABASE_URL = f"{PG}/{DB_NAME}"
-REDIS_URL = "redis://127.0.0.1:6379/15"
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
 def drop_database() -> None:
