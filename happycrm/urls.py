@@ -1,5 +1,7 @@
 from django.contrib import admin
 from django.http import HttpResponse
+from django.shortcuts import redirect
+from django.templatetags.static import static
 from django.urls import include, path
 from django.views.decorators.http import require_GET
 from django.views.generic import RedirectView
@@ -17,12 +19,19 @@ def healthz(request):
     return HttpResponse("ok\n", content_type="text/plain")
 
 
+@require_GET
+def favicon(request):
+    """Browsers ask for /favicon.ico whatever a page links (the admin's pages link none): the static icon."""
+    return redirect(static("messaging/favicon.ico"))
+
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="messaging:inbox", permanent=False)),
     path("accounts/", include("django.contrib.auth.urls")),
     # Django's set_language behind a wrapper that also saves a logged-in user's choice.
     path("i18n/setlang/", language_switch, name="set_language"),
     path("healthz", healthz, name="healthz"),
+    path("favicon.ico", favicon, name="favicon"),
     path("admin/", admin.site.urls),
     path("", include("messaging.urls")),
     path("", include("templates_app.urls")),

@@ -12,10 +12,11 @@ from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
-from django_htmx.http import retarget
+from django_htmx.http import reswap, retarget, trigger_client_event
 
 from accounts.permissions import CHANGE_MESSAGE, EDIT_LEAD, PREVIEW_TEMPLATE, READ_CONVERSATIONS, SEND_MESSAGE
 from leads.models import Lead, Stage
+from notifications.services import event_lead_changed
 from templates_app.models import Template
 from templates_app.selectors import templates_sendable
 
@@ -24,6 +25,8 @@ from .models import Channel, Message
 from .selectors import INBOX_PAGE_SIZE, inbox_leads, thread_page
 from .services.messages import messages_mark_read, messages_set_starred
 from .services.outbound import (
+    PLACEHOLDER,
+    WHATSAPP_WINDOW,
     SendRefused,
     lead_default_channel,
     message_send,
@@ -77,11 +80,20 @@ class InboxFilterForm(forms.Form):
 class LeadDetailsForm(forms.ModelForm):
     class Meta:
         model = Lead
-        fields = ["name", "email", "stage", "event_date", "event_time", "location"]
+        fields = ["name", "phone", "email", "stage", "event_date", "event_time", "location"]
         widgets = {
             "event_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
             "event_time": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
         }
+
+    def clean_phone(self):
+        """A number another lead has is an error that names that lead (not the unique constraint's generic one)."""
+        phone = Lead._meta.get_field("phone").to_python(self.cleaned_data.get("phone"))  # E.164, as stored
+        if phone and (other := Lead.objects.filter(phone=phone).exclude(pk=self.instance.pk).first()):
+            raise ValidationError(
+                _("This phone number belongs to another lead: %(name)s.") % {"name": other.name}, code="unique"
+            )
+        return phone
 
 
 @login_required
@@ -103,13 +115,31 @@ def inbox(request):
     return render(request, template, context)
 
 
-def _conversation_context(lead: Lead, **extra) -> dict:
+def _conversation_state(lead: Lead) -> dict:
+    """What the open conversation shows about the lead's state; the page re-reads it when the lead's events arrive.
+
+    Messages need a phone and no opt-out; free-form text on WhatsApp also needs the 24-hour window open.
+    """
     channel = lead_default_channel(lead)
+    window_open = whatsapp_window_open(lead)
+    can_send = bool(lead.phone) and lead.opted_out_at is None
+    can_type = can_send and (channel != Channel.WHATSAPP or window_open)
+    closes_at = lead.last_inbound_at + WHATSAPP_WINDOW if can_type and channel == Channel.WHATSAPP else None
     return {
         "lead": lead,
         "channel": channel,
-        "window_open": whatsapp_window_open(lead),
-        "templates": templates_sendable(channel=channel),
+        "window_open": window_open,
+        "window_closes_at": closes_at,
+        "can_send": can_send,
+        "can_type": can_type,
+    }
+
+
+def _conversation_context(lead: Lead, **extra) -> dict:
+    state = _conversation_state(lead)
+    return {
+        **state,
+        "templates": templates_sendable(channel=state["channel"]),
         "details_form": LeadDetailsForm(instance=lead),
         "max_body_length": get_backend().max_body_length,
         **extra,
@@ -145,15 +175,15 @@ def send(request, pk):
             template = Template.objects.filter(pk=template_id).first() if _is_uuid(template_id) else None
             if template is None:
                 raise SendRefused(str(_("Choose a template.")), code="template")
-            params = [value for value in request.POST.getlist("param") if value.strip()]
-            message = message_send_template(template=template, parameters=params, **common)
+            message = message_send_template(template=template, parameters=_template_extra(request.POST), **common)
         elif upload := request.FILES.get("file"):
             message = message_send_media(upload=upload, caption=request.POST.get("body", ""), **common)
         else:
             message = message_send(body=request.POST.get("body", ""), **common)
     except SendRefused as exc:
         if request.htmx:
-            return retarget(HttpResponse(exc.message, content_type="text/plain; charset=utf-8"), "#composer-error")
+            response = HttpResponse(exc.message, content_type="text/plain; charset=utf-8")
+            return reswap(retarget(response, "#composer-error"), "innerHTML")
         flash.error(request, exc.message)
         return redirect("messaging:conversation", lead.pk)
     if request.htmx:
@@ -203,11 +233,22 @@ def lead_details(request, pk):
     saved = form.is_valid()
     if saved:
         lead = form.save()
+        event_lead_changed(lead=lead)
     if request.htmx:
-        return render(
+        response = render(
             request, "messaging/partials/lead_panel.html", {"lead": lead, "details_form": form, "saved": saved}
         )
+        return trigger_client_event(response, "conversation-changed") if saved else response
     return redirect("messaging:conversation", pk)
+
+
+@login_required
+@permission_required(READ_CONVERSATIONS, raise_exception=True)
+@require_GET
+def conversation_state(request, pk):
+    """The open conversation's heading, notices and composer state, re-read when the lead's events arrive."""
+    lead = get_object_or_404(Lead, pk=pk)
+    return render(request, "messaging/partials/conversation_state.html", _conversation_state(lead))
 
 
 @login_required
@@ -217,8 +258,31 @@ def preview(request, pk):
     lead = get_object_or_404(Lead, pk=pk)
     template_id = request.GET.get("template")
     template = Template.objects.filter(pk=template_id).first() if _is_uuid(template_id) else None
-    rendered = template_preview(template=template, lead=lead, extra=request.GET.getlist("param")) if template else None
-    return render(request, "messaging/partials/template_preview.html", {"preview": rendered, "template": template})
+    rendered = template_preview(template=template, lead=lead, extra=_template_extra(request.GET)) if template else None
+    context = {"preview": rendered, "template": template, "lead": lead}
+    if request.GET.get("part") == "values":  # a template was chosen: its value boxes, and the preview beside them
+        return render(request, "messaging/partials/template_values.html", {**context, "boxes": _value_boxes(template)})
+    return render(request, "messaging/partials/template_preview.html", context)
+
+
+FIRST_EXTRA = 4  # {{1}}-{{3}} come from the lead (outbound.template_values); the agent types the rest
+MAX_EXTRA = 99
+
+
+def _value_boxes(template: Template | None) -> list[dict]:
+    """A box for every placeholder the agent fills, with the template's sample value as a hint."""
+    if template is None:
+        return []
+    numbers = sorted({int(n) for n in PLACEHOLDER.findall(template.content) if FIRST_EXTRA <= int(n) <= MAX_EXTRA})
+    samples = template.variables if isinstance(template.variables, dict) else {}
+    return [{"number": n, "sample": str(samples.get(str(n), ""))} for n in numbers]
+
+
+def _template_extra(data) -> list[str]:
+    """The values typed for {{4}}, {{5}}, … (`param-4`, …) in order, an empty one kept in its place."""
+    numbers = [int(key[6:]) for key in data if key.startswith("param-") and key[6:].isdigit()]
+    numbers = [n for n in numbers if FIRST_EXTRA <= n <= MAX_EXTRA]
+    return [data.get(f"param-{n}", "") for n in range(FIRST_EXTRA, max(numbers, default=FIRST_EXTRA - 1) + 1)]
 
 
 def _is_uuid(value) -> bool:

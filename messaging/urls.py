@@ -16,6 +16,7 @@ urlpatterns = [
     path("inbox/<uuid:pk>/", chat.conversation, name="conversation"),
     path("inbox/<uuid:pk>/send", chat.send, name="send"),
     path("inbox/<uuid:pk>/details", chat.lead_details, name="lead-details"),
+    path("inbox/<uuid:pk>/state", chat.conversation_state, name="conversation-state"),
     path("inbox/<uuid:pk>/preview", chat.preview, name="preview"),
     path("inbox/<uuid:pk>/messages/<uuid:message_pk>/", chat.bubble, name="bubble"),
     path("inbox/<uuid:pk>/messages/<uuid:message_pk>/star", chat.star, name="star"),

@@ -140,7 +140,7 @@ def test_template_from_the_picker_with_preview(agent, django_capture_on_commit_c
     with django_capture_on_commit_callbacks(execute=True):
         response = agent.post(
             reverse("messaging:send", args=[lead.pk]),
-            {"send-template": "1", "template": str(template.pk), "param": "K-1", "body": ""},
+            {"send-template": "1", "template": str(template.pk), "param-4": "K-1", "body": ""},
             HTTP_HX_REQUEST="true",
         )
     assert "Merhaba Can, 12/05/2026 için kodunuz K-1" in response.content.decode()
@@ -173,7 +173,9 @@ def test_star_and_edit_the_lead_in_place(agent):
 def test_opted_out_lead_shows_a_banner_and_no_composer(agent):
     lead = conversation_with(LeadFactory(opted_out_at=timezone.now()), "STOP")
     page = agent.get(reverse("messaging:conversation", args=[lead.pk])).content.decode()
-    assert "opted out" in page and "<textarea" not in page
+    assert "opted out" in page and 'id="opted-out"' in page
+    # The composer is there but hidden, so the page can offer it again when the lead sends START.
+    assert '<div class="compose-row" hidden>' in page and '<details class="templates" hidden>' in page
 
 
 def test_a_live_bubble_fetched_by_the_open_conversation_is_read(agent):
@@ -190,3 +192,132 @@ def test_unread_total_for_the_tab_title(agent):
     conversation_with(LeadFactory(), "bir", "iki")
     conversation_with(LeadFactory(), "üç")
     assert agent.get(reverse("messaging:unread")).json() == {"total": 3}
+
+
+def test_our_replies_move_the_conversation_whichever_way_they_are_sent(agent, django_capture_on_commit_callbacks):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from messaging.services.campaigns import campaign_create
+
+    leads = [conversation_with(LeadFactory(name=f"Sohbet {n}"), "merhaba", hours_ago=5 - n) for n in range(4)]
+    template = TemplateFactory(content="Merhaba {{1}}")
+    send = reverse("messaging:send", args=[leads[0].pk])
+    png = SimpleUploadedFile("salon.png", b"\x89PNG\r\n\x1a\n" + b"0" * 200, content_type="image/png")
+    with django_capture_on_commit_callbacks(execute=True):
+        agent.post(send, {"body": "Metinle cevap"}, HTTP_HX_REQUEST="true")
+        agent.post(reverse("messaging:send", args=[leads[1].pk]), {"send-template": "1", "template": str(template.pk)})
+        agent.post(reverse("messaging:send", args=[leads[2].pk]), {"file": png, "body": ""})
+        campaign_create(name="Kampanya", template=template, leads=[leads[3]])
+    for lead in leads:
+        lead.refresh_from_db()
+        newest = lead.messages.order_by("-created_at").first()
+        assert not newest.is_from_lead and lead.last_message_at == newest.created_at, lead.name
+    rows = agent.get(INBOX).content.decode()
+    order = sorted(leads, key=lambda lead: lead.last_message_at, reverse=True)
+    assert [rows.index(lead.name) for lead in order] == sorted(rows.index(lead.name) for lead in order)
+    assert rows.index("Sohbet 3") < rows.index("You: Metinle cevap")  # the campaign's went last, so it is first
+    assert f'<time datetime="{timezone.localtime(leads[3].last_message_at):%Y-%m-%dT%H:%M}' in rows
+
+
+def test_the_inbox_time_is_short_and_the_full_time_is_on_hover(agent):
+    now = timezone.localtime()
+    cases = {
+        "Bugün": now - datetime.timedelta(seconds=1),
+        "Dün": now.replace(hour=12, minute=0) - datetime.timedelta(days=1),
+        "Geçen hafta": now.replace(hour=12, minute=0) - datetime.timedelta(days=3),
+        "Geçen yıl": now.replace(year=now.year - 1, month=3, day=9, hour=12, minute=0),
+    }
+    for name, when in cases.items():
+        lead = LeadFactory(name=name)
+        InboundMessageFactory(lead=lead, created_at=when)
+        lead_activity_refresh(lead=lead)
+    rows = agent.get(INBOX).content.decode()
+
+    def shown(name):
+        row = rows[rows.index(name) :]
+        return row[row.index("<time") : row.index("</time>")]
+
+    assert shown("Bugün").endswith(f">{cases['Bugün']:%H:%M}")
+    assert shown("Dün").endswith(">Yesterday")
+    assert shown("Geçen hafta").endswith(f">{cases['Geçen hafta']:%A}")
+    assert shown("Geçen yıl").endswith(f">03/09/{now.year - 1}")
+    assert f'title="March 9, {now.year - 1} 12:00"' in shown("Geçen yıl")
+
+
+def test_a_value_box_for_every_placeholder_the_agent_fills(agent, django_capture_on_commit_callbacks):
+    lead = conversation_with(LeadFactory(name="Can"), "merhaba")
+    template = TemplateFactory(content="{{1}}: kod {{4}}, salon {{5}}, masa {{7}}", variables={"5": "Mavi"})
+    url = reverse("messaging:preview", args=[lead.pk])
+    boxes = agent.get(url, {"template": str(template.pk), "part": "values"}, HTTP_HX_REQUEST="true").content.decode()
+    assert [f'name="param-{n}"' in boxes for n in (4, 5, 6, 7)] == [True, True, False, True]
+    assert 'placeholder="{{5}} Mavi"' in boxes
+    assert 'id="template-preview"' in boxes and 'hx-swap-oob="true"' in boxes and "Can: kod {{4}}" in boxes
+    preview = agent.get(url, {"template": str(template.pk), "param-5": "Mavi"}, HTTP_HX_REQUEST="true")
+    assert "Can: kod {{4}}, salon Mavi, masa {{7}}" in preview.content.decode()
+
+    send = reverse("messaging:send", args=[lead.pk])
+    data = {"send-template": "1", "template": str(template.pk), "param-4": "", "param-5": "Mavi", "param-7": "3"}
+    refused = agent.post(send, data, HTTP_HX_REQUEST="true")
+    assert refused.content.decode() == "The template needs a value for {{4}}."  # values stay in their places
+    assert refused["HX-Reswap"] == "innerHTML"
+    with django_capture_on_commit_callbacks(execute=True):
+        agent.post(send, {**data, "param-4": "K-1"}, HTTP_HX_REQUEST="true")
+    assert Message.objects.get(is_from_lead=False).body == "Can: kod K-1, salon Mavi, masa 3"
+
+
+def test_a_phone_added_in_the_panel_and_a_duplicate_named(agent):
+    from notifications.models import Event
+
+    LeadFactory(name="Ayşe Yılmaz", phone="+905551234567")
+    lead = LeadFactory(name="Telefonsuz", phone=None)
+    page = agent.get(reverse("messaging:conversation", args=[lead.pk])).content.decode()
+    assert 'id="no-phone"' in page and 'id="window-closed"' not in page
+    assert '<div class="compose-row" hidden>' in page and '<details class="templates" hidden>' in page
+
+    url = reverse("messaging:lead-details", args=[lead.pk])
+    data = {"name": lead.name, "phone": "0555 123 45 67", "stage": str(lead.stage_id)}
+    taken = agent.post(url, data, HTTP_HX_REQUEST="true")
+    assert "This phone number belongs to another lead: Ayşe Yılmaz." in taken.content.decode()
+    assert "HX-Trigger" not in taken and not Event.objects.filter(type=Event.Type.LEAD_CHANGED).exists()
+    lead.refresh_from_db()
+    assert lead.phone is None
+
+    saved = agent.post(url, {**data, "phone": "+90 555 987 65 43"}, HTTP_HX_REQUEST="true")
+    assert "Saved." in saved.content.decode() and "conversation-changed" in saved["HX-Trigger"]
+    lead.refresh_from_db()
+    assert lead.phone == "+905559876543"
+    assert Event.objects.get(type=Event.Type.LEAD_CHANGED).payload == {"lead_id": str(lead.pk), "lead_name": lead.name}
+    state = agent.get(reverse("messaging:conversation-state", args=[lead.pk]), HTTP_HX_REQUEST="true").content.decode()
+    assert 'id="no-phone"' not in state and 'id="window-closed"' in state and "+90 555 987 65 43" in state
+    assert 'data-can-send="true"' in state and 'data-can-type="false"' in state
+
+
+def test_the_conversation_state_says_what_the_composer_allows(agent):
+    state_url = lambda lead: reverse("messaging:conversation-state", args=[lead.pk])  # noqa: E731
+    open_lead = conversation_with(LeadFactory(name="Açık"), "merhaba", hours_ago=2)
+    state = agent.get(state_url(open_lead)).content.decode()
+    closes = timezone.localtime(open_lead.last_inbound_at + datetime.timedelta(hours=24))
+    assert f'data-window-closes="{closes.isoformat()}"' in state
+    assert 'data-can-type="true"' in state and 'id="window-closed"' not in state and "<h1>Açık</h1>" in state
+    assert "Açık · Happy CRM" in state
+
+    stopped = conversation_with(LeadFactory(opted_out_at=timezone.now()), "STOP")
+    state = agent.get(state_url(stopped)).content.decode()
+    assert 'id="opted-out"' in state and 'data-can-send="false"' in state and 'data-window-closes=""' in state
+
+    by_sms = LeadFactory()
+    InboundMessageFactory(lead=by_sms, channel="sms", created_at=timezone.now() - datetime.timedelta(days=3))
+    lead_activity_refresh(lead=by_sms)
+    state = agent.get(state_url(by_sms)).content.decode()
+    assert "replies go by SMS" in state and 'data-can-type="true"' in state  # no 24-hour window on SMS
+    page = agent.get(reverse("messaging:conversation", args=[by_sms.pk])).content.decode()
+    assert 'id="sms-notice"' in page and " autofocus></textarea>" in page
+
+
+def test_favicon(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 302 and response["Location"] == "/static/messaging/favicon.ico"
+    from django.contrib.staticfiles import finders
+
+    with open(finders.find("messaging/favicon.ico"), "rb") as icon:
+        assert icon.read(4) == b"\0\0\1\0"  # an ICO file

@@ -16,12 +16,68 @@ document.addEventListener("htmx:beforeRequest", (event) => {
 
 document.addEventListener("htmx:afterRequest", (event) => {
   const form = event.detail.elt.closest && event.detail.elt.closest("#composer");
-  if (!form || !event.detail.successful) return;
-  if (event.detail.target && event.detail.target.id === "thread") {
-    form.querySelector("textarea").value = "";
-    form.querySelector("input[type=file]").value = "";
+  if (!form || !event.detail.successful || !event.detail.target) return;
+  if (event.detail.target.id === "thread") {
+    composerReset(form);
     scrollThread();
+  } else if (event.detail.target.id === "composer-error") {
+    attachmentClear(form);  // a refused file is not kept for the next send; the text is
   }
+});
+
+// After a send the composer starts again: no text, no file, no template, values or preview.
+function composerReset(form) {
+  form.querySelector("textarea").value = "";
+  form.querySelector("select[name=template]").value = "";
+  document.getElementById("template-values").replaceChildren();
+  document.getElementById("template-preview").replaceChildren();
+  const details = form.querySelector("details.templates");
+  if (!form.querySelector("textarea").disabled) details.open = false;
+  attachmentClear(form);
+  counterUpdate(form.querySelector("textarea"));
+}
+
+// The chosen file is shown by name, with a button that takes it off.
+function attachmentShow(form) {
+  const file = form.querySelector("input[type=file]").files[0];
+  const box = document.getElementById("attachment");
+  box.querySelector(".attachment-name").textContent = file ? file.name : "";
+  box.hidden = !file;
+}
+
+function attachmentClear(form) {
+  form.querySelector("input[type=file]").value = "";
+  attachmentShow(form);
+}
+
+document.addEventListener("change", (event) => {
+  if (event.target.matches("#composer input[type=file]")) attachmentShow(event.target.form);
+});
+
+document.addEventListener("click", (event) => {
+  const remove = event.target.closest("#attachment-remove");
+  if (remove) {
+    const form = remove.closest("form");
+    attachmentClear(form);
+    form.querySelector("textarea").focus();
+  }
+});
+
+// Characters typed against the channel's limit (the textarea's data-max-length), loud once over it.
+function counterUpdate(box) {
+  const counter = document.getElementById("body-counter");
+  const max = Number(box.dataset.maxLength);
+  if (!counter || !max) return;
+  const length = [...box.value].length;  // characters, not UTF-16 units: an emoji counts once
+  const over = length > max;
+  counter.hidden = length === 0;
+  counter.textContent = over ? `${length} / ${max} · ${counter.dataset.tooLong}` : `${length} / ${max}`;
+  counter.classList.toggle("over", over);
+  box.setAttribute("aria-invalid", String(over));
+}
+
+document.addEventListener("input", (event) => {
+  if (event.target.matches("#composer textarea")) counterUpdate(event.target);
 });
 
 function scrollThread() {
@@ -36,6 +92,8 @@ function liveUpdates() {
   const streamUrl = document.body.dataset.stream;
   if (!streamUrl || !window.EventSource) return;
   const source = new EventSource(streamUrl);
+  source.addEventListener("open", () => { document.body.dataset.live = "open"; });
+  source.addEventListener("error", () => { document.body.dataset.live = "reconnecting"; });
   const leadId = document.body.dataset.lead;
   const rows = document.querySelector("[data-live=inbox]");
   let inboxRefresh = null;
@@ -69,9 +127,20 @@ function liveUpdates() {
     if (leadId && data.lead_id === leadId) upsertBubble(data.message_id);
   }
 
+  // A message from the lead (it opens the window, or says STOP or START) or a change to the lead: the open
+  // conversation re-reads its state.
+  function onLeadEvent(event) {
+    const data = JSON.parse(event.data);
+    if (leadId && data.lead_id === leadId) conversationStateRefresh();
+  }
+
   source.addEventListener("new_message", onEvent);
   source.addEventListener("new_message", onNewMessage);
+  source.addEventListener("new_message", onLeadEvent);
+  source.addEventListener("message_sent", onEvent);
   source.addEventListener("status_update", onEvent);
+  source.addEventListener("lead_changed", onLeadEvent);
+  source.addEventListener("lead_changed", () => { if (rows) refreshInbox(); });
   source.addEventListener("read", () => {
     if (rows) refreshInbox();
     refreshUnreadTotal();
@@ -80,10 +149,63 @@ function liveUpdates() {
 
 document.addEventListener("DOMContentLoaded", liveUpdates);
 
+// The open conversation's state (heading, notices, what the composer allows) as the server says it now:
+// re-read on the lead's events, when the 24-hour window closes, and after the agent saves the lead's details.
+// The composer itself stays, so what the agent is typing is kept.
+let stateRefresh = null;
+let windowTimer = null;
+
+function conversationStateRefresh() {
+  clearTimeout(stateRefresh);
+  stateRefresh = setTimeout(async () => {
+    const head = document.getElementById("conversation-head");
+    if (!head) return;
+    const response = await fetch(head.dataset.stateUrl, { headers: { "HX-Request": "true" } });
+    if (!response.ok) return;
+    const holder = document.createElement("template");
+    holder.innerHTML = await response.text();
+    for (const part of [...holder.content.children]) {
+      const current = part.id && document.getElementById(part.id);
+      if (current) current.replaceWith(part);
+    }
+    conversationStateApply();
+  }, 100);
+}
+
+function conversationStateApply() {
+  const head = document.getElementById("conversation-head");
+  const form = document.getElementById("composer");
+  if (!head || !form) return;
+  const canSend = head.dataset.canSend === "true";
+  const canType = head.dataset.canType === "true";
+  form.querySelector(".compose-row").hidden = !canSend;
+  const templates = form.querySelector("details.templates");
+  templates.hidden = !canSend;
+  if (canSend && !canType) templates.open = true;
+  for (const control of form.querySelectorAll(".compose-row textarea, .compose-row input, .compose-row button")) {
+    control.disabled = !canType;
+  }
+  if (!canType) attachmentClear(form);
+  notifyBase = head.dataset.title;
+  refreshUnreadTotal();
+  clearTimeout(windowTimer);
+  if (head.dataset.windowCloses) {
+    const wait = Date.parse(head.dataset.windowCloses) - Date.now();
+    // Past already by this clock but not by the server's: ask again a little later.
+    windowTimer = setTimeout(conversationStateRefresh, wait > 0 ? wait + 500 : 30000);
+  }
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  if (!document.getElementById("conversation-head")) return;
+  conversationStateApply();
+  document.body.addEventListener("conversation-changed", conversationStateRefresh);
+});
+
 // Notifications for messages from leads: a toast, a sound (can be muted), the browser's notification
 // (permission asked on a click), and the unread total in the tab title. Each message notifies once,
 // however many tabs are open: the first tab to take the message's lock does it; the others see the flag.
-const notifyBase = document.title;
+let notifyBase = document.title;
 
 async function refreshUnreadTotal() {
   const url = document.body.dataset.unreadUrl;
@@ -192,5 +314,70 @@ document.addEventListener("DOMContentLoaded", () => {
       thread.scrollTop += thread.scrollHeight - heightBefore;
       heightBefore = 0;
     }
+  });
+});
+
+// Day separators ("Today", "Yesterday", a date) before each day's first message, in the site's time zone,
+// recomputed whenever the thread changes (older pages above, live and sent messages below). A message that
+// arrived twice (the send's answer and the live event) is shown once.
+function threadDays(thread) {
+  const zone = thread.dataset.timeZone || undefined;
+  const dayOf = (date) => {
+    const parts = new Intl.DateTimeFormat("en-US", { timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit" })
+      .formatToParts(date);
+    const part = (type) => parts.find((item) => item.type === type).value;
+    return `${part("year")}-${part("month")}-${part("day")}`;
+  };
+  const label = new Intl.DateTimeFormat(document.documentElement.lang || undefined, {
+    timeZone: zone, weekday: "long", day: "numeric", month: "long", year: "numeric",
+  });
+  const today = dayOf(new Date());
+  const before = new Date(`${today}T12:00:00Z`);
+  before.setUTCDate(before.getUTCDate() - 1);
+  const yesterday = before.toISOString().slice(0, 10);
+
+  const seen = new Set();
+  for (const bubble of [...thread.querySelectorAll(":scope > li.bubble")].reverse()) {
+    if (seen.has(bubble.id)) bubble.remove();
+    else seen.add(bubble.id);
+  }
+  for (const old of thread.querySelectorAll(":scope > li.day")) old.remove();
+  let previous = null;
+  for (const bubble of thread.querySelectorAll(":scope > li.bubble")) {
+    const time = bubble.querySelector("time[datetime]");
+    if (!time) continue;
+    const when = new Date(time.dateTime);
+    const day = dayOf(when);
+    if (day === previous) continue;
+    previous = day;
+    const separator = document.createElement("li");
+    separator.className = "day";
+    separator.textContent = day === today ? thread.dataset.today : day === yesterday ? thread.dataset.yesterday : label.format(when);
+    bubble.before(separator);
+  }
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  const thread = document.getElementById("thread");
+  if (!thread) return;
+  const observer = new MutationObserver(() => {
+    observer.disconnect();
+    threadDays(thread);
+    observer.observe(thread, { childList: true });
+  });
+  threadDays(thread);
+  scrollThread();
+  observer.observe(thread, { childList: true });
+});
+
+// The phone layout's menu: the top bar stays one line, the links open below it.
+document.addEventListener("DOMContentLoaded", () => {
+  const toggle = document.querySelector(".topbar .menu-toggle");
+  const nav = document.getElementById("topnav");
+  if (!toggle || !nav) return;
+  toggle.closest(".topbar").classList.add("menu-ready");
+  toggle.addEventListener("click", () => {
+    const open = nav.classList.toggle("open");
+    toggle.setAttribute("aria-expanded", String(open));
   });
 });
