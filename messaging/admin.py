@@ -208,6 +208,7 @@ class WebhookEventAdmin(admin.ModelAdmin):
         "kind",
         "message_sid",
         "payload",
+        "original_fields",
         "signature_valid",
         "idempotency_token",
         "received_at",
@@ -260,7 +261,6 @@ class CampaignAdmin(admin.ModelAdmin):
         "created_by",
         "created_at",
         "started_at",
-        "original_fields",
         "finished_at",
     ]
     readonly_fields = fields

@@ -208,7 +208,6 @@ class MessageMedia(models.Model):
     def download_name(self) -> str:
         return download_name(self.pk.hex[:8], self.content_type or GENERIC)
 
-
     def public_path(self) -> str:
         """A signed, expiring path Twilio can GET and HEAD without a login (for attachments we send)."""
         return reverse("messaging:public-media", args=[signing.dumps(str(self.pk), salt=PUBLIC_MEDIA_SALT)])
