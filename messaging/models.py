@@ -288,7 +288,12 @@ class Campaign(models.Model):
     start_at = models.DateTimeField(_("start at"), null=True, blank=True)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.SCHEDULED)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
@@ -312,10 +317,17 @@ class CampaignRecipient(models.Model):
         SKIPPED_REFUSED = "skipped_refused", _("Skipped: cannot be sent")
 
     id = models.BigAutoField(primary_key=True)
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="recipients")
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, related_name="recipients", verbose_name=_("campaign")
+    )
     lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="+", verbose_name=_("lead"))
     message = models.OneToOneField(
-        Message, on_delete=models.SET_NULL, null=True, blank=True, related_name="campaign_recipient"
+        Message,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="campaign_recipient",
+        verbose_name=_("message"),
     )
     outcome = models.CharField(_("outcome"), max_length=24, choices=Outcome.choices, default=Outcome.PENDING)
     reason = models.TextField(_("reason"), blank=True)

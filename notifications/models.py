@@ -13,7 +13,7 @@ class Event(models.Model):
         MESSAGE_SENT = "message_sent", _("Message sent")
         LEAD_CHANGED = "lead_changed", _("Lead changed")
 
-    id = models.BigAutoField(primary_key=True)
+    id = models.BigAutoField(_("number"), primary_key=True)
     type = models.CharField(_("type"), max_length=32, choices=Type.choices)
     lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="+", verbose_name=_("lead"))
     message = models.ForeignKey(
