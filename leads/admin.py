@@ -10,6 +10,7 @@ from accounts.permissions import START_CAMPAIGN, has_perms
 
 from .models import Lead, Stage
 from .selectors import SearchTerms
+from .services import lead_save
 
 
 @admin.register(Stage)
@@ -95,6 +96,9 @@ class LeadAdmin(admin.ModelAdmin):
             return "-"
         url = reverse("admin:messaging_message_changelist") + f"?lead__id__exact={obj.pk}"
         return format_html('<a href="{}">{}</a>', url, _("View the conversation"))
+
+    def save_model(self, request, obj, form, change):
+        lead_save(lead=obj)  # as the conversation's panel saves it: open screens follow the change
 
     def get_search_results(self, request, queryset, search_term):
         """The inbox's search (a phone in any form; the name and messages folded: `ayse` finds `AYŞE`), and the

@@ -43,6 +43,14 @@ def lead_get_or_create_for_phone(*, e164: str, profile_name: str = "") -> tuple[
     return PhoneMatch(lead=lead, candidates=0), True
 
 
+def lead_save(*, lead: Lead) -> Lead:
+    """Save a lead a person edited (the conversation's side panel, the admin): every screen showing it hears of it."""
+    with transaction.atomic():
+        lead.save()
+        event_lead_changed(lead=lead)
+    return lead
+
+
 def lead_set_opted_out(*, lead: Lead, opted_out: bool) -> bool:
     """STOP marks a lead opted out (kept at its first time), START clears it; returns whether anything changed."""
     leads = Lead.objects.filter(pk=lead.pk)

@@ -16,7 +16,7 @@ from django_htmx.http import reswap, retarget, trigger_client_event
 
 from accounts.permissions import CHANGE_MESSAGE, EDIT_LEAD, PREVIEW_TEMPLATE, READ_CONVERSATIONS, SEND_MESSAGE
 from leads.models import Lead, Stage
-from notifications.services import event_lead_changed
+from leads.services import lead_save
 from templates_app.models import Template
 from templates_app.selectors import templates_sendable
 
@@ -232,8 +232,7 @@ def lead_details(request, pk):
     form = LeadDetailsForm(request.POST, instance=lead)
     saved = form.is_valid()
     if saved:
-        lead = form.save()
-        event_lead_changed(lead=lead)
+        lead = lead_save(lead=form.save(commit=False))
     if request.htmx:
         response = render(
             request, "messaging/partials/lead_panel.html", {"lead": lead, "details_form": form, "saved": saved}

@@ -138,3 +138,14 @@ def test_a_new_stage_can_be_added_as_the_default(staff_client):
     assert response.status_code == 302
     assert Stage.objects.get(is_default=True).name == "Inbound"
     assert Stage.objects.count() > 1
+
+
+def test_a_lead_edited_in_the_admin_tells_its_open_conversations(staff_client):
+    from notifications.models import Event
+
+    lead = LeadFactory(name="Eski Ad", phone="+905321112233")
+    data = {"name": "Yeni Ad", "phone": "+905321112233", "stage": lead.stage_id}
+    response = staff_client.post(reverse("admin:leads_lead_change", args=[lead.pk]), data)
+    assert response.status_code == 302
+    event = Event.objects.get(type=Event.Type.LEAD_CHANGED, lead=lead)
+    assert event.payload == {"lead_id": str(lead.pk), "lead_name": "Yeni Ad"}

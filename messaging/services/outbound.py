@@ -103,6 +103,11 @@ def _check_channel(channel: str) -> None:
         raise SendRefused(_("Unknown channel %(channel)s.") % {"channel": channel}, code="channel")
 
 
+def _text(value: str) -> str:
+    """A text as it is sent: line breaks as the composer counts them (a browser posts CRLF), no outer spaces."""
+    return value.replace("\r\n", "\n").strip()
+
+
 def _check_text(text: str) -> None:
     """What any message may say (a text, a caption, a rendered template): no NUL, no longer than the channel takes."""
     if NUL in text:
@@ -134,7 +139,7 @@ def message_check(*, message: Message) -> None:
 
 def message_send(*, lead: Lead, body: str, channel: str | None = None, sender=None) -> Message:
     """The spec's sendMessage: free-form text on the lead's channel, sent by a worker once committed."""
-    body = body.strip()
+    body = _text(body)
     if not body:
         raise SendRefused(_("The message is empty."), code="empty")
     channel = channel or lead_default_channel(lead)
@@ -313,7 +318,8 @@ def message_send_media(*, lead: Lead, upload, caption: str = "", channel: str | 
     _check_channel(channel)
     _check_recipient(lead)
     _check_window(lead, channel)
-    _check_text(caption.strip())
+    caption = _text(caption)
+    _check_text(caption)
     content_type = media_check(upload=upload, channel=channel)
     if getattr(get_backend(), "needs_public_media_urls", False) and not settings.PUBLIC_BASE_URL:
         raise SendRefused(_("PUBLIC_BASE_URL is not set, so Twilio could not fetch the file."), code="no_public_url")
@@ -321,7 +327,7 @@ def message_send_media(*, lead: Lead, upload, caption: str = "", channel: str | 
         media = MessageMedia(position=0, content_type=content_type, size=upload.size, status=MessageMedia.Status.STORED)
         message = Message.objects.create(
             lead=lead,
-            body=caption.strip(),
+            body=caption,
             channel=channel,
             status=MessageStatus.QUEUED,
             is_read=True,
