@@ -150,12 +150,20 @@ def test_production_refuses_debug_and_disabled_signatures(tmp_path):
 
 
 def test_check_deploy_is_clean_under_production_settings(tmp_path):
+    # As deployed: collectstatic has run (a manifest in STATIC_ROOT), whatever this checkout has collected.
+    static_root = tmp_path / "static"
+    static_root.mkdir()
+    (static_root / "staticfiles.json").write_text('{"paths": {}, "version": "1.1"}')
+    (tmp_path / "collected.py").write_text(
+        f"from happycrm.settings.production import *  # noqa: F403\nSTATIC_ROOT = {str(static_root)!r}\n"
+    )
     result = run(
         tmp_path,
-        module="happycrm.settings.production",
+        module="collected",
         args=["manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         DJANGO_SECRET_KEY=get_random_secret_key(),
         DJANGO_ALLOWED_HOSTS="crm.example.com",
+        PYTHONPATH=f"{tmp_path}:{BASE_DIR}",
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
