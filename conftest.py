@@ -1,3 +1,4 @@
+import os
 from urllib.parse import urlencode
 
 import pytest
@@ -93,3 +94,20 @@ def _default_stage_after_flush(request):
     from leads.models import Stage
 
     Stage.objects.get_or_create(is_default=True, defaults={"name": "New"})
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's chromium through Playwright (see happycrm/tests/browser.py for the marks browser tests carry)."""
+    from playwright.sync_api import sync_playwright
+
+    from happycrm.tests.browser import ARGS, CHROMIUM
+
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's loop runs beside the ORM calls of the test
+    try:
+        with sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            yield chromium
+            chromium.close()
+    finally:
+        del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]

@@ -16,7 +16,6 @@ from django.utils import timezone
 
 from happycrm.celery import app
 from leads.tests.factories import LeadFactory
-from messaging.backends import locmem
 from messaging.models import Campaign, CampaignRecipient, Channel, Message, MessageStatus
 from messaging.services import outbound
 from messaging.services.campaigns import RUN_LOST_AFTER, campaign_create, campaign_run
@@ -41,21 +40,6 @@ def broker():
     saved = app.conf.broker_url, app.conf.task_always_eager
     yield use_broker
     use_broker(saved[0], eager=saved[1])
-
-
-@pytest.fixture
-def outbox():
-    locmem.outbox.clear()
-    return locmem.outbox
-
-
-@pytest.fixture
-def run_sweep(django_capture_on_commit_callbacks):
-    def run():
-        with django_capture_on_commit_callbacks(execute=True):
-            return webhook_events_sweep()
-
-    return run
 
 
 @pytest.fixture

@@ -1,19 +1,17 @@
 """The agents' pages in a real browser (Debian's chromium driven by Playwright) against a live server."""
 
 import datetime
-import os
 import re
-import shutil
 import time
 from urllib.parse import urlencode
 from urllib.request import Request, urlopen
 
 import pytest
-from django.conf import settings
 from django.utils import timezone
 from playwright.sync_api import expect
 
 from accounts.roles import AGENTS
+from happycrm.tests.browser import MARKS as BROWSER_MARKS
 from leads.tests.factories import LeadFactory
 from messaging.models import Message
 from messaging.services.messages import lead_activity_refresh
@@ -22,41 +20,8 @@ from messaging.tests.factories import InboundMessageFactory
 from messaging.tests.twilio import AUTH_TOKEN, sign, status_callback, whatsapp_text
 from templates_app.tests.factories import TemplateFactory
 
-CHROMIUM = "/usr/bin/chromium"
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.skipif(not shutil.which(CHROMIUM), reason="Debian's chromium is not installed (.ci/run installs it)"),
-    # A page's live stream outlives its test for a moment; on SQLite the live server shares one connection
-    # with the tests that follow, so the browser runs against PostgreSQL, as in CI.
-    pytest.mark.skipif(
-        not settings.DATABASES["default"]["ENGINE"].endswith("postgresql"), reason="needs PostgreSQL (DATABASE_URL)"
-    ),
-    pytest.mark.django_db(transaction=True),
-]
+pytestmark = BROWSER_MARKS
 PASSWORD = "browser-test-password"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's loop runs beside the ORM calls of the test
-    try:
-        yield from _launch(sync_playwright)
-    finally:
-        del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
-
-
-def _launch(sync_playwright):
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run"],
-        )  # fmt: skip
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

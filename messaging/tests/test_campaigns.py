@@ -6,7 +6,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from leads.tests.factories import LeadFactory, StageFactory
-from messaging.backends import locmem
 from messaging.models import Campaign, CampaignRecipient, Message
 from messaging.services.campaigns import (
     campaign_add_recipients,
@@ -19,12 +18,6 @@ from messaging.services.outbound import SendRefused
 from templates_app.tests.factories import TemplateFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def outbox():
-    locmem.outbox.clear()
-    return locmem.outbox
 
 
 @pytest.fixture

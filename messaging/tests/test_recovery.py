@@ -9,20 +9,11 @@ from django.utils import timezone
 from happycrm.celery import app
 from messaging.models import Message, WebhookEvent
 from messaging.services import webhooks
-from messaging.services.webhooks import webhook_event_process, webhook_events_sweep
+from messaging.services.webhooks import webhook_event_process
 from messaging.tasks import webhook_events_queue
 from messaging.tests.twilio import whatsapp_text
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def run_sweep(django_capture_on_commit_callbacks):
-    def run():
-        with django_capture_on_commit_callbacks(execute=True):
-            return webhook_events_sweep()
-
-    return run
 
 
 @pytest.fixture
