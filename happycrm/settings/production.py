@@ -7,6 +7,7 @@ from .base import (
     DATABASES,
     DEBUG,
     MIDDLEWARE,
+    POSTGRESQL_ENGINE,
     PUBLIC_BASE_URL,
     SECRET_KEY,
     STORAGES,
@@ -44,7 +45,7 @@ MIDDLEWARE.insert(
     MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, "whitenoise.middleware.WhiteNoiseMiddleware"
 )
 STORAGES["staticfiles"] = {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+if DATABASES["default"]["ENGINE"] == POSTGRESQL_ENGINE:
     # A connection pool per process: persistent connections (CONN_MAX_AGE) leak under ASGI, where each
     # request runs in a thread of its own. A request that waits longer than the timeout gets a 503.
     DATABASES["default"]["CONN_MAX_AGE"] = 0

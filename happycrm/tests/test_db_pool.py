@@ -105,15 +105,16 @@ def test_dead_pooled_connections_cost_no_request(production_pool, client, django
     inbox = reverse("messaging:inbox")
     assert request_status(client, inbox) == 200
 
-    # Several connections in the pool (a few requests at once would have opened them); every one is killed.
-    held = [production_pool.getconn() for _ in range(3)]
+    # The pool grown to its size (a busy moment of 16 threads opens them all), then every connection killed:
+    # checked one by one with psycopg's growing pauses (1 s, 2 s, 4 s...) they would outlast the pool's timeout.
+    held = [production_pool.getconn() for _ in range(production_pool.max_size)]
     for conn in held:
         production_pool.putconn(conn)
     held = [production_pool.getconn() for _ in range(production_pool.get_stats()["pool_available"])]
     pids = [conn.info.backend_pid for conn in held]
     for conn in held:
         production_pool.putconn(conn)
-    assert len(pids) >= 3
+    assert len(pids) >= 8
     kill_backends(pids)
 
     codes = [request_status(client, inbox) for _ in range(len(pids))]

@@ -104,7 +104,7 @@ def test_real_deployment_variables_are_wired(tmp_path):
         DJANGO_ALLOWED_HOSTS="crm.example.com,www.example.com",
         TWILIO_VALIDATE_SIGNATURE="false",
     )
-    assert values["DB_ENGINE"] == "django.db.backends.postgresql"
+    assert values["DB_ENGINE"] == "happycrm.db.postgresql"
     assert values["DB_NAME"] == "happycrm"
     assert values["EAGER"] is False
     assert values["BROKER"] == "redis://cache.internal:6379/0"

@@ -1,0 +1,45 @@
+"""Django's PostgreSQL backend, with a connection pool that recovers from a database restart at once.
+
+After PostgreSQL restarts (or a failover), every connection resting in the pool is dead. Django gives psycopg's
+pool a check on checkout (CONN_HEALTH_CHECKS), but the pool tries its connections one at a time and waits
+longer after each failed check (1 s, 2 s, 4 s...), so with a few dead ones a request runs out of the pool's
+timeout and gets a 503 (a webhook so refused is lost). Here a failed check makes the pool check every resting
+connection at once (psycopg's `ConnectionPool.check()`: the dead ones are replaced), so the request that met
+the first dead connection waits one short pause and gets a live one.
+"""
+
+from django.core.exceptions import ImproperlyConfigured
+from django.db.backends.base.base import NO_DB_ALIAS
+from django.db.backends.postgresql import base
+
+
+class DatabaseWrapper(base.DatabaseWrapper):
+    @property
+    def pool(self):
+        """As Django builds it (django/db/backends/postgresql/base.py), but for the check given to the pool."""
+        pool_options = self.settings_dict["OPTIONS"].get("pool")
+        if self.alias == NO_DB_ALIAS or not pool_options:
+            return None
+        if self.alias not in self._connection_pools:
+            if self.settings_dict.get("CONN_MAX_AGE", 0) != 0:
+                raise ImproperlyConfigured("Pooling doesn't support persistent connections.")
+            from psycopg_pool import ConnectionPool
+
+            alias = self.alias
+
+            def check(conn) -> None:
+                try:
+                    ConnectionPool.check_connection(conn)
+                except Exception:
+                    self._connection_pools[alias].check()  # replace every other dead connection now
+                    raise
+
+            pool = ConnectionPool(
+                kwargs={**self.get_connection_params(), "autocommit": True},  # Django sets autocommit later on
+                open=False,
+                configure=self._configure_connection,
+                check=check if self.settings_dict["CONN_HEALTH_CHECKS"] else None,
+                **({} if pool_options is True else pool_options),
+            )
+            self._connection_pools.setdefault(self.alias, pool)
+        return self._connection_pools[self.alias]
