@@ -105,6 +105,8 @@ AXES_HTTP_RESPONSE_CODE = 429
 # (accounts.client_address). Left at 0 the header is ignored: a client cannot choose the address it is counted under.
 TRUSTED_PROXY_COUNT = env.int("DJANGO_TRUSTED_PROXY_COUNT", default=0)
 AXES_CLIENT_IP_CALLABLE = "accounts.client_address.client_ip_address"
+# Axes' records are in the admin through accounts.admin (names and titles that read in Turkish, in local time).
+AXES_ENABLE_ADMIN = False
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -161,7 +163,13 @@ CELERY_TIMEZONE = TIME_ZONE
 # A broker that is down must not hold a webhook request: fail fast, the stored event is swept later.
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 # Workers take queues in the order given (-Q celery,campaigns): agent replies and webhooks before campaigns.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 1, "queue_order_strategy": "priority"}
+# A broker that hangs (no answer on an open connection) fails a publish after socket_timeout too; it must stay
+# above the workers' 1 s BRPOP wait.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": 1,
+    "socket_timeout": 2,
+    "queue_order_strategy": "priority",
+}
 CAMPAIGN_QUEUE = "campaigns"
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 CELERY_BEAT_SCHEDULE = {

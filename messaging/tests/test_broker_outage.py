@@ -4,8 +4,10 @@ The slow tests stop a broker for real: a Redis of their own, started on a free p
 
 import datetime
 import shutil
+import signal
 import socket
 import subprocess
+import threading
 import time
 
 import pytest
@@ -257,6 +259,13 @@ class RedisServer:
         self.process.terminate()
         self.process.wait(timeout=10)
 
+    def hang(self) -> None:
+        """The broker stops answering but keeps its connections open (a frozen host, a half-open network)."""
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        self.process.send_signal(signal.SIGCONT)
+
     def queue_lengths(self) -> dict[str, int]:
         client = redis.Redis.from_url(self.url)
         return {name: client.llen(name) for name in ("celery", "campaigns")}
@@ -323,3 +332,30 @@ def test_sends_made_while_the_broker_is_down_are_sent_once_it_is_back(
     )
     assert not Message.objects.filter(twilio_message_sid__isnull=True).exists()
     assert Campaign.objects.get(pk=campaign.pk).status == Campaign.Status.DONE
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(not shutil.which("redis-server"), reason="redis-server is not installed")
+def test_a_broker_that_hangs_fails_the_hand_off_in_seconds_and_the_send_is_kept(
+    own_redis, client, django_user_model, outbox
+):
+    client.force_login(django_user_model.objects.create_user(username="agent", is_staff=True, is_superuser=True))
+    url = reverse("messaging:lead-send", args=[open_lead().pk])
+    assert client.post(url, {"body": "önce"}, content_type="application/json").status_code == 201  # connected
+
+    own_redis.hang()
+    thaw = threading.Timer(30, own_redis.resume)  # without a socket timeout the request waits for this
+    thaw.start()
+    try:
+        started = time.monotonic()
+        response = client.post(url, {"body": "Broker donmuşken"}, content_type="application/json")
+        waited = time.monotonic() - started
+    finally:
+        thaw.cancel()
+        own_redis.resume()
+    assert response.status_code == 201
+    assert waited < 15, f"the request waited {waited:.0f} s on a broker that does not answer"
+    message = Message.objects.get(pk=response.json()["id"])
+    assert (message.status, message.handed_off_at, message.handoff_attempts) == ("queued", None, 1)
+    assert message.handoff_error
