@@ -3,7 +3,7 @@ from rest_framework.views import APIView
 
 from accounts.permissions import READ_CONVERSATIONS, api_permission
 
-from .selectors import EVENTS_PAGE, events_after, events_cursor
+from .selectors import EVENTS_PAGE, cursor_parse, events_after, events_cursor
 
 
 class EventsView(APIView):
@@ -18,9 +18,8 @@ class EventsView(APIView):
         raw = request.query_params.get("cursor")
         if raw is None or raw == "":
             return Response({"events": [], "cursor": events_cursor(), "more": False})
-        try:
-            cursor = int(raw)
-        except ValueError:
+        cursor = cursor_parse(raw)
+        if cursor is None:
             return Response({"cursor": ["Must be an event id (an integer)."]}, status=400)
         events = events_after(cursor=cursor)
         return Response(

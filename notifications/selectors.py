@@ -1,6 +1,16 @@
 from .models import Event
 
 EVENTS_PAGE = 200
+MAX_EVENT_ID = 2**63 - 1  # the id column is a bigint
+
+
+def cursor_parse(raw: str) -> int | None:
+    """An event id as a client sends it (Last-Event-ID, ?cursor=): ASCII digits within the column, else None."""
+    raw = raw.strip()
+    if not (raw.isascii() and raw.isdigit()):
+        return None
+    cursor = int(raw)
+    return cursor if cursor <= MAX_EVENT_ID else None
 
 
 def events_after(*, cursor: int, limit: int = EVENTS_PAGE) -> list[Event]:

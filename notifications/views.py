@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET
 from accounts.permissions import READ_CONVERSATIONS
 
 from .broadcast import Listener
-from .selectors import events_after, events_cursor
+from .selectors import cursor_parse, events_after, events_cursor
 
 STREAM_SECONDS = 300  # then the browser reconnects (EventSource does) and resumes from its Last-Event-ID
 KEEPALIVE_SECONDS = 15
@@ -50,7 +50,9 @@ def event_stream(cursor: int, seconds: float = STREAM_SECONDS):
 def stream(request):
     """Server-Sent Events: every event after the client's Last-Event-ID (or `?cursor`, or from now)."""
     raw = request.headers.get("Last-Event-ID") or request.GET.get("cursor") or ""
-    cursor = int(raw) if raw.isdigit() else events_cursor()
+    cursor = cursor_parse(raw)
+    if cursor is None:
+        cursor = events_cursor()
     response = StreamingHttpResponse(event_stream(cursor), content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"

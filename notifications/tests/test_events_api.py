@@ -40,3 +40,10 @@ def test_needs_a_login():
 def test_bad_cursor(staff_client):
     response = staff_client.get(URL, {"cursor": "abc"})
     assert response.status_code == 400 and "integer" in response.json()["cursor"][0]
+
+
+@pytest.mark.parametrize("cursor", ["²", "١٢", "-1", "1.5", "99999999999999999999999"])
+def test_a_cursor_that_is_not_an_event_id_is_a_400(staff_client, cursor):
+    response = staff_client.get(URL, {"cursor": cursor})
+    assert response.status_code == 400
+    assert response.json() == {"cursor": ["Must be an event id (an integer)."]}

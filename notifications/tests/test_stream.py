@@ -55,3 +55,15 @@ def test_a_new_event_wakes_an_open_stream_at_once(monkeypatch):
     stream.close()
     timer.join()
     assert "event: new_message" in chunk and "canlı" in chunk
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("cursor", ["²", "99999999999999999999999"])
+def test_a_resume_point_that_is_not_an_event_id_starts_from_now(staff_client, cursor):
+    InboundMessageFactory(body="eski")
+    event_new_message(message=InboundMessageFactory(body="eski"))
+    response = staff_client.get(URL, HTTP_LAST_EVENT_ID=cursor)
+    assert response.status_code == 200
+    first = next(iter(response.streaming_content)).decode()
+    assert first == f"retry: 2000\nid: {Event.objects.order_by('-pk').first().pk}\n\n"
+    response.close()
