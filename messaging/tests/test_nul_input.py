@@ -2,6 +2,7 @@
 
 import pytest
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from leads.tests.factories import LeadFactory, StageFactory
@@ -64,3 +65,25 @@ def test_every_admin_page_refuses_a_nul_in_its_address_with_a_message(staff_clie
     assert checked >= 20
     change = reverse("admin:messaging_message_change", args=[MessageFactory().pk])
     assert staff_client.get(change, {"_changelist_filters": "status=\x00"}).status_code == 302
+
+
+def is_key(model, value) -> bool:
+    try:
+        model._meta.pk.to_python(value)
+    except ValidationError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("selected", ["not-a-key", "a\x00b", "1"])
+def test_an_action_on_rows_that_are_not_the_models_keys_is_refused_with_a_message(staff_client, selected):
+    """A forged `_selected_action` reached `pk__in` and was a 500 (a UUID field refuses "1", an integer one "x")."""
+    MessageFactory()
+    for model in admin.site._registry:
+        url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+        if is_key(model, selected):
+            continue
+        data = {"action": "delete_selected", "_selected_action": [selected], "index": "0"}
+        response = staff_client.post(url, data, follow=True)
+        assert response.status_code == 200, url
+        assert "The selected rows were not recognised: select them again." in response.content.decode(), url
