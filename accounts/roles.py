@@ -42,9 +42,9 @@ ROLES: dict[str, list[str]] = {
         "templates_app.change_template",
         "templates_app.delete_template",
         "notifications.view_event",
-        "axes.view_accessattempt",
-        "axes.delete_accessattempt",
-        "axes.view_accesslog",
+        "accounts.view_loginfailure",
+        "accounts.delete_loginfailure",
+        "accounts.view_signin",
     ],
 }
 

@@ -1,7 +1,9 @@
-"""Django's own admin strings that our Turkish catalog rephrases (locale/tr), listed so makemessages keeps them.
+"""Django's and django-axes' own strings that our Turkish catalog rephrases or translates (locale/tr), listed so
+makemessages keeps them.
 
-Django's Turkish puts the lowercase model name first ("%s değiştir" → "lead değiştir") or starts a label with an "i"
-that capfirst turns into a dotless "I". Never imported: only read by makemessages.
+Django's Turkish puts the lowercase model name first ("%s değiştir" → "lead değiştir"), starts a label with an "i"
+that capfirst turns into a dotless "I", puts a plural after a number ("5 şablonlar") or has a typo ("Parola
+değiştime"); axes leaves most of its labels in English. Never imported: only read by makemessages.
 """
 
 from django.utils.translation import gettext_noop, ngettext_lazy
@@ -21,6 +23,8 @@ ADMIN_STRINGS = [
     gettext_noop("Delete selected %(verbose_name_plural)s"),
     gettext_noop("Delete selected %(model)s"),
     gettext_noop("Successfully deleted %(count)d %(items)s."),
+    gettext_noop("Select all %(total_count)s %(module_name)s"),
+    gettext_noop("Password change"),
     gettext_noop("Models in the %(name)s application"),
     gettext_noop(" By %(filter_title)s "),
     gettext_noop(
@@ -64,4 +68,36 @@ ADMIN_STRINGS = [
     ngettext_lazy(
         "%(count)s %(name)s was changed successfully.", "%(count)s %(name)s were changed successfully.", "count"
     ),
+]
+
+# Labels the admin shows where a sentence starts (a filter's title after "Süzgeç:"), lowercase in Django's Turkish.
+USER_FILTER_TITLES = [
+    gettext_noop("staff status"),
+    gettext_noop("superuser status"),
+    gettext_noop("active"),
+    gettext_noop("groups"),
+]
+
+# django-axes: the names of its models (the permission lists show them all) and the fields our admin shows
+# (accounts.admin).
+AXES_STRINGS = [
+    gettext_noop("access attempt"),
+    gettext_noop("access attempts"),
+    gettext_noop("access attempt expiration"),
+    gettext_noop("access attempt expirations"),
+    gettext_noop("access failure"),
+    gettext_noop("access failures"),
+    gettext_noop("access log"),
+    gettext_noop("access logs"),
+    gettext_noop("User Agent"),
+    gettext_noop("IP Address"),
+    gettext_noop("Username"),
+    gettext_noop("HTTP Accept"),
+    gettext_noop("Path"),
+    gettext_noop("Attempt Time"),
+    gettext_noop("GET Data"),
+    gettext_noop("POST Data"),
+    gettext_noop("Failed Logins"),
+    gettext_noop("Logout Time"),
+    gettext_noop("Session key hash (sha256)"),
 ]

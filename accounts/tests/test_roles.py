@@ -56,7 +56,8 @@ ENDPOINTS = [
     ("admin", "get", "/admin/templates_app/template/", None, ADMIN, 200),
     ("admin", "post", "/admin/templates_app/template/sync/", {}, ADMIN, 302),
     ("admin", "get", "/admin/notifications/event/", None, ADMIN, 200),
-    ("admin", "get", "/admin/axes/accessattempt/", None, ADMIN, 200),
+    ("admin", "get", "/admin/accounts/loginfailure/", None, ADMIN, 200),
+    ("admin", "get", "/admin/accounts/signin/", None, ADMIN, 200),
 ]
 
 
