@@ -51,15 +51,35 @@ def inbound_metadata(payload: dict) -> dict:
     }
 
 
+SOURCE_URL_MAX_LENGTH = MessageMedia._meta.get_field("source_url").max_length
+CONTENT_TYPE_MAX_LENGTH = MessageMedia._meta.get_field("content_type").max_length
+
+
 def inbound_media(payload: dict) -> list[tuple[str, str]]:
-    """(MediaUrlN, MediaContentTypeN) for N below NumMedia, never more than Twilio's ten however many are posted."""
+    """(MediaUrlN, MediaContentTypeN) for N below NumMedia, never more than Twilio's ten however many are posted.
+
+    A repeated one of these fields cannot be read (PermanentWebhookError, like any field processing needs)."""
     items = []
-    for index in range(media_count(payload.get("NumMedia"))):
-        url = payload.get(f"MediaUrl{index}")
-        if isinstance(url, str) and url:
-            content_type = payload.get(f"MediaContentType{index}", "")
-            items.append((url, content_type if isinstance(content_type, str) else ""))
+    for index in range(media_count(payload_field(payload, "NumMedia"))):
+        url = payload_field(payload, f"MediaUrl{index}")
+        if url:
+            items.append((url, payload_field(payload, f"MediaContentType{index}")))
     return items
+
+
+def inbound_attachment(*, position: int, url: str, content_type: str) -> MessageMedia:
+    """An attachment to fetch, or one refused at once (with the reason) when its URL cannot even be kept; the
+    declared type is only a hint (the stored one is sniffed from the bytes), so an over-long one is dropped."""
+    if len(content_type) > CONTENT_TYPE_MAX_LENGTH:
+        content_type = ""
+    if len(url) > SOURCE_URL_MAX_LENGTH:
+        return MessageMedia(
+            position=position,
+            content_type=content_type,
+            status=MessageMedia.Status.FAILED,
+            error=f"Refused: the URL is {len(url)} characters long; at most {SOURCE_URL_MAX_LENGTH} are kept.",
+        )
+    return MessageMedia(position=position, source_url=url, content_type=content_type)
 
 
 def inbound_message_receive(*, event: WebhookEvent) -> tuple[WebhookEvent.Outcome, str]:
@@ -83,7 +103,7 @@ def inbound_message_receive(*, event: WebhookEvent) -> tuple[WebhookEvent.Outcom
         note = f"{match.candidates} leads share the last 10 digits of {e164}; matched the most recently active one."
 
     attachments = [
-        MessageMedia(position=index, source_url=url, content_type=content_type)
+        inbound_attachment(position=index, url=url, content_type=content_type)
         for index, (url, content_type) in enumerate(inbound_media(payload))
     ]
     try:
@@ -126,5 +146,6 @@ def inbound_message_receive(*, event: WebhookEvent) -> tuple[WebhookEvent.Outcom
     from messaging.tasks import fetch_media
 
     for attachment in attachments:
-        enqueue_on_commit(fetch_media, str(attachment.pk))
+        if attachment.status == MessageMedia.Status.PENDING:
+            enqueue_on_commit(fetch_media, str(attachment.pk))
     return WebhookEvent.Outcome.STORED, note

@@ -39,12 +39,16 @@ def status_supersedes(current: str, new: str) -> bool:
     return FORWARD_RANK[new] > FORWARD_RANK.get(current, -1)
 
 
+ERROR_CODE_MAX = 2**31 - 1  # the column's range; Twilio's codes have five digits
+
+
 def parse_error_code(value) -> int | None:
+    """Twilio's ErrorCode, or None when it is missing or not a code (the status still applies)."""
     try:
         code = int(str(value).strip())
     except (TypeError, ValueError):
         return None
-    return code if code > 0 else None
+    return code if 0 < code <= ERROR_CODE_MAX else None
 
 
 def message_status_apply(

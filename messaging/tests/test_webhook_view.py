@@ -222,9 +222,11 @@ def test_a_repeated_status_is_stored_and_rejected_not_a_500(post_webhook):
     assert message.status == MessageStatus.SENT
 
 
-@pytest.mark.parametrize("field", ["MessageSid", "Body", "From", "ProfileName"])
+@pytest.mark.parametrize("field", ["MessageSid", "Body", "From", "ProfileName", "NumMedia", "MediaUrl0"])
 def test_a_repeated_field_an_inbound_message_needs_is_rejected(post_webhook, field):
-    payload = whatsapp_text()
+    payload = whatsapp_text(
+        NumMedia="1", MediaUrl0="https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1"
+    )
     payload[field] = [payload[field], payload[field] + "2"]
     response = post_webhook(payload, signature=signed_repeated(payload))
     assert response.status_code == 200
@@ -241,3 +243,33 @@ def test_a_lost_connection_is_a_503_too(post_webhook, monkeypatch):
 
     monkeypatch.setattr(views, "webhook_event_store", lose)
     assert post_webhook(whatsapp_text()).status_code == 503
+
+
+def test_values_too_long_to_keep_cost_the_attachment_not_the_message(post_webhook):
+    """A media URL or type longer than its column: the text is stored, the attachment says why it was refused."""
+    origin = "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/"
+    payload = whatsapp_text(
+        body="İki ek",
+        NumMedia="2",
+        MediaUrl0=origin + "x" * 2100,
+        MediaContentType0="image/jpeg",
+        MediaUrl1=origin + "ME2",
+        MediaContentType1="image/" + "x" * 200,
+    )
+    assert post_webhook(payload).status_code == 200
+    assert WebhookEvent.objects.get().outcome == WebhookEvent.Outcome.STORED
+    message = Message.objects.get()
+    assert message.body == "İki ek"
+    long_url, long_type = message.media.order_by("position")
+    assert (long_url.status, long_url.source_url) == ("failed", "")
+    assert long_url.error == "Refused: the URL is 2166 characters long; at most 2000 are kept."
+    assert (long_type.source_url, long_type.content_type) == (origin + "ME2", "")
+
+
+def test_an_error_code_out_of_any_range_still_fails_the_message(post_webhook):
+    message = MessageFactory(status=MessageStatus.SENT, twilio_message_sid=new_sid())
+    payload = status_callback(sid=message.twilio_message_sid, status="failed", error_code="99999999999999999999")
+    assert post_webhook(payload).status_code == 200
+    assert WebhookEvent.objects.get().outcome == WebhookEvent.Outcome.STATUS_APPLIED
+    message.refresh_from_db()
+    assert (message.status, message.error_code) == (MessageStatus.FAILED, None)
