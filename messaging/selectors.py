@@ -49,15 +49,18 @@ def messages_awaiting_worker_overdue(*, campaign: bool, grace: datetime.timedelt
     return [str(pk) for pk in overdue.order_by("created_at").values_list("pk", flat=True)[:limit]]
 
 
-def campaigns_run_lost(*, older_than: datetime.timedelta) -> list[str]:
-    """Running campaigns whose run is not progressing (its task was never queued, lost, or died midway): no
-    message made for any of their recipients since `older_than` ago."""
+def campaigns_run_lost(*, older_than: datetime.timedelta, not_started_after: datetime.timedelta) -> list[str]:
+    """Running campaigns whose run is not progressing: never started `not_started_after` after it was queued (its
+    task was refused or lost: the broker was down), or no message made for any recipient since `older_than` ago
+    (the run died midway)."""
+    now = timezone.now()
     latest = Message.objects.filter(campaign_recipient__campaign=OuterRef("pk")).order_by("-created_at")
     progress_at = Coalesce(Subquery(latest.values("created_at")[:1]), "started_at", "start_at", "created_at")
+    never_started = Q(started_at__isnull=True) & Q(queued_at__lt=now - not_started_after)
     lost = (
         Campaign.objects.filter(status=Campaign.Status.RUNNING)
-        .annotate(progress_at=progress_at)
-        .filter(progress_at__lt=timezone.now() - older_than)
+        .annotate(progress_at=progress_at, queued_at=Coalesce("start_at", "created_at"))
+        .filter(never_started | Q(progress_at__lt=now - older_than))
     )
     return [str(pk) for pk in lost.values_list("pk", flat=True)]
 

@@ -21,6 +21,9 @@ CHUNK = 500  # recipients turned into messages per transaction
 SEND_BATCH = CAMPAIGN_SEND_BATCH  # messages per Celery task on the campaigns queue
 # A run turns 500 recipients into messages in seconds: one that made none for this long is not running.
 RUN_LOST_AFTER = datetime.timedelta(minutes=10)
+# A run task is taken within seconds (the default queue, ahead of campaign batches): one not started after this
+# was refused by a broker that was down, or lost.
+RUN_NOT_STARTED_AFTER = datetime.timedelta(minutes=1)
 R = CampaignRecipient.Outcome
 logger = logging.getLogger(__name__)
 
@@ -83,12 +86,12 @@ def campaign_start(*, campaign: Campaign) -> None:
     transaction.on_commit(lambda: send(run_campaign, str(campaign.pk)))
 
 
-def campaigns_resume_lost(*, older_than: datetime.timedelta = RUN_LOST_AFTER) -> int:
+def campaigns_resume_lost() -> int:
     """The sweep's part for campaigns: run again those whose run task was lost (campaign_run picks up where it
     stopped); a run queued twice splits the remaining recipients between the two."""
     from messaging.tasks import run_campaign
 
-    lost = campaigns_run_lost(older_than=older_than)
+    lost = campaigns_run_lost(older_than=RUN_LOST_AFTER, not_started_after=RUN_NOT_STARTED_AFTER)
     for campaign_id in lost:
         logger.warning("Campaign %s is running but not progressing: running it again", campaign_id)
         send(run_campaign, campaign_id)

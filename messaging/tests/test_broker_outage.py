@@ -20,7 +20,7 @@ from happycrm.celery import app
 from leads.tests.factories import LeadFactory
 from messaging.models import Campaign, CampaignRecipient, Channel, Message, MessageStatus
 from messaging.services import outbound
-from messaging.services.campaigns import RUN_LOST_AFTER, campaign_create, campaign_run
+from messaging.services.campaigns import RUN_LOST_AFTER, RUN_NOT_STARTED_AFTER, campaign_create, campaign_run
 from messaging.services.outbound import HANDOFF_GRACE, messages_hand_off
 from messaging.services.webhooks import webhook_events_sweep
 from templates_app.tests.factories import TemplateFactory
@@ -197,9 +197,9 @@ def test_a_campaign_whose_run_was_lost_is_run_again(broker, outbox, run_sweep, d
     assert campaign.status == Campaign.Status.RUNNING and not Message.objects.exists()
 
     broker(None, eager=True)
-    assert run_sweep()["campaigns_resumed"] == 0, "a run queued a minute ago may still be on its way"
-    Campaign.objects.filter(pk=campaign.pk).update(created_at=timezone.now() - RUN_LOST_AFTER)
-    assert run_sweep()["campaigns_resumed"] == 1
+    assert run_sweep()["campaigns_resumed"] == 0, "a run queued a moment ago may still be on its way"
+    Campaign.objects.filter(pk=campaign.pk).update(created_at=timezone.now() - RUN_NOT_STARTED_AFTER)
+    assert run_sweep()["campaigns_resumed"] == 1, "a run not started a minute after it was queued was lost"
     campaign.refresh_from_db()
     assert campaign.status == Campaign.Status.DONE
     assert sorted(m.body for m in outbox) == sorted(f"Merhaba {lead.name}" for lead in leads)
