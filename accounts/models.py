@@ -2,6 +2,7 @@ from axes.models import AccessAttempt, AccessLog
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from happycrm.timestamps import local_timestamp
 
@@ -10,7 +11,10 @@ class UserPreference(models.Model):
     """A user's own settings, kept across sessions and browsers."""
 
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="preference", verbose_name=_("user")
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="preference",
+        verbose_name=pgettext_lazy("field", "user"),
     )
     language = models.CharField(_("language"), max_length=10, blank=True)
 

@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models.functions import Right
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from happycrm.search import FoldedTextField, folded_update_fields
 
@@ -78,7 +79,11 @@ class Lead(models.Model):
     )
     email = models.EmailField(_("email"), blank=True)
     stage = models.ForeignKey(
-        Stage, on_delete=models.PROTECT, related_name="leads", default=default_stage_id, verbose_name=_("stage")
+        Stage,
+        on_delete=models.PROTECT,
+        related_name="leads",
+        default=default_stage_id,
+        verbose_name=pgettext_lazy("field", "stage"),
     )
     event_date = models.DateField(_("event date"), null=True, blank=True)
     event_time = models.TimeField(_("event time"), null=True, blank=True)

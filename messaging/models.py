@@ -8,6 +8,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from happycrm.search import FoldedTextField, folded_update_fields
 from happycrm.timestamps import local_timestamp
@@ -40,7 +41,9 @@ class MessageStatus(models.TextChoices):
 
 class Message(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="messages", verbose_name=_("lead"))
+    lead = models.ForeignKey(
+        "leads.Lead", on_delete=models.CASCADE, related_name="messages", verbose_name=pgettext_lazy("field", "lead")
+    )
     body = models.TextField(_("body"), blank=True)
     # Folded for search; a trigram index on PostgreSQL (migration message_search_body), outside the model state.
     search_body = FoldedTextField(_("body for search"), source="body")
@@ -67,7 +70,7 @@ class Message(models.Model):
         null=True,
         blank=True,
         related_name="messages",
-        verbose_name=_("template"),
+        verbose_name=pgettext_lazy("field", "template"),
     )
     template_name = models.CharField(_("template name"), max_length=200, blank=True)
     content_variables = models.JSONField(
@@ -173,7 +176,9 @@ class MessageMedia(models.Model):
         FAILED = "failed", _("Failed")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="media", verbose_name=_("message"))
+    message = models.ForeignKey(
+        Message, on_delete=models.CASCADE, related_name="media", verbose_name=pgettext_lazy("field", "message")
+    )
     position = models.PositiveSmallIntegerField(_("position"))
     source_url = models.URLField(_("source URL"), max_length=2000, blank=True)
     content_type = models.CharField(_("content type"), max_length=128, blank=True)
@@ -280,7 +285,10 @@ class Campaign(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(_("name"), max_length=200)
     template = models.ForeignKey(
-        "templates_app.Template", on_delete=models.PROTECT, related_name="campaigns", verbose_name=_("template")
+        "templates_app.Template",
+        on_delete=models.PROTECT,
+        related_name="campaigns",
+        verbose_name=pgettext_lazy("field", "template"),
     )
     parameters = models.JSONField(
         _("extra values"), default=list, blank=True, help_text=_("Values for {{4}}, {{5}}, … in order.")
@@ -318,16 +326,18 @@ class CampaignRecipient(models.Model):
 
     id = models.BigAutoField(primary_key=True)
     campaign = models.ForeignKey(
-        Campaign, on_delete=models.CASCADE, related_name="recipients", verbose_name=_("campaign")
+        Campaign, on_delete=models.CASCADE, related_name="recipients", verbose_name=pgettext_lazy("field", "campaign")
     )
-    lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="+", verbose_name=_("lead"))
+    lead = models.ForeignKey(
+        "leads.Lead", on_delete=models.CASCADE, related_name="+", verbose_name=pgettext_lazy("field", "lead")
+    )
     message = models.OneToOneField(
         Message,
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="campaign_recipient",
-        verbose_name=_("message"),
+        verbose_name=pgettext_lazy("field", "message"),
     )
     outcome = models.CharField(_("outcome"), max_length=24, choices=Outcome.choices, default=Outcome.PENDING)
     reason = models.TextField(_("reason"), blank=True)

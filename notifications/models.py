@@ -1,6 +1,7 @@
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Event(models.Model):
@@ -15,9 +16,15 @@ class Event(models.Model):
 
     id = models.BigAutoField(_("number"), primary_key=True)
     type = models.CharField(_("type"), max_length=32, choices=Type.choices)
-    lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="+", verbose_name=_("lead"))
+    lead = models.ForeignKey(
+        "leads.Lead", on_delete=models.CASCADE, related_name="+", verbose_name=pgettext_lazy("field", "lead")
+    )
     message = models.ForeignKey(
-        "messaging.Message", on_delete=models.CASCADE, null=True, related_name="+", verbose_name=_("message")
+        "messaging.Message",
+        on_delete=models.CASCADE,
+        null=True,
+        related_name="+",
+        verbose_name=pgettext_lazy("field", "message"),
     )
     payload = models.JSONField(_("payload"), default=dict)
     created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)

@@ -21,6 +21,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import translation
 from django.utils.text import capfirst
 
+from accounts.models import LoginFailure, SignIn
 from happycrm.settings.base import BASE_DIR
 from leads.models import Stage
 from leads.tests.factories import LeadFactory
@@ -91,8 +92,6 @@ def turkish():
 
 def test_model_and_field_verbose_names(turkish):
     problems = []
-    # A field named like a model ("lead", "şablon") shares its msgid, which stays lowercase for mid-sentence use.
-    model_names = {str(name) for m in apps.get_models() for name in (m._meta.verbose_name, m._meta.verbose_name_plural)}
     for model in apps.get_models():
         opts = model._meta
         for label in (opts.verbose_name, opts.verbose_name_plural):
@@ -102,10 +101,12 @@ def test_model_and_field_verbose_names(turkish):
             label = str(field.verbose_name)
             where = f"{opts.label}.{field.name} “{label}”"
             if is_project_model(model):
-                # Ours are written sentence-cased, so capfirst changes nothing.
+                # Ours are written sentence-cased, so capfirst changes nothing and a filter's title ("Süzgeç: Aşama")
+                # reads like the others. A field named like a model has its own msgid (pgettext "field"): the model's
+                # name stays lowercase for mid-sentence use ("Bu aşama kaydını değiştir").
                 if not has_explicit_verbose_name(field):
                     problems.append(f"{where}: no translated verbose_name")
-                elif problem := (capfirst_problem if label in model_names else sentence_problem)(label):
+                elif problem := sentence_problem(label):
                     problems.append(f"{where}: {problem}")
             elif problem := capfirst_problem(label):
                 problems.append(f"{where}: {problem}")
@@ -118,6 +119,30 @@ def test_app_verbose_names(turkish):
         for config in apps.get_app_configs()
         if (problem := sentence_problem(config.verbose_name))
     ]
+    assert problems == [], "\n".join(problems)
+
+
+# Names and labels that are the same word in Turkish (compared case-insensitively).
+SAME_IN_TURKISH = {"lead", "sms", "whatsapp", "webhook", "url", "sid", "happy crm", "id", "e-posta"}
+
+
+def untranslated(english: str, turkish: str) -> bool:
+    return (
+        english.strip().casefold() == turkish.strip().casefold() and english.strip().casefold() not in SAME_IN_TURKISH
+    )
+
+
+def test_every_model_name_is_translated():
+    """Third-party models included: their names show in the admin and in every group's permission list."""
+    problems = []
+    for model in apps.get_models():
+        for attr in ("verbose_name", "verbose_name_plural"):
+            with translation.override("en"):
+                english = str(getattr(model._meta, attr))
+            with translation.override("tr"):
+                turkish = str(getattr(model._meta, attr))
+            if untranslated(english, turkish):
+                problems.append(f"{model._meta.label} {attr} “{english}”")
     assert problems == [], "\n".join(problems)
 
 
@@ -198,7 +223,7 @@ class VisibleText(HTMLParser):
 
     def __init__(self):
         super().__init__()
-        self.text, self.sentences, self.stack = [], [], []
+        self.text, self.sentences, self.stack, self.filter_titles = [], [], [], []
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
@@ -210,6 +235,8 @@ class VisibleText(HTMLParser):
             or (tag == "option" and self.stack and self.stack[-1][2] == "action")
             or (tag == "li" and {"success", "info", "warning", "error"} & classes)
         )
+        if tag == "details" and attrs.get("data-filter-title") is not None:
+            self.filter_titles.append(attrs["data-filter-title"])
         name = attrs.get("name") if tag == "select" else (self.stack[-1][2] if self.stack else None)
         if tag not in {"br", "img", "input", "meta", "link", "hr"}:
             self.stack.append((tag, [] if starts_sentence else None, name))
@@ -231,15 +258,40 @@ class VisibleText(HTMLParser):
                 parts.append(data)
 
 
+def parsed(response) -> VisibleText:
+    parser = VisibleText()
+    parser.feed(response.content.decode())
+    return parser
+
+
+def labels(response) -> set[str]:
+    """What the page says in its own words (not the rows' data): headings, labels, columns, filters, actions."""
+    parser = parsed(response)
+    texts = set(parser.filter_titles)
+    for tag, text in parser.sentences:
+        texts.update(text.split(" | ")[-2:-1] if tag == "title" else [text])
+    return {text.rstrip(":").strip() for text in texts if re.search(r"[^\W\d_]", text)}
+
+
+def untranslated_labels(turkish_response, english_response) -> list[str]:
+    """The page's labels that read the same in English: left untranslated."""
+    english = {text.casefold() for text in labels(english_response)}
+    return sorted(
+        f"untranslated “{text}”"
+        for text in labels(turkish_response)
+        if text.casefold() in english and text.casefold() not in SAME_IN_TURKISH
+    )
+
+
 def page_problems(response) -> list[str]:
     assert response.status_code == 200, response.status_code
     html = response.content.decode()
-    parser = VisibleText()
-    parser.feed(html)
-    problems = []
+    parser = parsed(response)
+    problems = [f"filter title “{title}”: {p}" for title in parser.filter_titles if (p := sentence_problem(title))]
     if not re.search(r'<html lang="tr"', html):
         problems.append('no <html lang="tr">: CSS uppercase would turn "i" into "I"')
     problems += [f"dotless capital I: {word}" for word in wrong_i_words(" ".join(parser.text))]
+    problems += [f"<{tag}> “{text}”: a time in UTC" for tag, text in parser.sentences if "+00:00" in text]
     for tag, text in parser.sentences:
         # A change page's <title> starts with the object's name (data): its own parts are the last two.
         for part in text.split(" | ")[-2:] if tag == "title" else [text]:
@@ -258,6 +310,9 @@ def a_row_of_each(superuser_request):
     campaign = Campaign.objects.create(name="Kış kampanyası", template=template, created_by=superuser_request.user)
     CampaignRecipient.objects.create(campaign=campaign, lead=lead, message=message)
     Stage.objects.create(name="Teklif verildi", position=5)
+    record = {"username": "admin", "ip_address": "127.0.0.1", "user_agent": "Firefox", "path_info": "/admin/login/"}
+    LoginFailure.objects.create(**record, failures_since_start=5, get_data="", post_data="username=admin")
+    SignIn.objects.create(**record)
 
 
 def admin_url(opts, view, *args):
@@ -271,9 +326,14 @@ def test_rendered_admin_pages_read_as_turkish(client, superuser_request, a_row_o
     client.force_login(superuser_request.user)
     problems = []
 
-    def check(url, **kwargs):
-        response = client.get(url, HTTP_ACCEPT_LANGUAGE="tr", **kwargs)
-        problems.extend(f"{url}: {problem}" for problem in page_problems(response))
+    def check(url, data=None, what=None):
+        method = client.get if data is None else client.post
+        response = method(url, data or {}, HTTP_ACCEPT_LANGUAGE="tr")
+        english = method(url, data or {}, HTTP_ACCEPT_LANGUAGE="en")
+        problems.extend(
+            f"{what or url}: {problem}"
+            for problem in page_problems(response) + untranslated_labels(response, english)
+        )
 
     check(reverse("admin:index"))
     for model, model_admin in admin.site._registry.items():
@@ -289,12 +349,8 @@ def test_rendered_admin_pages_read_as_turkish(client, superuser_request, a_row_o
         if model_admin.has_delete_permission(superuser_request, obj):
             check(admin_url(opts, "delete", obj.pk))
             if "delete_selected" in model_admin.get_actions(superuser_request):
-                response = client.post(
-                    admin_url(opts, "changelist"),
-                    {"action": "delete_selected", "_selected_action": [obj.pk]},
-                    HTTP_ACCEPT_LANGUAGE="tr",
-                )
-                problems.extend(f"delete selected {opts.label}: {problem}" for problem in page_problems(response))
+                data = {"action": "delete_selected", "_selected_action": [obj.pk]}
+                check(admin_url(opts, "changelist"), data, what=f"delete selected {opts.label}")
     assert problems == [], "\n".join(problems)
 
 

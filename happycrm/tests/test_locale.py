@@ -4,16 +4,17 @@ import re
 from django.utils import translation
 
 from happycrm.settings.base import BASE_DIR
-from leads.models import Lead
+from leads.models import Lead, Stage
 from leads.phones import INVALID_PHONE_MESSAGE
 
 PO = BASE_DIR / "locale" / "tr" / "LC_MESSAGES" / "django.po"
 MO = PO.with_suffix(".mo")
-FIELD = re.compile(r'^(msgid|msgid_plural|msgstr(?:\[\d\])?) "(.*)"$')
+FIELD = re.compile(r'^(msgctxt|msgid|msgid_plural|msgstr(?:\[\d\])?) "(.*)"$')
 
 
 def po_entries():
-    """(msgid, first msgstr) of every live entry, strings spread over several lines joined."""
+    """(msgid, first msgstr) of every live entry, strings spread over several lines joined; a msgid with a context
+    as gettext stores it ("context\x04msgid")."""
     entries = []
     for block in PO.read_text(encoding="utf8").split("\n\n"):
         fields, current = {}, None
@@ -24,7 +25,8 @@ def po_entries():
             elif line.startswith('"') and current:
                 fields[current] += line[1:-1]
         if fields.get("msgid"):
-            entries.append((fields["msgid"], fields.get("msgstr", fields.get("msgstr[0]", ""))))
+            msgid = f"{fields['msgctxt']}\x04{fields['msgid']}" if "msgctxt" in fields else fields["msgid"]
+            entries.append((msgid, fields.get("msgstr", fields.get("msgstr[0]", ""))))
             if "msgid_plural" in fields:
                 PLURAL_MSGIDS.add(fields["msgid"])
     return entries
@@ -56,6 +58,9 @@ def test_compiled_catalog_matches_the_po_file():
 def test_turkish_and_english_at_run_time():
     with translation.override("tr"):
         assert str(Lead._meta.verbose_name_plural) == "lead'ler"
+        # A field named like a model has a msgid of its own: the model's name stays lowercase for mid-sentence use.
+        assert str(Lead._meta.get_field("stage").verbose_name) == "Aşama"
+        assert str(Stage._meta.verbose_name) == "aşama"
         assert str(INVALID_PHONE_MESSAGE).startswith("Geçerli bir telefon numarası")
     with translation.override("en"):
         assert str(Lead._meta.verbose_name_plural) == "leads"
