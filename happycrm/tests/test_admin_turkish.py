@@ -10,12 +10,14 @@ import gettext
 import re
 from html.parser import HTMLParser
 from pathlib import Path
+from types import SimpleNamespace
 
 import django
 import pytest
 from django.apps import apps
 from django.contrib import admin
 from django.contrib.admin.utils import label_for_field, model_format_dict
+from django.template.loader import render_to_string
 from django.test import RequestFactory
 from django.urls import NoReverseMatch, reverse
 from django.utils import translation
@@ -103,7 +105,7 @@ def test_model_and_field_verbose_names(turkish):
             if is_project_model(model):
                 # Ours are written sentence-cased, so capfirst changes nothing and a filter's title ("Süzgeç: Aşama")
                 # reads like the others. A field named like a model has its own msgid (pgettext "field"): the model's
-                # name stays lowercase for mid-sentence use ("Bu aşama kaydını değiştir").
+                # name stays lowercase for mid-sentence use (in "Change %s").
                 if not has_explicit_verbose_name(field):
                     problems.append(f"{where}: no translated verbose_name")
                 elif problem := sentence_problem(label):
@@ -198,6 +200,41 @@ def test_no_admin_sentence_starts_with_a_lowercase_name(turkish):
     assert problems == [], "\n".join(sorted(set(problems)))
 
 
+# A number followed by a model's name in Django's admin strings: the name there is the plural ("5 şablonlar"), which
+# Turkish does not use after a number.
+COUNT_THEN_NAME = re.compile(
+    r"%\((?:count|counter|total_count|cnt)\)[sd] %\((?:name|items|module_name|objects_name)\)s"
+)
+
+
+def test_no_admin_string_puts_a_plural_name_after_a_number(turkish):
+    problems = []
+    for key in django_admin_catalog():
+        msgid, plural = key if isinstance(key, tuple) else (key, None)
+        for n in (0, 1, 2):
+            text = translation.ngettext(msgid, msgid, n) if plural is not None else translation.gettext(msgid)
+            if COUNT_THEN_NAME.search(text):
+                problems.append(f"{msgid!r} → {text!r}")
+    assert problems == [], "\n".join(sorted(set(problems)))
+
+
+@pytest.mark.parametrize("language", ["tr", "en"])
+def test_changelist_count_of_every_model(language):
+    """The count under every changelist: Turkish keeps the singular after a number, English says "0 leads"."""
+    problems = []
+    for model in admin.site._registry:
+        opts = model._meta
+        for n in (0, 1, 2, 35):
+            cl = SimpleNamespace(result_count=n, opts=opts, formset=None)
+            with translation.override(language):
+                text = " ".join(render_to_string("admin/pagination.html", {"cl": cl}).split())
+                name = opts.verbose_name if language == "tr" or n == 1 else opts.verbose_name_plural
+                expected = f'<p class="paginator"> {n} {name} </p>'
+            if text != expected:
+                problems.append(f"{text} (expected {expected})")
+    assert problems == [], "\n".join(problems)
+
+
 def test_admin_titles_made_from_every_model_name(turkish):
     """The titles Django builds from a model's name, for every registered model (rows or not)."""
     titles = ["Add %s", "Change %s", "View %s", "Select %s to change", "Select %s to view", "Select %s"]
@@ -283,6 +320,9 @@ def untranslated_labels(turkish_response, english_response) -> list[str]:
     )
 
 
+PAGINATOR_COUNT = re.compile(r'<p class="paginator">\s*(?:<[^>]+>[^<]*</[^>]+>\s*)*(\d+ [^<\n]+?)\s*(?:<|\n)')
+
+
 def page_problems(response) -> list[str]:
     assert response.status_code == 200, response.status_code
     html = response.content.decode()
@@ -292,6 +332,11 @@ def page_problems(response) -> list[str]:
         problems.append('no <html lang="tr">: CSS uppercase would turn "i" into "I"')
     problems += [f"dotless capital I: {word}" for word in wrong_i_words(" ".join(parser.text))]
     problems += [f"<{tag}> “{text}”: a time in UTC" for tag, text in parser.sentences if "+00:00" in text]
+    if response.context and (cl := response.context.get("cl")) and (found := re.search(PAGINATOR_COUNT, html)):
+        with translation.override("tr"):
+            expected = f"{cl.result_count} {cl.opts.verbose_name}"
+        if found.group(1) != expected:
+            problems.append(f"count “{found.group(1)}”, not “{expected}”")
     for tag, text in parser.sentences:
         # A change page's <title> starts with the object's name (data): its own parts are the last two.
         for part in text.split(" | ")[-2:] if tag == "title" else [text]:
@@ -303,6 +348,7 @@ def page_problems(response) -> list[str]:
 @pytest.fixture
 def a_row_of_each(superuser_request):
     lead = LeadFactory(name="Ayşe Yılmaz", phone="+905551234567")
+    LeadFactory(name="Mehmet Öz", phone="+905551234568")  # two of a kind: the count says "2 lead"
     message = MessageFactory(lead=lead, body="Merhaba")
     MessageMedia.objects.create(message=message, position=0, content_type="image/jpeg")
     WebhookEventFactory()
@@ -331,8 +377,7 @@ def test_rendered_admin_pages_read_as_turkish(client, superuser_request, a_row_o
         response = method(url, data or {}, HTTP_ACCEPT_LANGUAGE="tr")
         english = method(url, data or {}, HTTP_ACCEPT_LANGUAGE="en")
         problems.extend(
-            f"{what or url}: {problem}"
-            for problem in page_problems(response) + untranslated_labels(response, english)
+            f"{what or url}: {problem}" for problem in page_problems(response) + untranslated_labels(response, english)
         )
 
     check(reverse("admin:index"))
