@@ -3,7 +3,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.templatetags.static import static
 from django.urls import include, path
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 from django.views.generic import RedirectView
 
 from accounts.views import language_switch
@@ -13,13 +13,13 @@ handler500 = "happycrm.errors.server_error"  # a database that is down answers 5
 admin.site.site_title = "Happy CRM"
 
 
-@require_GET
+@require_safe
 def healthz(request):
     """Liveness for load balancers and containers: the process answers, nothing else is touched."""
     return HttpResponse("ok\n", content_type="text/plain")
 
 
-@require_GET
+@require_safe
 def favicon(request):
     """Browsers ask for /favicon.ico whatever a page links (the admin's pages link none): the static icon."""
     return redirect(static("messaging/favicon.ico"))

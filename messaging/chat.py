@@ -233,6 +233,7 @@ def lead_details(request, pk):
     saved = form.is_valid()
     if saved:
         lead = lead_save(lead=form.save(commit=False))
+        form = LeadDetailsForm(instance=lead)  # shows what was stored (the phone in E.164), not what was typed
     if request.htmx:
         response = render(
             request, "messaging/partials/lead_panel.html", {"lead": lead, "details_form": form, "saved": saved}

@@ -186,6 +186,7 @@ def inbox_leads(
             last_body=Subquery(latest.values("body")[:1]),
             last_channel=Subquery(latest.values("channel")[:1]),
             last_from_lead=Subquery(latest.values("is_from_lead")[:1]),
+            last_status=Subquery(latest.values("status")[:1]),
             last_media=Subquery(latest.values("media_content_type")[:1]),
             has_starred=Exists(Message.objects.filter(lead=OuterRef("pk"), is_starred=True)),
         )

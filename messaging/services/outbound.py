@@ -300,8 +300,13 @@ def media_check(*, upload, channel: str) -> str:
     if declared and content_type != declared and (declared in allowed or content_type in allowed):
         raise SendRefused(_("The file is not the %(type)s it claims to be.") % {"type": declared}, code="media_type")
     if content_type not in allowed:
+        takes = (
+            _("WhatsApp takes images (JPEG, PNG), audio, video (MP4, 3GP), PDF, Office documents and contact cards.")
+            if channel == Channel.WHATSAPP
+            else _("SMS takes JPEG, PNG and GIF images.")
+        )
         raise SendRefused(
-            _("This type of file (%(type)s) cannot be sent here.") % {"type": declared or content_type},
+            _("%(name)s cannot be sent: %(takes)s") % {"name": upload.name or _("This file"), "takes": takes},
             code="media_type",
         )
     if upload.size > allowed[content_type]:

@@ -80,6 +80,21 @@ def test_live_conversation_reply_ticks_and_escaping(page, live_server):
     assert page.evaluate("window.hacked") is None
 
 
+def test_the_inbox_search_follows_what_is_pasted_or_cleared_not_only_keys(page, live_server):
+    lead_with_conversation()
+    other = LeadFactory(phone="+905321112233", name="Mehmet Demir")
+    InboundMessageFactory(lead=other, body="Selam", created_at=timezone.now())
+    lead_activity_refresh(lead=other)
+    page.goto(f"{live_server.url}/inbox/")
+    rows = page.locator("#inbox-rows li.conversation")
+    expect(rows).to_have_count(2)
+    page.fill("#q", "yilmaz")  # an input event and no key, as a paste, autofill or a phone's keyboard gives
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("Ayşe Yılmaz")
+    page.fill("#q", "")  # as the search box's own clear button does
+    expect(rows).to_have_count(2)
+
+
 def test_inbox_updates_without_reload(page, live_server):
     lead_with_conversation()
     page.goto(f"{live_server.url}/inbox/")

@@ -284,11 +284,13 @@ def test_a_phone_added_in_the_panel_and_a_duplicate_named(agent):
 
     saved = agent.post(url, {**data, "phone": "+90 555 987 65 43"}, HTTP_HX_REQUEST="true")
     assert "Saved." in saved.content.decode() and "conversation-changed" in saved["HX-Trigger"]
+    assert 'value="+905559876543"' in saved.content.decode(), "the panel shows the number as stored"
     lead.refresh_from_db()
     assert lead.phone == "+905559876543"
     assert Event.objects.get(type=Event.Type.LEAD_CHANGED).payload == {"lead_id": str(lead.pk), "lead_name": lead.name}
     state = agent.get(reverse("messaging:conversation-state", args=[lead.pk]), HTTP_HX_REQUEST="true").content.decode()
     assert 'id="no-phone"' not in state and 'id="window-closed"' in state and "+90 555 987 65 43" in state
+    assert "The lead has not written yet" in state
     assert 'data-can-send="true"' in state and 'data-can-type="false"' in state
 
 
@@ -321,3 +323,23 @@ def test_favicon(client):
 
     with open(finders.find("messaging/favicon.ico"), "rb") as icon:
         assert icon.read(4) == b"\0\0\1\0"  # an ICO file
+
+
+def test_health_and_the_icon_answer_head_too(client):
+    """Monitors check with HEAD."""
+    assert client.head("/healthz").status_code == 200
+    assert client.head("/favicon.ico").status_code == 302
+
+
+def test_the_inbox_flags_a_conversation_whose_last_send_failed(agent):
+    failed = conversation_with(LeadFactory(name="Başarısız"), "merhaba")
+    MessageFactory(lead=failed, body="Teklifimiz ektedir", status="undelivered", error_code=30008)
+    delivered = conversation_with(LeadFactory(name="Ulaştı"), "merhaba")
+    MessageFactory(lead=delivered, body="Teşekkürler", status="delivered")
+    for lead in (failed, delivered):
+        lead_activity_refresh(lead=lead)
+    rows = agent.get(INBOX, HTTP_HX_REQUEST="true").content.decode()
+    flagged = rows.split(f'id="lead-{failed.pk}"')[1].split("</li>")[0]
+    plain = rows.split(f'id="lead-{delivered.pk}"')[1].split("</li>")[0]
+    assert 'class="tick failed" title="Not delivered"' in flagged
+    assert "tick failed" not in plain

@@ -86,6 +86,11 @@ def test_files_outside_the_limits_are_refused(twilio, lead, name, content, conte
         )
     assert excinfo.value.code == code
     assert twilio.requests == [] and not Message.objects.exists()
+    if name == "virus.exe":  # the agent reads which file and what the channel takes, not a MIME type
+        assert excinfo.value.message == (
+            "virus.exe cannot be sent: WhatsApp takes images (JPEG, PNG), audio, video (MP4, 3GP), PDF, "
+            "Office documents and contact cards."
+        )
 
 
 def test_media_needs_the_window_and_a_public_url(twilio, settings):
