@@ -139,5 +139,11 @@ class LeadAdmin(admin.ModelAdmin):
             else:
                 self.message_user(request, _("Campaign “%(name)s” created.") % {"name": campaign.name})
                 return redirect("admin:messaging_campaign_change", campaign.pk)
-        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "form": form, "leads": queryset}
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Send a template campaign"),
+            "opts": self.model._meta,
+            "form": form,
+            "leads": queryset,
+        }
         return TemplateResponse(request, "admin/messaging/send_campaign.html", context)

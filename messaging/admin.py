@@ -243,6 +243,11 @@ class WebhookEventAdmin(admin.ModelAdmin):
         return has_perms(request.user, REPROCESS_WEBHOOK_EVENTS)
 
 
+def percentage(value) -> str:
+    """A percentage as the language writes it: "100%" in English, "%100" in Turkish (one format for every place)."""
+    return _("%(percent)s%%") % {"percent": value}
+
+
 @admin.register(Campaign)
 class CampaignAdmin(admin.ModelAdmin):
     list_display = ["name", "template", "status", "progress", "created_at", "started_at", "finished_at"]
@@ -267,18 +272,15 @@ class CampaignAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("progress"))
     def progress(self, obj):
-        return f"{campaign_progress(campaign=obj)['percent']}%"
+        return percentage(campaign_progress(campaign=obj)["percent"])
 
     @admin.display(description=_("progress"))
     def progress_details(self, obj):
         counts = campaign_progress(campaign=obj)
-        return (
-            _(
-                "%(percent)s%% done — %(total)s recipients: %(sent)s sent, %(failed)s failed, %(skipped)s skipped, "
-                "%(queued)s waiting to be sent, %(pending)s not queued yet, %(attention)s need attention."
-            )
-            % counts
-        )
+        return _(
+            "%(progress)s done — %(total)s recipients: %(sent)s sent, %(failed)s failed, %(skipped)s skipped, "
+            "%(queued)s waiting to be sent, %(pending)s not queued yet, %(attention)s need attention."
+        ) % {**counts, "progress": percentage(counts["percent"])}
 
     @admin.display(description=_("recipients"))
     def recipients_link(self, obj):
