@@ -148,6 +148,19 @@ def test_every_model_name_is_translated():
     assert problems == [], "\n".join(problems)
 
 
+def test_every_field_of_a_registered_model_is_translated():
+    problems = []
+    for model in admin.site._registry:
+        for field in labelled_fields(model):
+            with translation.override("en"):
+                english = str(field.verbose_name)
+            with translation.override("tr"):
+                turkish = str(field.verbose_name)
+            if untranslated(english, turkish):
+                problems.append(f"{model._meta.label}.{field.name} “{english}”")
+    assert problems == [], "\n".join(problems)
+
+
 @pytest.fixture
 def superuser_request(django_user_model):
     request = RequestFactory().get("/admin/")
