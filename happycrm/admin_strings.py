@@ -70,6 +70,13 @@ ADMIN_STRINGS = [
     ),
 ]
 
+# Django's app names, title-cased in its Turkish ("Kimlik Doğrulama ve Yetkilendirme").
+APP_NAMES = [
+    gettext_noop("Authentication and Authorization"),
+    gettext_noop("Content Types"),
+    gettext_noop("Static Files"),
+]
+
 # Labels the admin shows where a sentence starts (a filter's title after "Süzgeç:"), lowercase in Django's Turkish.
 USER_FILTER_TITLES = [
     gettext_noop("staff status"),

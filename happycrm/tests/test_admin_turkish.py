@@ -115,11 +115,23 @@ def test_model_and_field_verbose_names(turkish):
     assert problems == [], "\n".join(problems)
 
 
+def title_cased(text: str) -> bool:
+    """Two or more words capitalised after the first ("Kimlik Doğrulama ve Yetkilendirme"), a proper noun aside."""
+    words = str(text).split()[1:]
+    return any(word[0].isupper() and not word.isupper() and word not in PROPER_NOUNS for word in words)
+
+
+PROPER_NOUNS = {"WhatsApp", "Twilio"}  # acronyms ("SMS", "REST") are left as they are too
+
+
 def test_app_verbose_names(turkish):
     problems = [
         f"{config.label} “{config.verbose_name}”: {problem}"
         for config in apps.get_app_configs()
-        if (problem := sentence_problem(config.verbose_name))
+        if (
+            problem := sentence_problem(config.verbose_name)
+            or ("title-cased" if title_cased(config.verbose_name) else None)
+        )
     ]
     assert problems == [], "\n".join(problems)
 
