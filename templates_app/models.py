@@ -3,6 +3,8 @@ import uuid
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from happycrm.validators import prohibit_null_characters_in_json
+
 
 class Template(models.Model):
     """A message template: a WhatsApp content template synced from Twilio (with a content SID) or a local one."""
@@ -26,7 +28,9 @@ class Template(models.Model):
     content_sid = models.CharField(_("content SID"), max_length=34, unique=True, null=True, blank=True)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE)
     language = models.CharField(_("language"), max_length=16, blank=True)
-    variables = models.JSONField(_("variables"), default=dict, blank=True)
+    variables = models.JSONField(
+        _("variables"), default=dict, blank=True, validators=[prohibit_null_characters_in_json]
+    )
     approval_status = models.CharField(
         _("WhatsApp approval"), max_length=16, choices=ApprovalStatus.choices, default=ApprovalStatus.UNSUBMITTED
     )

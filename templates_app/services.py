@@ -8,6 +8,8 @@ from django.db import transaction
 from twilio.base.exceptions import TwilioException
 from twilio.rest import Client
 
+from happycrm.validators import contains_nul
+
 from .models import Template
 
 PAGE_SIZE = 500
@@ -74,7 +76,7 @@ def content_fields(item) -> dict:
     status = str(approvals.get("status") or "unsubmitted").lower()
     if status not in APPROVAL:
         raise ValueError(f"unknown approval status {status!r}")
-    return {
+    fields = {
         "name": (item.friendly_name or item.sid)[:200],
         "content": content_body(item.types),
         "language": item.language or "",
@@ -84,6 +86,9 @@ def content_fields(item) -> dict:
         "category": (approvals.get("category") or "")[:64],
         "status": Template.Status.ACTIVE,
     }
+    if contains_nul(fields):
+        raise ValueError("a field holds a NUL character, which cannot be stored")
+    return fields
 
 
 def _fetch_all() -> list:

@@ -39,3 +39,13 @@ def test_local_template_is_editable(staff_client):
     assert response.status_code == 302
     template = Template.objects.get()
     assert template.content_sid is None
+
+
+@pytest.mark.parametrize("variables", ['{"4": "\\u0000x"}', '{"\\u0000": "x"}', '["a\\u0000"]'])
+def test_a_nul_inside_the_variables_is_a_form_error(staff_client, variables):
+    """JSON spells a NUL as \\u0000; PostgreSQL refused it in jsonb (a 500)."""
+    data = {"name": "yerel", "content": "Merhaba {{1}}", "status": "active", "approval_status": "unsubmitted"}
+    response = staff_client.post(reverse("admin:templates_app_template_add"), {**data, "variables": variables})
+    assert response.status_code == 200
+    assert "Null characters are not allowed." in response.content.decode()
+    assert not Template.objects.exists()

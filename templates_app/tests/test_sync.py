@@ -144,3 +144,10 @@ def test_endpoint(content_api, staff_client, settings):
     settings.TWILIO_CONTENT_BASE_URL = "http://127.0.0.1:9"
     response = staff_client.post(url)
     assert response.status_code == 502 and "Could not" in response.json()["detail"]
+
+
+def test_an_item_holding_a_nul_is_reported_and_the_rest_sync(content_api):
+    content_api.items = [*catalogue()[:1], content(7, "bozuk", {"twilio/text": {"body": "Merhaba\x00 {{1}}"}}, {})]
+    report = templates_sync()
+    assert report.failed == [{"sid": f"HX{7:032x}", "error": "a field holds a NUL character, which cannot be stored"}]
+    assert list(Template.objects.values_list("name", flat=True)) == ["randevu"]
