@@ -18,7 +18,6 @@ from templates_app.models import Template
 from .outbound import CAMPAIGN_SEND_BATCH, SendRefused, leads_touch, messages_hand_off, template_message_build
 
 CHUNK = 500  # recipients turned into messages per transaction
-SEND_BATCH = CAMPAIGN_SEND_BATCH  # messages per Celery task on the campaigns queue
 # A run turns 500 recipients into messages in seconds: one that made none for this long is not running.
 RUN_LOST_AFTER = datetime.timedelta(minutes=10)
 # A run task is taken within seconds (the default queue, ahead of campaign batches): one not started after this
@@ -151,8 +150,8 @@ def campaign_run(*, campaign_id) -> Campaign:
                 recipient.outcome, recipient.reason = outcome, reason
             CampaignRecipient.objects.bulk_update([row for row, _, _ in outcomes], ["outcome", "reason", "message"])
             ids = [str(message.pk) for message in messages]
-            for start in range(0, len(ids), SEND_BATCH):
-                batch = ids[start : start + SEND_BATCH]
+            for start in range(0, len(ids), CAMPAIGN_SEND_BATCH):
+                batch = ids[start : start + CAMPAIGN_SEND_BATCH]
                 transaction.on_commit(lambda batch=batch: messages_hand_off(message_ids=batch, campaign=True))
     Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.DONE, finished_at=timezone.now())
     campaign.refresh_from_db()
