@@ -20,3 +20,12 @@ MARKS = [
     ),
     pytest.mark.django_db(transaction=True),
 ]
+
+
+def log_in(page, live_server, username: str, password: str) -> None:
+    """Through the login form, as a person does; lands on the inbox."""
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("main button[type=submit]")  # not the top bar's language switch
+    page.wait_for_url("**/inbox/")

@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 
 from accounts.roles import AGENTS
 from happycrm.tests.browser import MARKS as BROWSER_MARKS
+from happycrm.tests.browser import log_in
 from leads.tests.factories import LeadFactory
 from messaging.models import Message
 from messaging.services.messages import lead_activity_refresh
@@ -32,11 +33,7 @@ def page(browser, live_server, user_in_role, settings):
     user_in_role("agent", AGENTS, password=PASSWORD)
     context = browser.new_context(locale="en-US", viewport={"width": 1200, "height": 800})
     page = context.new_page()
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", "agent")
-    page.fill("#id_password", PASSWORD)
-    page.click("main button[type=submit]")
-    page.wait_for_url("**/inbox/")
+    log_in(page, live_server, "agent", PASSWORD)
     yield page
     context.close()
 

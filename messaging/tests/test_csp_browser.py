@@ -7,6 +7,7 @@ from django.core.files.base import ContentFile
 from django.utils import timezone
 
 from happycrm.tests.browser import MARKS as BROWSER_MARKS
+from happycrm.tests.browser import log_in
 from leads.tests.factories import LeadFactory
 from messaging.models import MessageMedia
 from messaging.services.messages import lead_activity_refresh
@@ -31,11 +32,7 @@ def admin_page(browser, live_server, django_user_model):
     page.on(
         "console", lambda message: "Content Security Policy" in message.text and page.violations.append(message.text)
     )
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", "boss")
-    page.fill("#id_password", PASSWORD)
-    page.click("main button[type=submit]")
-    page.wait_for_url("**/inbox/")
+    log_in(page, live_server, "boss", PASSWORD)
     yield page
     context.close()
 
