@@ -1,30 +1,45 @@
-"""Handing work to Celery without ever failing the caller."""
+"""Handing work to Celery without ever failing the caller: the one way services enqueue.
+
+A service names the task (`"messaging.fetch_media"`) rather than importing it: tasks import services, never the
+reverse, so no module imports back up."""
 
 import atexit
 import logging
 import os
 import threading
 
+from celery import current_app
 from django.db import transaction
 
 logger = logging.getLogger(__name__)
+
+
+def task_named(task):
+    """The task itself, given it or its registered name (the apps' task modules are imported on first need)."""
+    if not isinstance(task, str):
+        return task
+    if task not in current_app.tasks:
+        current_app.loader.import_default_modules()
+    return current_app.tasks[task]
 
 
 def send(task, *args, queue: str | None = None) -> bool:
     """`task.delay(*args)` (on `queue` if given), logging instead of raising: a broker that is down (or, in
     eager mode, a task that fails) must not fail the caller; what the task works on is stored and the
     periodic sweep queues it again."""
+    name = task if isinstance(task, str) else task.name
     try:
+        task = task_named(task)
         task.apply_async(args=args, queue=queue) if queue else task.delay(*args)
     except Exception:
-        logger.exception("Could not queue %s%r; the sweep will pick it up", task.name, args)
+        logger.exception("Could not queue %s%r; the sweep will pick it up", name, args)
         return False
     return True
 
 
-def enqueue_on_commit(task, *args) -> None:
+def enqueue_on_commit(task, *args, queue: str | None = None) -> None:
     """Queue `task(*args)` once the current transaction commits."""
-    transaction.on_commit(lambda: send(task, *args))
+    transaction.on_commit(lambda: send(task, *args, queue=queue))
 
 
 class Batcher:
@@ -37,7 +52,7 @@ class Batcher:
     """
 
     def __init__(self, task, *, interval: float = 0.02, max_batch: int = 100):
-        self.task = task
+        self._task = task
         self.interval = interval
         self.max_batch = max_batch
         self._ids: list[str] = []
@@ -45,6 +60,10 @@ class Batcher:
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._pid: int | None = None
+
+    @property
+    def task(self):
+        return task_named(self._task)
 
     def add_on_commit(self, item_id: str) -> None:
         transaction.on_commit(lambda: self.add(item_id))

@@ -1,5 +1,7 @@
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Case, F, Value, When
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
@@ -47,7 +49,7 @@ def lead_save(*, lead: Lead) -> Lead:
     """Save a lead a person edited (the conversation's side panel, the admin): every screen showing it hears of it."""
     with transaction.atomic():
         lead.save()
-        event_lead_changed(lead=lead)
+        event_lead_changed(lead_id=lead.pk, lead_name=lead.name)
     return lead
 
 
@@ -61,5 +63,46 @@ def lead_set_opted_out(*, lead: Lead, opted_out: bool) -> bool:
         changed = leads.filter(opted_out_at__isnull=False).update(opted_out_at=None, updated_at=timezone.now())
     if changed:
         lead.refresh_from_db(fields=["opted_out_at"])
-        event_lead_changed(lead=lead)
+        event_lead_changed(lead_id=lead.pk, lead_name=lead.name)
     return bool(changed)
+
+
+# A lead's message-derived columns, written here for the messaging services (which report what happened).
+def lead_record_inbound(*, lead_id, at) -> None:
+    """A message from the lead arrived at `at`: one more unread, and its last times move forward (never back)."""
+    received = Value(at)
+    Lead.objects.filter(pk=lead_id).update(
+        unread_count=F("unread_count") + 1,
+        last_inbound_at=Greatest(Coalesce("last_inbound_at", received), received),
+        last_message_at=Greatest(Coalesce("last_message_at", received), received),
+        updated_at=timezone.now(),
+    )
+
+
+def leads_record_outbound(*, latest: dict) -> None:
+    """We wrote to leads (lead id → our newest message's time): their conversations move up, never back."""
+    if not latest:
+        return
+    newest = Case(*(When(pk=lead_id, then=Value(at)) for lead_id, at in latest.items()))
+    # Greatest with the row's own value: a lead's message committed meanwhile is never moved back.
+    Lead.objects.filter(pk__in=latest).update(last_message_at=Greatest(Coalesce("last_message_at", newest), newest))
+
+
+def lead_mark_answered(*, lead_id) -> None:
+    """The lead, who wrote to us, got our first answer."""
+    Lead.objects.filter(pk=lead_id, first_message_answered=False, last_inbound_at__isnull=False).update(
+        first_message_answered=True
+    )
+
+
+def leads_unread_decrease(*, counts: dict) -> None:
+    """Messages of these leads were read (lead id → how many)."""
+    for lead_id, count in counts.items():
+        Lead.objects.filter(pk=lead_id).update(unread_count=F("unread_count") - count)
+
+
+def lead_activity_set(*, lead: Lead, last_message_at, last_inbound_at, unread_count: int) -> Lead:
+    """Set the message-derived columns to what the messages say (after loading demo data, say)."""
+    lead.last_message_at, lead.last_inbound_at, lead.unread_count = last_message_at, last_inbound_at, unread_count
+    lead.save(update_fields=["last_message_at", "last_inbound_at", "unread_count", "updated_at"])
+    return lead

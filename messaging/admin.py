@@ -90,6 +90,7 @@ class MessageAdmin(admin.ModelAdmin):
         "media_url",
         "media_content_type",
         "twilio_message_sid",
+        "provider",
         "is_from_lead",
         "channel",
         "status",
@@ -125,7 +126,7 @@ class MessageAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("details"))
     def details(self, obj):
-        """What Twilio said beyond the text: the WhatsApp profile, a button, a location, a reply, an ad."""
+        """What the provider said beyond the text: the WhatsApp profile, a button, a location, a reply, an ad."""
         if not obj.metadata:
             return "-"
         return format_html("<dl>{}</dl>", format_html_join("", "<dt>{}</dt><dd>{}</dd>", sorted(obj.metadata.items())))
@@ -188,10 +189,11 @@ class MessageAdmin(admin.ModelAdmin):
 
 @admin.register(WebhookEvent)
 class WebhookEventAdmin(admin.ModelAdmin):
-    """The raw record of what Twilio sent: kept as evidence, never edited."""
+    """The raw record of what a provider sent: kept as evidence, never edited."""
 
     list_display = [
         "received_at",
+        "provider",
         "kind",
         "message_sid",
         "outcome",
@@ -200,11 +202,19 @@ class WebhookEventAdmin(admin.ModelAdmin):
         "attempts",
         "short_error",
     ]
-    list_filter = ["kind", "outcome", ("processed_at", admin.EmptyFieldListFilter), "signature_valid", "received_at"]
+    list_filter = [
+        "provider",
+        "kind",
+        "outcome",
+        ("processed_at", admin.EmptyFieldListFilter),
+        "signature_valid",
+        "received_at",
+    ]
     search_fields = ["message_sid"]
     date_hierarchy = "received_at"
     actions = ["reprocess"]
     readonly_fields = [
+        "provider",
         "kind",
         "message_sid",
         "payload",

@@ -6,3 +6,10 @@ class MessagingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "messaging"
     verbose_name = _("Messaging")
+
+    def ready(self):
+        from django.core import checks
+
+        from .checks import backends_check
+
+        checks.register(backends_check)

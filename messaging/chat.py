@@ -141,7 +141,7 @@ def _conversation_context(lead: Lead, **extra) -> dict:
         **state,
         "templates": templates_sendable(channel=state["channel"]),
         "details_form": LeadDetailsForm(instance=lead),
-        "max_body_length": get_backend().max_body_length,
+        "max_body_length": get_backend(state["channel"]).max_body_length,
         **extra,
     }
 

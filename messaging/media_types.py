@@ -1,6 +1,6 @@
 """What an attachment is, judged from its bytes, and how it may be shown: one rule for storing and serving.
 
-A sender's word for the type (Twilio's MediaContentType, the server's Content-Type, a browser's upload type)
+A sender's word for the type (the provider's declared type, the server's Content-Type, a browser's upload type)
 is never trusted alone: the bytes are sniffed with `filetype` (magic numbers of ~90 formats). Bytes it does not
 recognise keep the declared type only when that type is a harmless download (text); everything else, SVG and
 HTML included, becomes application/octet-stream.

@@ -22,7 +22,7 @@ class Channel(models.TextChoices):
 
 
 class MessageStatus(models.TextChoices):
-    """Every status Twilio reports for a message."""
+    """Where a message stands; each provider's parser maps its own statuses onto these."""
 
     ACCEPTED = "accepted", _("Accepted")
     SCHEDULED = "scheduled", _("Scheduled")
@@ -52,6 +52,12 @@ class Message(models.Model):
     )
     media_content_type = models.CharField(_("media type"), max_length=128, blank=True)
     twilio_message_sid = models.CharField(_("Twilio message SID"), max_length=64, unique=True, null=True, blank=True)
+    provider = models.CharField(
+        _("provider"),
+        max_length=32,
+        blank=True,
+        help_text=_("The messaging provider that carried it (empty: the default one)."),
+    )
     is_from_lead = models.BooleanField(_("from lead"), default=False)
     is_read = models.BooleanField(_("read"), default=False)
     is_starred = models.BooleanField(_("starred"), default=False)
@@ -62,7 +68,9 @@ class Message(models.Model):
         _("details"),
         default=dict,
         blank=True,
-        help_text=_("What else Twilio told about the message: profile name, button, location, reply, ad referral."),
+        help_text=_(
+            "What else the provider told about the message: profile name, button, location, reply, ad referral."
+        ),
     )
     template = models.ForeignKey(
         "templates_app.Template",
@@ -74,7 +82,7 @@ class Message(models.Model):
     )
     template_name = models.CharField(_("template name"), max_length=200, blank=True)
     content_variables = models.JSONField(
-        _("template variables"), default=dict, blank=True, help_text=_("Sent to Twilio as ContentVariables.")
+        _("template variables"), default=dict, blank=True, help_text=_("Sent with the approved content template.")
     )
     sent_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -150,10 +158,10 @@ class Message(models.Model):
 
     @property
     def error_explanation(self) -> str:
-        """What the error means for an agent, in the current language; Twilio's own text when we have none."""
-        from .backends.twilio import explain_error
+        """What the error means for an agent, in the current language; the provider's own text when we have none."""
+        from .backends.base import backend_for_provider
 
-        return explain_error(self.error_code, self.error_message)
+        return backend_for_provider(self.provider).explain_error(self.error_code, self.error_message)
 
 
 PUBLIC_MEDIA_SALT = "messaging.public-media"
@@ -168,7 +176,7 @@ def media_upload_to(instance: "MessageMedia", filename: str) -> str:
 
 
 class MessageMedia(models.Model):
-    """One attachment of a message (Twilio's MediaUrlN), copied into our storage."""
+    """One attachment of a message, copied into our storage."""
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Pending")
@@ -219,7 +227,7 @@ class MessageMedia(models.Model):
 
 
 class WebhookEvent(models.Model):
-    """A Twilio webhook request exactly as received, stored before anything is done with it."""
+    """A provider's webhook request exactly as received, stored before anything is done with it."""
 
     class Kind(models.TextChoices):
         INBOUND = "inbound", _("Inbound message")
@@ -237,8 +245,11 @@ class WebhookEvent(models.Model):
     MAX_ATTEMPTS = 10  # after that an unprocessed event counts as failed and only a re-run by hand retries it
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    provider = models.CharField(
+        _("provider"), max_length=32, help_text=_("The messaging provider that received it; its parser reads it.")
+    )
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
-    payload = models.JSONField(_("payload"), help_text=_("The form fields as posted by Twilio."))
+    payload = models.JSONField(_("payload"), help_text=_("The fields as the provider posted them."))
     original_fields = models.JSONField(
         _("original fields"),
         default=dict,

@@ -27,13 +27,9 @@ return slot - now
 """
 
 
-def sender_mps(channel: str) -> float:
-    return settings.TWILIO_WHATSAPP_MPS if channel == "whatsapp" else settings.TWILIO_SMS_MPS
-
-
-def sender_key(channel: str) -> str:
-    sender = settings.TWILIO_MESSAGING_SERVICE_SID or settings.TWILIO_PHONE_NUMBER or "default"
-    return f"happycrm:send-rate:{channel}:{sender}"
+def sender_key(backend, channel: str) -> str:
+    """One rate per provider's sender and channel (the backend names its sender and its rate)."""
+    return f"happycrm:send-rate:{backend.provider}:{channel}:{backend.sender_id(channel)}"
 
 
 class RateLimiter:

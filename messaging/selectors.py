@@ -11,6 +11,7 @@ from leads.models import Lead
 from leads.phones import fallback_digits
 from leads.selectors import SearchTerms, SearchWord, every_word_q, lead_search_q, lead_word_places
 
+from .backends.base import PermanentWebhookError, StatusUpdate, backend_for_provider
 from .models import Campaign, Message, MessageMedia, MessageStatus, WebhookEvent
 
 SIGNATURE_REJECTIONS_KEY = "webhook-signature-rejections:{day}"
@@ -88,12 +89,22 @@ def sends_awaiting_worker() -> dict[str, int]:
     return Message.objects.aggregate(**{state: Count("pk", filter=q) for state, q in handoff_states().items()})
 
 
+def _event_status(event: WebhookEvent) -> str:
+    """The status an event reports, as its provider's parser reads it ("" when it cannot be read)."""
+    try:
+        parsed = backend_for_provider(event.provider).parse(event.payload)
+    except (PermanentWebhookError, LookupError):
+        return ""
+    return parsed.status if isinstance(parsed, StatusUpdate) else MessageStatus.RECEIVED
+
+
 def _event_row(event: WebhookEvent) -> dict:
     return {
         "id": str(event.pk),
+        "provider": event.provider,
         "kind": event.kind,
         "message_sid": event.message_sid,
-        "status": event.payload.get("MessageStatus") or event.payload.get("SmsStatus", ""),
+        "status": _event_status(event),
         "received_at": event.received_at.isoformat(),
         "attempts": event.attempts,
         "outcome": event.outcome,

@@ -4,14 +4,14 @@ import logging
 
 from celery import shared_task
 
-from happycrm.queue import Batcher
-
 from .backends.base import RetryableSendError
+from .backends.simulator import PROVIDER as SIMULATOR
+from .backends.simulator import status_callback_payload
 from .models import Message, WebhookEvent
 from .services.campaigns import campaign_run, campaigns_start_due
 from .services.media import MEDIA_MAX_ATTEMPTS, MediaFetchError, media_fetch
 from .services.outbound import message_deliver, message_send_failed
-from .services.webhooks import webhook_event_process, webhook_events_sweep
+from .services.webhooks import webhook_event_process, webhook_event_store, webhook_events_sweep
 
 logger = logging.getLogger(__name__)
 
@@ -41,10 +41,6 @@ def process_webhook_events(self, event_ids: list[str]) -> None:
     if self.request.is_eager:
         raise error  # in-process mode: the sweep retries them
     raise self.retry(args=[failed], exc=error, countdown=backoff(self.request.retries))
-
-
-# Webhook requests hand their events to this per-process batcher instead of publishing one task each.
-webhook_events_queue = Batcher(process_webhook_events)
 
 
 @shared_task(bind=True, name="messaging.fetch_media", max_retries=MEDIA_MAX_ATTEMPTS - 1)
@@ -101,7 +97,7 @@ def sweep_webhook_events() -> dict[str, int]:
 
 
 @shared_task(name="messaging.simulate_status_callback")
-def simulate_status_callback(*, sid: str, to: str, channel: str, status: str, error_code: int | None) -> None:
-    from .backends.simulator import deliver_status_callback
-
-    deliver_status_callback(sid=sid, to=to, channel=channel, status=status, error_code=error_code)
+def simulate_status_callback(*, sid: str, status: str, error_code: int | None, **_queued_before) -> None:
+    """The simulator's delivery progress: its callback stored and processed like any provider's webhook."""
+    payload = status_callback_payload(sid=sid, status=status, error_code=error_code)
+    webhook_event_store(provider=SIMULATOR, payload=payload, signature_valid=None)

@@ -1,11 +1,13 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import api, chat, views
+from .backends.base import webhook_url_modules
 
 app_name = "messaging"
 
 urlpatterns = [
-    path("api/twilio/webhook", views.twilio_webhook, name="twilio-webhook"),
+    # Each provider's webhook lives with its provider (Twilio's at the spec's /api/twilio/webhook).
+    *(path("", include(module)) for module in webhook_url_modules()),
     path("api/debug/webhook-diagnostics", api.WebhookDiagnosticsView.as_view(), name="webhook-diagnostics"),
     path("api/debug/messages", api.PhoneMessagesView.as_view(), name="debug-messages"),
     path("api/leads/<uuid:pk>/messages", api.LeadSendView.as_view(), name="lead-send"),

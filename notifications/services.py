@@ -1,8 +1,10 @@
+"""Recording what agents' screens should learn about. Callers pass ids and the payload their screens read; this
+app writes only its own rows."""
+
 import datetime
+from collections.abc import Iterable
 
 from django.utils import timezone
-
-from messaging.models import Message
 
 from .broadcast import announce
 from .models import Event
@@ -10,80 +12,32 @@ from .models import Event
 RETENTION = datetime.timedelta(days=7)
 
 
-def event_new_message(*, message: Message) -> Event:
-    """Record that a lead wrote; the caller's transaction makes it appear together with the message."""
-    lead = message.lead
-    event = Event.objects.create(
-        type=Event.Type.NEW_MESSAGE,
-        lead=lead,
-        message=message,
-        payload={
-            "message_id": str(message.pk),
-            "lead_id": str(lead.pk),
-            "lead_name": lead.name,
-            "from": lead.phone or "",
-            "channel": message.channel,
-            "body": message.body[:100],
-            "created_at": message.created_at.isoformat(),
-        },
-    )
-    Message.objects.filter(pk=message.pk).update(is_notification_sent=True)
-    message.is_notification_sent = True
+def event_record(*, type: Event.Type, lead_id, payload: dict, message_id=None) -> Event:
+    """One event; the caller's transaction makes it appear together with what it reports."""
+    event = Event.objects.create(type=type, lead_id=lead_id, message_id=message_id, payload=payload)
     announce()
     return event
 
 
-def event_status_update(*, message: Message) -> Event:
-    event = Event.objects.create(
-        type=Event.Type.STATUS_UPDATE,
-        lead_id=message.lead_id,
-        message=message,
-        payload={
-            "message_id": str(message.pk),
-            "lead_id": str(message.lead_id),
-            "status": message.status,
-            "error_code": message.error_code,
-        },
+def events_record(*, type: Event.Type, items: Iterable[tuple]) -> None:
+    """Many events of one type in one insert: (lead id, message id or None, payload) each."""
+    Event.objects.bulk_create(
+        Event(type=type, lead_id=lead_id, message_id=message_id, payload=payload)
+        for lead_id, message_id, payload in items
     )
     announce()
-    return event
 
 
 def event_read(*, lead_ids) -> None:
     """Messages were read (an agent opened the conversation): every screen updates its unread counts."""
-    Event.objects.bulk_create(
-        Event(type=Event.Type.READ, lead_id=lead_id, payload={"lead_id": str(lead_id)}) for lead_id in lead_ids
-    )
-    announce()
+    events_record(type=Event.Type.READ, items=((lead_id, None, {"lead_id": str(lead_id)}) for lead_id in lead_ids))
 
 
-def event_messages_sent(*, messages) -> None:
-    """We sent messages (an agent's reply, a template, a campaign's batch): every inbox re-sorts, and a colleague's
-    open conversation shows them."""
-    Event.objects.bulk_create(
-        Event(
-            type=Event.Type.MESSAGE_SENT,
-            lead_id=message.lead_id,
-            message=message,
-            payload={
-                "message_id": str(message.pk),
-                "lead_id": str(message.lead_id),
-                "channel": message.channel,
-                "created_at": message.created_at.isoformat(),
-            },
-        )
-        for message in messages
-    )
-    announce()
-
-
-def event_lead_changed(*, lead) -> Event:
+def event_lead_changed(*, lead_id, lead_name: str) -> Event:
     """A lead's details or opt-out changed: its open conversation re-reads its heading, notices and composer."""
-    event = Event.objects.create(
-        type=Event.Type.LEAD_CHANGED, lead=lead, payload={"lead_id": str(lead.pk), "lead_name": lead.name}
+    return event_record(
+        type=Event.Type.LEAD_CHANGED, lead_id=lead_id, payload={"lead_id": str(lead_id), "lead_name": lead_name}
     )
-    announce()
-    return event
 
 
 def events_prune() -> int:

@@ -203,6 +203,12 @@ MESSAGING_BACKEND = env(
     "MESSAGING_BACKEND",
     default=TWILIO_BACKEND if TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN else SIMULATOR_BACKEND,
 )
+# Every backend whose webhook is served and whose stored events can be read, besides those configured: an event
+# keeps the name of the provider that received it, so reprocessing it later needs that provider's parser.
+MESSAGING_PROVIDERS = [TWILIO_BACKEND, SIMULATOR_BACKEND, "messaging.backends.locmem.LocmemBackend"]
+# A channel through another provider than MESSAGING_BACKEND's, e.g.
+# MESSAGING_CHANNEL_BACKENDS="sms=messaging.backends.simulator.SimulatorBackend"; empty: every channel uses it.
+MESSAGING_CHANNEL_BACKENDS = env.dict("MESSAGING_CHANNEL_BACKENDS", default={})
 
 DEFAULT_PHONE_REGION = env("DEFAULT_PHONE_REGION", default="TR").upper()
 

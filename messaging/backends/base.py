@@ -1,10 +1,17 @@
-"""What every messaging backend does, and how it reports failure."""
+"""The provider interface: what every messaging backend does, the neutral objects it speaks in, and how it fails.
+
+A provider is one package or module (Django's mail backends; RapidPro's channel types): it sends, it reads the
+webhooks it receives into `InboundMessage` and `StatusUpdate`, it explains its error codes, it names its sender's
+rate and it says how its attachments are fetched. Nothing outside it names a provider's field, setting or code.
+`MESSAGING_BACKEND` is the backend of every channel; `MESSAGING_CHANNEL_BACKENDS` may give a channel another one.
+"""
 
 from dataclasses import dataclass, field
 from functools import cache
 
 from django.conf import settings
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext
 
 
 @dataclass(frozen=True)
@@ -13,7 +20,7 @@ class OutgoingMessage:
     channel: str  # "whatsapp" or "sms"
     body: str = ""
     media_urls: tuple[str, ...] = ()
-    content_sid: str = ""
+    content_sid: str = ""  # the approved WhatsApp template, when the message is one
     content_variables: dict[str, str] = field(default_factory=dict)
 
 
@@ -23,13 +30,67 @@ class SendResult:
     status: str
 
 
+@dataclass(frozen=True)
+class Attachment:
+    url: str
+    content_type: str = ""  # the sender's word for it: a hint, the stored type is sniffed from the bytes
+
+
+@dataclass(frozen=True)
+class Location:
+    latitude: str
+    longitude: str
+    address: str = ""
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class Button:
+    text: str
+    payload: str = ""
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """A message a lead sent, as a provider's parser reads it."""
+
+    sid: str
+    sender: str  # the lead's number as the provider wrote it (normalised by the caller)
+    channel: str
+    body: str = ""
+    profile_name: str = ""
+    attachments: tuple[Attachment, ...] = ()
+    button: Button | None = None
+    location: Location | None = None
+    replied_to_sid: str = ""  # the message of ours (or theirs) this one quotes
+    referral: dict[str, str] = field(default_factory=dict)  # the ad or post that started the conversation
+    details: dict = field(default_factory=dict)  # what else the provider said, in its own names (kept as evidence)
+    opt_out: bool | None = None  # True: the text asks to stop (the provider's keywords); False: to start again
+
+
+@dataclass(frozen=True)
+class StatusUpdate:
+    """A delivery status a provider reported for a message it took."""
+
+    sid: str
+    status: str  # one of MessageStatus's values; any other word is never applied
+    error_code: int | None = None
+    error_message: str = ""
+    recipient_opted_out: bool = False
+
+
+class PermanentWebhookError(Exception):
+    """The event can never be processed as it stands (a field repeated or too long, no SID); retrying would not help."""
+
+
 class SendError(Exception):
     """The provider refused the message; it was not sent and will not be by trying again."""
 
-    def __init__(self, message: str, *, code: int | None = None):
+    def __init__(self, message: str, *, code: int | None = None, recipient_opted_out: bool = False):
         super().__init__(message)
         self.code = code
         self.message = message
+        self.recipient_opted_out = recipient_opted_out
 
 
 class RetryableSendError(SendError):
@@ -40,12 +101,76 @@ class UnknownOutcomeError(SendError):
     """No answer in time: the provider may or may not have taken the message, so it is not resent blindly."""
 
 
+class TemplatesUnavailable(Exception):
+    """The provider's template catalogue could not be read (not configured, unreachable, wrong credentials)."""
+
+
+@dataclass(frozen=True)
+class ProviderTemplate:
+    """One template of a provider's catalogue, in our terms."""
+
+    sid: str
+    name: str
+    content: str
+    language: str = ""
+    variables: dict = field(default_factory=dict)
+    approval_status: str = "unsubmitted"  # one of Template.ApprovalStatus's values
+    rejection_reason: str = ""
+    category: str = ""
+
+
+@dataclass(frozen=True)
+class UnreadableTemplate:
+    """An item of a provider's catalogue that is not a usable template, and why."""
+
+    sid: str
+    error: str
+
+
 class BaseBackend:
-    # The longest text a message may carry (a free-form body, a caption, a rendered template); None: no limit.
-    max_body_length: int | None = None
+    provider = "base"  # the name webhook events and messages record
+    max_body_length: int | None = None  # the longest text a message may carry; None: no limit
+    needs_public_media_urls = False  # the provider fetches the files we send from PUBLIC_BASE_URL
+    urls: str | None = None  # the module of its webhook's URL patterns
+    has_template_catalogue = False
 
     def send(self, message: OutgoingMessage) -> SendResult:
         raise NotImplementedError
+
+    # Receiving: a stored payload becomes a neutral object.
+    def event_kind_and_sid(self, payload: dict) -> tuple[str, str]:
+        """("inbound" or "status", the message's SID or "") for the stored event; never raises."""
+        raise NotImplementedError
+
+    def parse(self, payload: dict) -> InboundMessage | StatusUpdate:
+        """Raises PermanentWebhookError when the payload cannot be read."""
+        raise NotImplementedError
+
+    def explain_error(self, code: int | None, provider_message: str = "") -> str:
+        """What an error code means for an agent, in the current language; the provider's own text otherwise."""
+        if code is None:
+            return provider_message
+        return provider_message or gettext("Error %(code)s.") % {"code": code}
+
+    # The sender's rate (messages per second), shared by every worker.
+    def send_rate(self, channel: str) -> float:
+        return 1.0
+
+    def sender_id(self, channel: str) -> str:
+        return "default"
+
+    # Inbound attachments.
+    def media_url_refusal(self, url: str, hop: int) -> str | None:
+        """Why `url` (at redirect `hop`, 0 for the first) must not be fetched, or None."""
+        return None
+
+    def media_credentials(self, url: str) -> tuple[str, str] | None:
+        return None
+
+    # Templates.
+    def templates(self) -> list[ProviderTemplate | UnreadableTemplate]:
+        """The whole catalogue; TemplatesUnavailable when it cannot be read to the end."""
+        raise TemplatesUnavailable(gettext("This messaging provider has no template catalogue."))
 
 
 @cache
@@ -53,5 +178,39 @@ def _backend_class(path: str):
     return import_string(path)
 
 
-def get_backend() -> BaseBackend:
-    return _backend_class(settings.MESSAGING_BACKEND)()
+def _configured_paths() -> list[str]:
+    return [settings.MESSAGING_BACKEND, *settings.MESSAGING_CHANNEL_BACKENDS.values()]
+
+
+def _known_paths() -> list[str]:
+    """The configured backends, then every backend that may have stored webhook events (MESSAGING_PROVIDERS)."""
+    return list(dict.fromkeys([*_configured_paths(), *settings.MESSAGING_PROVIDERS]))
+
+
+def get_backend(channel: str | None = None) -> BaseBackend:
+    """The backend that sends on `channel` (the default backend when none is given or configured for it)."""
+    path = settings.MESSAGING_CHANNEL_BACKENDS.get(channel, settings.MESSAGING_BACKEND)
+    return _backend_class(path)()
+
+
+def backend_for_provider(provider: str) -> BaseBackend:
+    """The backend whose name `provider` is (a webhook event's, a message's); the default one for an empty name."""
+    if not provider:
+        return get_backend()
+    for path in _known_paths():
+        backend_class = _backend_class(path)
+        if backend_class.provider == provider:
+            return backend_class()
+    raise LookupError(f"No messaging backend is named {provider!r}.")
+
+
+def webhook_url_modules() -> list[str]:
+    """The URL modules of every known provider's webhook; a backend that cannot be
+    imported is left out here and refused by the system check."""
+    modules = []
+    for path in _known_paths():
+        try:
+            modules.append(getattr(_backend_class(path), "urls", None))
+        except ImportError:
+            continue
+    return list(dict.fromkeys(module for module in modules if module))

@@ -1,15 +1,15 @@
 import uuid
 
 from .base import BaseBackend, OutgoingMessage, SendResult
-from .twilio import MAX_BODY_LENGTH
+from .twilio.codes import TwilioLimits
 
 outbox: list[OutgoingMessage] = []
 
 
-class LocmemBackend(BaseBackend):
+class LocmemBackend(TwilioLimits, BaseBackend):
     """Keeps what would have been sent in `outbox`, for tests; Twilio's limits apply, as they would in production."""
 
-    max_body_length = MAX_BODY_LENGTH
+    provider = "locmem"
 
     def send(self, message: OutgoingMessage) -> SendResult:
         outbox.append(message)

@@ -1,4 +1,7 @@
-"""A stand-in for Twilio: realistic SIDs, and delivery progress through the real status-callback path."""
+"""A stand-in for Twilio: realistic SIDs, and delivery progress through the real webhook storage and processing.
+
+Its callbacks and the inbound messages `manage.py simulate_inbound` makes are webhook events of its own, in its
+own simple form, read by its own parser; the delays are a task of its own, found by its name."""
 
 import random
 import threading
@@ -7,15 +10,17 @@ import uuid
 from celery import current_app
 from django.db import close_old_connections, transaction
 
-from .base import BaseBackend, OutgoingMessage, SendResult
-from .twilio import MAX_BODY_LENGTH
+from happycrm.queue import task_named
 
+from .base import BaseBackend, InboundMessage, OutgoingMessage, PermanentWebhookError, SendResult, StatusUpdate
+from .twilio.codes import OPTED_OUT_ERROR, TwilioLimits, opt_change
+
+PROVIDER = "simulator"
+STATUS_CALLBACK_TASK = "messaging.simulate_status_callback"
 # Seconds after the send at which each callback arrives; now and then a message fails instead.
 PROGRESS = {"whatsapp": [(2, "sent"), (4, "delivered"), (9, "read")], "sms": [(2, "sent"), (5, "delivered")]}
 FAILURE_RATE = 0.1
 FAILURES = [("undelivered", 30003), ("undelivered", 30005), ("failed", 30008), ("undelivered", 30006)]
-OUR_WHATSAPP = "whatsapp:+14155238886"
-OUR_NUMBER = "+14155238886"
 
 
 def progress_plan(sid: str, channel: str) -> list[tuple[int, str, int | None]]:
@@ -27,43 +32,41 @@ def progress_plan(sid: str, channel: str) -> list[tuple[int, str, int | None]]:
     return [(delay, status, None) for delay, status in PROGRESS[channel]]
 
 
-def status_callback_payload(*, sid: str, to: str, channel: str, status: str, error_code: int | None) -> dict:
-    whatsapp = channel == "whatsapp"
-    payload = {
-        "MessageSid": sid,
-        "SmsSid": sid,
-        "MessageStatus": status,
-        "SmsStatus": status,
-        "AccountSid": "AC" + "0" * 32,
-        "From": OUR_WHATSAPP if whatsapp else OUR_NUMBER,
-        "To": f"whatsapp:{to}" if whatsapp else to,
-        "ApiVersion": "2010-04-01",
+def status_callback_payload(*, sid: str, status: str, error_code: int | None) -> dict:
+    return {"kind": "status", "sid": sid, "status": status, "error_code": error_code}
+
+
+def inbound_payload(*, sender: str, channel: str, body: str, profile_name: str = "") -> dict:
+    """An inbound message as the simulator posts it (`manage.py simulate_inbound`)."""
+    return {
+        "kind": "inbound",
+        "sid": f"SM{uuid.uuid4().hex}",
+        "from": sender,
+        "channel": channel,
+        "body": body,
+        "profile_name": profile_name,
     }
-    if error_code:
-        payload["ErrorCode"] = str(error_code)
-    return payload
 
 
-def deliver_status_callback(*, sid: str, to: str, channel: str, status: str, error_code: int | None) -> None:
-    """Hand a simulated callback to the webhook's own storage and processing, as if Twilio had posted it."""
-    from messaging.services.webhooks import webhook_event_store
+def _text(payload: dict, name: str) -> str:
+    value = payload.get(name) or ""
+    if not isinstance(value, str):
+        raise PermanentWebhookError(f"The field {name} is not a text.")
+    return value
 
-    payload = status_callback_payload(sid=sid, to=to, channel=channel, status=status, error_code=error_code)
-    webhook_event_store(payload=payload, signature_valid=None)
 
-
-def _deliver_in_thread(**kwargs) -> None:
+def _run_in_thread(task, kwargs: dict) -> None:
     close_old_connections()
     try:
-        deliver_status_callback(**kwargs)
+        task.apply(kwargs=kwargs)
     finally:
         close_old_connections()
 
 
-class SimulatorBackend(BaseBackend):
+class SimulatorBackend(TwilioLimits, BaseBackend):
     """Works with no Twilio account: the zero-config demo sends, and its ticks move on their own."""
 
-    max_body_length = MAX_BODY_LENGTH  # what the demo lets through, Twilio would too
+    provider = PROVIDER
 
     def send(self, message: OutgoingMessage) -> SendResult:
         sid = f"SM{uuid.uuid4().hex}"
@@ -71,14 +74,39 @@ class SimulatorBackend(BaseBackend):
         return SendResult(sid=sid, status="queued")
 
     def schedule(self, sid: str, message: OutgoingMessage) -> None:
-        from messaging.tasks import simulate_status_callback
-
+        task = task_named(STATUS_CALLBACK_TASK)
         for delay, status, code in progress_plan(sid, message.channel):
-            kwargs = {"sid": sid, "to": message.to, "channel": message.channel, "status": status, "error_code": code}
+            kwargs = {"sid": sid, "status": status, "error_code": code}
             if current_app.conf.task_always_eager:
                 # No broker (the zero-config run): a timer keeps the delays, so the demo's ticks move visibly.
-                timer = threading.Timer(delay, _deliver_in_thread, kwargs=kwargs)
+                timer = threading.Timer(delay, _run_in_thread, args=(task, kwargs))
                 timer.daemon = True
                 timer.start()
             else:
-                simulate_status_callback.apply_async(kwargs=kwargs, countdown=delay)
+                task.apply_async(kwargs=kwargs, countdown=delay)
+
+    def event_kind_and_sid(self, payload: dict) -> tuple[str, str]:
+        sid = payload.get("sid")
+        return ("status" if payload.get("kind") == "status" else "inbound"), sid if isinstance(sid, str) else ""
+
+    def parse(self, payload: dict) -> InboundMessage | StatusUpdate:
+        sid = _text(payload, "sid")
+        if not sid:
+            raise PermanentWebhookError("The event has no sid.")
+        if payload.get("kind") == "status":
+            code = payload.get("error_code")
+            return StatusUpdate(
+                sid=sid,
+                status=_text(payload, "status"),
+                error_code=code if isinstance(code, int) else None,
+                recipient_opted_out=code == OPTED_OUT_ERROR,
+            )
+        body = _text(payload, "body")
+        return InboundMessage(
+            sid=sid,
+            sender=_text(payload, "from"),
+            channel=_text(payload, "channel"),
+            body=body,
+            profile_name=_text(payload, "profile_name"),
+            opt_out=opt_change(body),
+        )

@@ -1,4 +1,4 @@
-"""Copying a lead's attachments from Twilio into our storage."""
+"""Copying a lead's attachments from the provider that received them into our storage."""
 
 from urllib.parse import urlsplit
 
@@ -7,7 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from happycrm.outbound_http import OutboundRequestFailed, OutboundRequestRefused, guarded_get
-from messaging.backends.twilio import media_credentials, media_url_refusal
+from messaging.backends.base import BaseBackend, backend_for_provider
 from messaging.media_types import content_type_for
 from messaging.models import Message, MessageMedia
 
@@ -20,13 +20,13 @@ class MediaFetchError(Exception):
     """Fetching failed in a way that may pass (a fresh URL's brief 404, a timeout, a 5xx)."""
 
 
-def _download(url: str) -> tuple[bytes, str]:
+def _download(url: str, backend: BaseBackend) -> tuple[bytes, str]:
     """The attachment's bytes and the server's Content-Type; OutboundRequestRefused when the URL is not allowed."""
     try:
         response = guarded_get(
             url,
-            policy=media_url_refusal,
-            auth_for=media_credentials,
+            policy=backend.media_url_refusal,
+            auth_for=backend.media_credentials,
             timeout=MEDIA_TIMEOUT,
             max_bytes=MEDIA_MAX_BYTES,
         )
@@ -43,18 +43,18 @@ def _download(url: str) -> tuple[bytes, str]:
 def media_fetch(*, media_id) -> MessageMedia:
     """Download one attachment through the outbound guard and store it under a random key.
 
-    Only a URL on Twilio's API origin is requested, with Twilio's credentials there alone; a refused URL
+    Only a URL the provider vouches for is requested, with its credentials where it says; a refused URL
     (another host, a redirect to a private address, too large) fails the attachment at once with the reason.
     A failure that may pass is recorded and raised for the caller to retry; after MEDIA_MAX_ATTEMPTS the
     attachment is marked failed. The stored content type is the one the bytes show. The message's text is
     never touched.
     """
-    media = MessageMedia.objects.get(pk=media_id)
+    media = MessageMedia.objects.select_related("message").get(pk=media_id)
     if media.status == MessageMedia.Status.STORED:
         return media
     attempts = media.attempts + 1
     try:
-        content, served_type = _download(media.source_url)
+        content, served_type = _download(media.source_url, backend_for_provider(media.message.provider))
     except OutboundRequestRefused as exc:
         MessageMedia.objects.filter(pk=media.pk).update(
             attempts=attempts,

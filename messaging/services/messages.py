@@ -1,10 +1,11 @@
 from collections import Counter
 
 from django.db import transaction
-from django.db.models import Count, F, Max, Q, QuerySet
+from django.db.models import Count, Max, Q, QuerySet
 from django.utils import timezone
 
 from leads.models import Lead
+from leads.services import lead_activity_set, leads_unread_decrease
 from messaging.models import Message
 from notifications.services import event_read
 
@@ -24,8 +25,7 @@ def messages_mark_read(*, queryset: QuerySet[Message]) -> int:
             return 0
         Message.objects.filter(pk__in=[pk for pk, _, _ in rows]).update(is_read=True, read_at=now, updated_at=now)
         per_lead = Counter(lead_id for _, lead_id, is_from_lead in rows if is_from_lead)
-        for lead_id, count in per_lead.items():
-            Lead.objects.filter(pk=lead_id).update(unread_count=F("unread_count") - count)
+        leads_unread_decrease(counts=per_lead)
         if per_lead:
             event_read(lead_ids=list(per_lead))
     return len(rows)
@@ -45,7 +45,4 @@ def lead_activity_refresh(*, lead: Lead) -> Lead:
         last_inbound_at=Max("created_at", filter=Q(is_from_lead=True)),
         unread_count=Count("pk", filter=Q(is_from_lead=True, is_read=False)),
     )
-    for field, value in stats.items():
-        setattr(lead, field, value)
-    lead.save(update_fields=[*stats, "updated_at"])
-    return lead
+    return lead_activity_set(lead=lead, **stats)

@@ -1,4 +1,4 @@
-"""Messages we send: checked before Twilio is called, stored at once, handed to Twilio by exactly one worker."""
+"""Messages we send: checked before the provider is called, stored at once, handed to it by exactly one worker."""
 
 import datetime
 import mimetypes
@@ -7,14 +7,13 @@ from collections.abc import Sequence
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, F, OuterRef, Q, Subquery
-from django.db.models.functions import Coalesce, Greatest
+from django.db.models import Count, F, Q
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
 from happycrm.queue import send
 from leads.models import Lead
-from leads.services import lead_set_opted_out
+from leads.services import lead_mark_answered, lead_set_opted_out, leads_record_outbound
 from messaging import media_types
 from messaging.backends.base import (
     OutgoingMessage,
@@ -23,13 +22,12 @@ from messaging.backends.base import (
     UnknownOutcomeError,
     get_backend,
 )
-from messaging.backends.twilio import OPTED_OUT_ERROR
 from messaging.models import Channel, Message, MessageMedia, MessageStatus
-from messaging.ratelimit import HEADROOM, limiter, sender_key, sender_mps
+from messaging.ratelimit import HEADROOM, limiter, sender_key
 from messaging.selectors import AWAITING_WORKER, messages_awaiting_worker_overdue
-from notifications.services import event_messages_sent, event_status_update
 from templates_app.models import Template
 
+from .events import event_messages_sent, event_status_update
 from .status import message_sid_assign
 
 WHATSAPP_WINDOW = datetime.timedelta(hours=24)
@@ -40,6 +38,7 @@ STUCK_AFTER = datetime.timedelta(minutes=5)  # a send holds its claim for one HT
 # backoff (about two minutes). Queueing it twice early costs little: the second task finds it claimed.
 HANDOFF_GRACE = datetime.timedelta(minutes=10)
 CAMPAIGN_SEND_BATCH = 100  # campaign messages per task on the campaigns queue
+SEND_TASK, SEND_BATCH_TASK = "messaging.send_message", "messaging.send_messages"
 
 
 class SendRefused(Exception):
@@ -69,12 +68,11 @@ def leads_touch(*, messages: Sequence[Message]) -> None:
     newest message (the inbox's time and order), and every screen hears of them. Called by every send path."""
     if not messages:
         return
-    newest = Subquery(Message.objects.filter(lead=OuterRef("pk")).order_by("-created_at").values("created_at")[:1])
+    latest = {}
+    for message in messages:
+        latest[message.lead_id] = max(latest.get(message.lead_id, message.created_at), message.created_at)
     with transaction.atomic():
-        # Greatest with the row's own value: a lead's message committed meanwhile is never moved back.
-        Lead.objects.filter(pk__in={message.lead_id for message in messages}).update(
-            last_message_at=Greatest(Coalesce("last_message_at", newest), newest)
-        )
+        leads_record_outbound(latest=latest)
         event_messages_sent(messages=messages)
 
 
@@ -108,11 +106,11 @@ def _text(value: str) -> str:
     return value.replace("\r\n", "\n").strip()
 
 
-def _check_text(text: str) -> None:
+def _check_text(text: str, channel: str) -> None:
     """What any message may say (a text, a caption, a rendered template): no NUL, no longer than the channel takes."""
     if NUL in text:
         raise SendRefused(_("The message contains a NUL character, which cannot be sent."), code="nul")
-    limit = get_backend().max_body_length
+    limit = get_backend(channel).max_body_length
     if limit is not None and len(text) > limit:
         raise SendRefused(
             _("The message is %(length)d characters long; at most %(limit)d can be sent.")
@@ -134,7 +132,7 @@ def message_check(*, message: Message) -> None:
         _check_template(message.template, lead=message.lead, channel=message.channel)
     else:
         _check_window(message.lead, message.channel)
-    _check_text(message.body)
+    _check_text(message.body, message.channel)
 
 
 def message_send(*, lead: Lead, body: str, channel: str | None = None, sender=None) -> Message:
@@ -146,7 +144,7 @@ def message_send(*, lead: Lead, body: str, channel: str | None = None, sender=No
     _check_channel(channel)
     _check_recipient(lead)
     _check_window(lead, channel)
-    _check_text(body)
+    _check_text(body, channel)
     message = Message.objects.create(
         lead=lead, body=body, channel=channel, status=MessageStatus.QUEUED, is_read=True, sent_by=sender
     )
@@ -215,7 +213,7 @@ def template_message_build(
     _check_values(parameters)
     whatsapp_content = _uses_content(template, channel)
     body, variables = template_render(content=template.content, values=template_values(lead=lead, extra=parameters))
-    _check_text(body)
+    _check_text(body, channel)
     return Message(
         lead=lead,
         body=body,
@@ -324,10 +322,12 @@ def message_send_media(*, lead: Lead, upload, caption: str = "", channel: str | 
     _check_recipient(lead)
     _check_window(lead, channel)
     caption = _text(caption)
-    _check_text(caption)
+    _check_text(caption, channel)
     content_type = media_check(upload=upload, channel=channel)
-    if getattr(get_backend(), "needs_public_media_urls", False) and not settings.PUBLIC_BASE_URL:
-        raise SendRefused(_("PUBLIC_BASE_URL is not set, so Twilio could not fetch the file."), code="no_public_url")
+    if get_backend(channel).needs_public_media_urls and not settings.PUBLIC_BASE_URL:
+        raise SendRefused(
+            _("PUBLIC_BASE_URL is not set, so the provider could not fetch the file."), code="no_public_url"
+        )
     with transaction.atomic():
         media = MessageMedia(position=0, content_type=content_type, size=upload.size, status=MessageMedia.Status.STORED)
         message = Message.objects.create(
@@ -366,7 +366,7 @@ def _expected_by(*, channel: str, count: int, campaign: bool, exclude: Sequence[
         )
     )
     waiting = ahead["replies"] + (ahead["campaign"] if campaign else min(ahead["campaign"], CAMPAIGN_SEND_BATCH))
-    seconds = (waiting + count) / (sender_mps(channel) * HEADROOM)
+    seconds = (waiting + count) / (get_backend(channel).send_rate(channel) * HEADROOM)
     return timezone.now() + datetime.timedelta(seconds=seconds) + HANDOFF_GRACE
 
 
@@ -377,8 +377,6 @@ def messages_hand_off(*, message_ids: Sequence[str], campaign: bool = False) -> 
     Whether the queue took it is recorded on the messages: if it did not (the broker is down), or never
     heard of it (a crash before this ran), or a worker has not taken it by the expected time (the broker
     lost it), `messages_requeue_overdue` queues it again; a message sent twice is still sent once."""
-    from messaging.tasks import send_message, send_messages
-
     message_ids = [str(pk) for pk in message_ids]
     if not message_ids:
         return True
@@ -391,9 +389,9 @@ def messages_hand_off(*, message_ids: Sequence[str], campaign: bool = False) -> 
         for channel, ids in by_channel.items()
     }
     if campaign:
-        outcomes = [(message_ids, send(send_messages, message_ids, queue=settings.CAMPAIGN_QUEUE))]
+        outcomes = [(message_ids, send(SEND_BATCH_TASK, message_ids, queue=settings.CAMPAIGN_QUEUE))]
     else:
-        outcomes = [([pk], send(send_message, pk)) for pk in message_ids]
+        outcomes = [([pk], send(SEND_TASK, pk)) for pk in message_ids]
     now = timezone.now()
     for ids, accepted in outcomes:
         for channel, channel_ids in by_channel.items():
@@ -451,12 +449,13 @@ def message_deliver(*, message_id) -> Message | None:
     channel = sendable.values_list("channel", flat=True).first()
     if channel is None:
         return None
-    limiter.wait_for_slot(sender_key(channel), sender_mps(channel))
-    if not sendable.update(send_claimed_at=timezone.now()):
+    backend = get_backend(channel)
+    limiter.wait_for_slot(sender_key(backend, channel), backend.send_rate(channel))
+    if not sendable.update(send_claimed_at=timezone.now(), provider=backend.provider):
         return None
     message = Message.objects.select_related("lead", "template").get(pk=message_id)
     try:
-        result = get_backend().send(_outgoing(message))
+        result = backend.send(_outgoing(message))
     except RetryableSendError as exc:
         Message.objects.filter(pk=message.pk).update(
             send_claimed_at=None, error_code=exc.code, error_message=exc.message
@@ -466,23 +465,25 @@ def message_deliver(*, message_id) -> Message | None:
         Message.objects.filter(pk=message.pk).update(needs_attention=True, error_message=exc.message)
         return message
     except SendError as exc:
-        return message_send_failed(message=message, code=exc.code, error=exc.message)
+        return message_send_failed(
+            message=message, code=exc.code, error=exc.message, recipient_opted_out=exc.recipient_opted_out
+        )
     with transaction.atomic():
         message = message_sid_assign(message=message, sid=result.sid)
-        Lead.objects.filter(pk=message.lead_id, first_message_answered=False, last_inbound_at__isnull=False).update(
-            first_message_answered=True
-        )
+        lead_mark_answered(lead_id=message.lead_id)
     return message
 
 
-def message_send_failed(*, message: Message, code: int | None, error: str) -> Message:
+def message_send_failed(
+    *, message: Message, code: int | None, error: str, recipient_opted_out: bool = False
+) -> Message:
     """The provider refused the message (or could not be reached after every retry): it failed, and says why."""
     with transaction.atomic():
         Message.objects.filter(pk=message.pk).update(
             status=MessageStatus.FAILED, error_code=code, error_message=error, updated_at=timezone.now()
         )
         message.refresh_from_db()
-        if code == OPTED_OUT_ERROR:
+        if recipient_opted_out:
             lead_set_opted_out(lead=message.lead, opted_out=True)
         event_status_update(message=message)
     return message
@@ -497,13 +498,13 @@ def messages_mark_stuck(*, older_than: datetime.timedelta = STUCK_AFTER) -> int:
         send_claimed_at__lt=timezone.now() - older_than,
     ).update(
         needs_attention=True,
-        error_message=_("The worker sending this message stopped before Twilio answered."),
+        error_message=_("The worker sending this message stopped before the provider answered."),
         updated_at=timezone.now(),
     )
 
 
 def message_resend(*, message: Message) -> Message:
-    """Send again by hand: a failed message, or one whose outcome was unknown once someone checked Twilio."""
+    """Send again by hand: a failed message, or one whose outcome was unknown once someone checked the provider."""
     if message.is_from_lead or not (message.status == MessageStatus.FAILED or message.needs_attention):
         raise SendRefused(_("Only a failed message, or one marked for attention, can be sent again."), code="resend")
     message_check(message=message)

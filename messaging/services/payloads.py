@@ -1,19 +1,15 @@
-"""Reading a stored webhook payload: what the database can hold, and one value of a field for processing.
+"""A stored webhook payload: what the database can hold of it, and what its provider's parser reads from it.
 
-A request Twilio signed is always stored (refusing it loses it: Twilio does not retry a 4xx);
+A request the provider signed is always stored (refusing it loses it: providers do not retry a 4xx);
 what processing cannot use is rejected there, with its reason, by PermanentWebhookError."""
 
 from urllib.parse import quote
 
+from messaging.backends.base import InboundMessage, PermanentWebhookError, StatusUpdate, backend_for_provider
 from messaging.models import WebhookEvent
 
 NUL = "\x00"
 REPLACEMENT = "\ufffd"  # PostgreSQL stores no NUL in text or jsonb
-SID_MAX_LENGTH = WebhookEvent._meta.get_field("message_sid").max_length
-
-
-class PermanentWebhookError(Exception):
-    """The event can never be processed as it stands; retrying would not help."""
 
 
 def _replace_nul(value):
@@ -47,25 +43,11 @@ def payload_storable(payload: dict) -> tuple[dict, dict]:
     return storable, originals
 
 
-def payload_field(payload: dict, name: str, *, max_length: int | None = None) -> str:
-    """The one value of field `name` ("" when absent); a repeated or over-long field cannot be processed."""
-    value = payload.get(name)
-    if value is None:
-        return ""
-    if isinstance(value, list):
-        raise PermanentWebhookError(f"The field {name} is repeated ({len(value)} values); it must have one value.")
-    value = str(value)
-    if max_length is not None and len(value) > max_length:
-        raise PermanentWebhookError(
-            f"The field {name} is {len(value)} characters long; at most {max_length} can be processed."
-        )
-    return value
-
-
-def payload_message_sid(payload: dict) -> str:
-    """The message's SID (MessageSid, or the older SmsSid), one value that fits where SIDs are stored."""
-    name = "MessageSid" if payload.get("MessageSid") else "SmsSid"
-    sid = payload_field(payload, name, max_length=SID_MAX_LENGTH)
-    if not sid:
-        raise PermanentWebhookError("The request has no MessageSid.")
-    return sid
+def webhook_event_parse(event: WebhookEvent) -> InboundMessage | StatusUpdate:
+    """The stored payload read by the parser of the provider that received it (so old events reprocess too);
+    PermanentWebhookError when it cannot be read."""
+    try:
+        backend = backend_for_provider(event.provider)
+    except LookupError as exc:
+        raise PermanentWebhookError(str(exc)) from None
+    return backend.parse(event.payload)

@@ -1,4 +1,4 @@
-"""Delivery status from Twilio's callbacks: forward only, failures final."""
+"""Delivery status from the provider's callbacks: forward only, failures final."""
 
 import datetime
 
@@ -6,11 +6,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from leads.services import lead_set_opted_out
-from messaging.backends.twilio import OPTED_OUT_ERROR
+from messaging.backends.base import StatusUpdate
 from messaging.models import Message, MessageStatus, WebhookEvent
-from notifications.services import event_status_update
 
-from .payloads import payload_field, payload_message_sid
+from .events import event_status_update
+from .payloads import webhook_event_parse
 
 S = MessageStatus
 # accepted/scheduled < queued < sending < sent < delivered < read
@@ -39,49 +39,25 @@ def status_supersedes(current: str, new: str) -> bool:
     return FORWARD_RANK[new] > FORWARD_RANK.get(current, -1)
 
 
-ERROR_CODE_MAX = 2**31 - 1  # the column's range; Twilio's codes have five digits
-
-
-def parse_error_code(value) -> int | None:
-    """Twilio's ErrorCode, or None when it is missing or not a code (the status still applies)."""
-    try:
-        code = int(str(value).strip())
-    except (TypeError, ValueError):
-        return None
-    return code if 0 < code <= ERROR_CODE_MAX else None
-
-
-def message_status_apply(
-    *, sid: str, status: str, error_code: int | None = None, error_message: str = ""
-) -> WebhookEvent.Outcome:
-    """Apply one status callback to the message with Twilio SID `sid`."""
+def message_status_apply(*, update: StatusUpdate) -> WebhookEvent.Outcome:
+    """Apply one status update to the message the provider knows as `update.sid`."""
     with transaction.atomic():
-        message = Message.objects.select_for_update().select_related("lead").filter(twilio_message_sid=sid).first()
+        message = (
+            Message.objects.select_for_update().select_related("lead").filter(twilio_message_sid=update.sid).first()
+        )
         if message is None:
             return WebhookEvent.Outcome.UNMATCHED
-        if error_code == OPTED_OUT_ERROR:
+        if update.recipient_opted_out:
             lead_set_opted_out(lead=message.lead, opted_out=True)
-        if not status_supersedes(message.status, status):
+        if not status_supersedes(message.status, update.status):
             return WebhookEvent.Outcome.STATUS_STALE
-        message.status = status
-        if status in FAILURES:
-            message.error_code = error_code
-            message.error_message = error_message
+        message.status = update.status
+        if update.status in FAILURES:
+            message.error_code = update.error_code
+            message.error_message = update.error_message
         message.save(update_fields=["status", "error_code", "error_message", "updated_at"])
         event_status_update(message=message)
     return WebhookEvent.Outcome.STATUS_APPLIED
-
-
-def status_callback_apply(*, event: WebhookEvent) -> tuple[WebhookEvent.Outcome, str]:
-    payload = event.payload
-    status_field = "MessageStatus" if payload.get("MessageStatus") else "SmsStatus"
-    outcome = message_status_apply(
-        sid=payload_message_sid(payload),
-        status=payload_field(payload, status_field).lower(),
-        error_code=parse_error_code(payload_field(payload, "ErrorCode")),
-        error_message=payload_field(payload, "ErrorMessage"),
-    )
-    return outcome, ""
 
 
 def status_callbacks_replay(*, sid: str | None = None) -> int:
@@ -103,7 +79,7 @@ def status_callbacks_replay(*, sid: str | None = None) -> int:
     )
     replayed = 0
     for event in events.order_by("received_at"):
-        outcome, _ = status_callback_apply(event=event)
+        outcome = message_status_apply(update=webhook_event_parse(event))
         if outcome != WebhookEvent.Outcome.UNMATCHED:
             WebhookEvent.objects.filter(pk=event.pk).update(outcome=outcome, processed_at=timezone.now())
             replayed += 1
@@ -111,7 +87,7 @@ def status_callbacks_replay(*, sid: str | None = None) -> int:
 
 
 def message_sid_assign(*, message: Message, sid: str) -> Message:
-    """Record the SID Twilio gave a sent message, then apply any of its callbacks that came first."""
+    """Record the SID the provider gave a sent message, then apply any of its callbacks that came first."""
     message.twilio_message_sid = sid
     message.save(update_fields=["twilio_message_sid", "updated_at"])
     status_callbacks_replay(sid=sid)

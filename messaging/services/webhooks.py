@@ -1,4 +1,4 @@
-"""Twilio webhook events: stored first, processed exactly once, swept when anything was lost on the way.
+"""Webhook events from every provider: stored first, processed exactly once, swept when anything was lost.
 
 The sweep is the project's periodic safety net for everything that crosses the broker."""
 
@@ -10,34 +10,24 @@ from django.core.cache import cache
 from django.db import DataError, transaction
 from django.utils import timezone
 
-from happycrm.queue import enqueue_on_commit
+from happycrm.queue import Batcher, enqueue_on_commit
+from messaging.backends.base import InboundMessage, PermanentWebhookError, backend_for_provider
 from messaging.models import WebhookEvent
 from messaging.selectors import SIGNATURE_REJECTIONS_KEY, media_pending_for_retry, webhook_events_unfinished
 
 from .campaigns import campaigns_resume_lost
-from .inbound import inbound_message_receive
+from .inbound import FETCH_MEDIA_TASK, inbound_message_receive
 from .outbound import messages_mark_stuck, messages_requeue_overdue
-from .payloads import PermanentWebhookError, payload_message_sid, payload_storable
-from .status import status_callback_apply, status_callbacks_replay
+from .payloads import payload_storable, webhook_event_parse
+from .status import message_status_apply, status_callbacks_replay
 
 logger = logging.getLogger(__name__)
 
-INBOUND_STATUSES = frozenset({"received", "receiving"})
+PROCESS_TASK = "messaging.process_webhook_events"
 SWEEP_GRACE = datetime.timedelta(seconds=30)
 SWEEP_BATCH = 1000
 SWEEP_CHUNK = 100
 SIGNATURE_REJECTIONS_TTL = 8 * 24 * 3600
-
-
-def webhook_kind(payload: dict) -> WebhookEvent.Kind:
-    """A status callback carries a delivery status; an inbound message has none, or `received`.
-
-    A repeated status field counts as a callback when any of its values is one (processing then rejects it)."""
-    value = payload.get("MessageStatus") or payload.get("SmsStatus") or ""
-    statuses = [str(status).lower() for status in (value if isinstance(value, list) else [value])]
-    if any(status and status not in INBOUND_STATUSES for status in statuses):
-        return WebhookEvent.Kind.STATUS
-    return WebhookEvent.Kind.INBOUND
 
 
 def signature_rejection_record() -> None:
@@ -50,21 +40,24 @@ def signature_rejection_record() -> None:
         logger.warning("Could not count a signature rejection", exc_info=True)
 
 
-def webhook_event_store(*, payload: dict, signature_valid: bool | None, idempotency_token: str = "") -> WebhookEvent:
-    """Keep the request as received (unknown fields included) and queue its processing once committed.
+# Webhook requests hand their events to this per-process batcher instead of publishing one task each.
+webhook_events_queue = Batcher(PROCESS_TASK)
+
+
+def webhook_event_store(
+    *, provider: str, payload: dict, signature_valid: bool | None, idempotency_token: str = ""
+) -> WebhookEvent:
+    """Keep the request `provider` received as it came (unknown fields included) and queue its processing once
+    committed.
 
     Whatever the fields hold is stored: a NUL (which the database refuses) is replaced in the payload and
     kept exactly in `original_fields`; a SID that is repeated or too long is left out of the SID column,
     and processing rejects the event with that reason."""
-    from messaging.tasks import webhook_events_queue
-
     payload, original_fields = payload_storable(payload)
-    try:
-        message_sid = payload_message_sid(payload)
-    except PermanentWebhookError:
-        message_sid = ""
+    kind, message_sid = backend_for_provider(provider).event_kind_and_sid(payload)
     event = WebhookEvent.objects.create(
-        kind=webhook_kind(payload),
+        provider=provider,
+        kind=kind,
         payload=payload,
         original_fields=original_fields,
         message_sid=message_sid,
@@ -88,10 +81,9 @@ def webhook_event_process(*, event_id, retry_rejected: bool = False) -> WebhookE
         if finished and not (retry_rejected and event.outcome == WebhookEvent.Outcome.REJECTED):
             return event
         event.attempts += 1
-        handler = status_callback_apply if event.kind == WebhookEvent.Kind.STATUS else inbound_message_receive
         try:
             with transaction.atomic():
-                result = handler(event=event)
+                result = _event_apply(event)
         except PermanentWebhookError as exc:
             event.outcome, event.last_error = WebhookEvent.Outcome.REJECTED, str(exc)
         except DataError as exc:
@@ -111,6 +103,13 @@ def webhook_event_process(*, event_id, retry_rejected: bool = False) -> WebhookE
     return event
 
 
+def _event_apply(event: WebhookEvent) -> tuple[WebhookEvent.Outcome, str]:
+    parsed = webhook_event_parse(event)
+    if isinstance(parsed, InboundMessage):
+        return inbound_message_receive(message=parsed, provider=event.provider, received_at=event.received_at)
+    return message_status_apply(update=parsed), ""
+
+
 def webhook_events_reprocess(*, event_ids, retry_rejected: bool = False) -> Counter:
     """Process events here and now (the admin action, the command): counts processed, rejected and failed."""
     counts = Counter()
@@ -128,15 +127,13 @@ def webhook_events_reprocess(*, event_ids, retry_rejected: bool = False) -> Coun
 def webhook_events_sweep() -> dict[str, int]:
     """The periodic safety net: queue what was left unprocessed, retry waiting media, replay raced callbacks,
     queue again the sends no worker took and restart campaign runs that were lost."""
-    from messaging.tasks import fetch_media, process_webhook_events
-
     unfinished = webhook_events_unfinished(older_than=SWEEP_GRACE)
     event_ids = [str(pk) for pk in unfinished.values_list("pk", flat=True)[:SWEEP_BATCH]]
     for start in range(0, len(event_ids), SWEEP_CHUNK):
-        enqueue_on_commit(process_webhook_events, event_ids[start : start + SWEEP_CHUNK])
+        enqueue_on_commit(PROCESS_TASK, event_ids[start : start + SWEEP_CHUNK])
     media_ids = media_pending_for_retry(older_than=datetime.timedelta(minutes=5))
     for media_id in media_ids:
-        enqueue_on_commit(fetch_media, media_id)
+        enqueue_on_commit(FETCH_MEDIA_TASK, media_id)
     replayed = status_callbacks_replay()
     stuck = messages_mark_stuck()
     requeued = messages_requeue_overdue()

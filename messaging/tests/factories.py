@@ -24,6 +24,7 @@ class WebhookEventFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = WebhookEvent
 
+    provider = "twilio"
     message_sid = factory.Sequence(lambda n: f"SM{n:032x}")
     payload = factory.LazyAttribute(lambda o: {"MessageSid": o.message_sid, "From": "whatsapp:+905551234567"})
     signature_valid = True

@@ -69,7 +69,7 @@ def test_reprocess_action(staff_client, post_webhook, monkeypatch):
     from messaging.services import webhooks
     from messaging.tests.twilio import whatsapp_text
 
-    monkeypatch.setattr(webhooks, "inbound_message_receive", lambda *, event: 1 / 0)
+    monkeypatch.setattr(webhooks, "inbound_message_receive", lambda **kwargs: 1 / 0)
     post_webhook(whatsapp_text(body="tekrar"))
     monkeypatch.undo()
     event = WebhookEvent.objects.get()

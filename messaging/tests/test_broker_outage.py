@@ -51,7 +51,7 @@ def published(monkeypatch):
     real = outbound.send
 
     def spy(task, *args, queue=None):
-        calls.append((task.name, queue, args[0]))
+        calls.append((getattr(task, "name", task), queue, args[0]))
         return real(task, *args, queue=queue)
 
     monkeypatch.setattr(outbound, "send", spy)

@@ -49,7 +49,7 @@ def run_together(function, items):
 
 def stored_event(payload):
     return WebhookEvent.objects.create(
-        kind=WebhookEvent.Kind.INBOUND, payload=payload, message_sid=payload["MessageSid"]
+        provider="twilio", kind=WebhookEvent.Kind.INBOUND, payload=payload, message_sid=payload["MessageSid"]
     )
 
 

@@ -26,7 +26,9 @@ def dead_port() -> int:
 
 
 def test_diagnostics_with_redis_down_report_the_rest_and_say_why(staff_client, settings):
-    WebhookEvent.objects.create(kind=WebhookEvent.Kind.INBOUND, payload={"MessageSid": "SM1"}, message_sid="SM1")
+    WebhookEvent.objects.create(
+        provider="twilio", kind=WebhookEvent.Kind.INBOUND, payload={"MessageSid": "SM1"}, message_sid="SM1"
+    )
     Message.objects.create(lead=LeadFactory(), body="kuyrukta", status=MessageStatus.QUEUED)
     settings.CACHES = {
         "default": {

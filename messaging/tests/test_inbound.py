@@ -5,8 +5,8 @@ from django.utils import timezone, translation
 
 from leads.models import Lead, Stage
 from leads.tests.factories import LeadFactory, StageFactory
+from messaging.backends.twilio.parser import channel_for_sender
 from messaging.models import Channel, Message, MessageStatus, WebhookEvent
-from messaging.services.inbound import channel_for_sender
 from messaging.tests.twilio import button_reply, new_sid, sms, whatsapp_text
 from notifications.models import Event
 
@@ -176,6 +176,7 @@ def test_messages_processed_late_keep_their_arrival_order(post_webhook):
     post_webhook(whatsapp_text(body="ikinci"))
     later = Message.objects.get()
     early = WebhookEvent.objects.create(
+        provider="twilio",
         kind=WebhookEvent.Kind.INBOUND,
         payload=whatsapp_text(body="birinci"),
         message_sid=new_sid(),
@@ -205,7 +206,7 @@ def test_a_value_the_database_refuses_rejects_the_event_at_once(post_webhook, mo
 
     from messaging.services import webhooks
 
-    def refuse(*, event):
+    def refuse(**kwargs):
         raise DataError("value too long for type character varying(128)")
 
     monkeypatch.setattr(webhooks, "inbound_message_receive", refuse)

@@ -4,7 +4,7 @@ import re
 import pytest
 from django.utils import timezone
 
-from messaging.backends.twilio import media_credentials
+from messaging.backends.twilio.media import media_credentials
 from messaging.models import Message, MessageMedia
 from messaging.selectors import webhook_diagnostics
 from messaging.services.media import MEDIA_MAX_ATTEMPTS, MediaFetchError, media_fetch

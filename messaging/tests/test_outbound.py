@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone, translation
 
 from leads.tests.factories import LeadFactory
-from messaging.backends import twilio as twilio_backend
+from messaging.backends.twilio import client as twilio_backend
 from messaging.models import Message, MessageStatus
 from messaging.services.messages import lead_activity_refresh
 from messaging.services.outbound import (

@@ -5,7 +5,8 @@ import uuid
 import pytest
 from django.conf import settings
 
-from messaging.ratelimit import RateLimiter, sender_key, sender_mps
+from messaging.backends.base import get_backend
+from messaging.ratelimit import RateLimiter, sender_key
 
 MPS = 20
 
@@ -55,6 +56,7 @@ def test_rate_holds_across_two_worker_processes():
 def test_rates_and_keys_per_channel(settings):
     settings.TWILIO_WHATSAPP_MPS, settings.TWILIO_SMS_MPS = 80.0, 1.0
     settings.TWILIO_MESSAGING_SERVICE_SID, settings.TWILIO_PHONE_NUMBER = "", "+14155238886"
-    assert (sender_mps("whatsapp"), sender_mps("sms")) == (80.0, 1.0)
-    assert sender_key("whatsapp") != sender_key("sms")
-    assert "+14155238886" in sender_key("sms")
+    backend = get_backend()
+    assert (backend.send_rate("whatsapp"), backend.send_rate("sms")) == (80.0, 1.0)
+    assert sender_key(backend, "whatsapp") != sender_key(backend, "sms")
+    assert "+14155238886" in sender_key(backend, "sms")

@@ -9,8 +9,7 @@ from django.utils import timezone
 from happycrm.celery import app
 from messaging.models import Message, WebhookEvent
 from messaging.services import webhooks
-from messaging.services.webhooks import webhook_event_process
-from messaging.tasks import webhook_events_queue
+from messaging.services.webhooks import webhook_event_process, webhook_events_queue
 from messaging.tests.twilio import whatsapp_text
 
 pytestmark = pytest.mark.django_db
@@ -62,11 +61,11 @@ def test_transient_failure_is_recorded_retried_and_then_succeeds(post_webhook, m
     calls = []
     real = webhooks.inbound_message_receive
 
-    def flaky(*, event):
-        calls.append(event.pk)
+    def flaky(**kwargs):
+        calls.append(kwargs["message"].sid)
         if len(calls) == 1:
             raise ConnectionError("database went away")
-        return real(event=event)
+        return real(**kwargs)
 
     monkeypatch.setattr(webhooks, "inbound_message_receive", flaky)
     post_webhook(whatsapp_text(body="ikinci denemede"))
@@ -91,7 +90,7 @@ def test_processing_twice_changes_nothing(post_webhook):
 
 
 def test_events_past_their_retries_need_include_failed(post_webhook, monkeypatch):
-    monkeypatch.setattr(webhooks, "inbound_message_receive", lambda *, event: 1 / 0)
+    monkeypatch.setattr(webhooks, "inbound_message_receive", lambda **kwargs: 1 / 0)
     post_webhook(whatsapp_text())
     event = WebhookEvent.objects.get()
     WebhookEvent.objects.filter(pk=event.pk).update(attempts=WebhookEvent.MAX_ATTEMPTS)
@@ -121,7 +120,7 @@ def test_rejected_events_can_be_retried_after_a_fix(post_webhook, settings):
 
 
 def test_command_reports_failures_with_a_non_zero_exit(post_webhook, monkeypatch, capsys):
-    monkeypatch.setattr(webhooks, "inbound_message_receive", lambda *, event: 1 / 0)
+    monkeypatch.setattr(webhooks, "inbound_message_receive", lambda **kwargs: 1 / 0)
     post_webhook(whatsapp_text())
     age(WebhookEvent.objects.get())
     with pytest.raises(CommandError, match="0 processed, 0 rejected, 1 failed"):

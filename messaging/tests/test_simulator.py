@@ -3,9 +3,10 @@ from django.core.management import CommandError, call_command
 
 from leads.models import Lead
 from messaging.backends.base import OutgoingMessage
-from messaging.backends.simulator import SimulatorBackend, deliver_status_callback, progress_plan
+from messaging.backends.simulator import SimulatorBackend, progress_plan
 from messaging.models import Message, MessageStatus, WebhookEvent
 from messaging.services.status import message_sid_assign
+from messaging.tasks import simulate_status_callback
 from messaging.tests.factories import MessageFactory
 
 pytestmark = pytest.mark.django_db
@@ -47,9 +48,7 @@ def test_simulated_callbacks_use_the_real_status_path(django_capture_on_commit_c
     message = message_sid_assign(message=message, sid="SM" + "b" * 32)
     with django_capture_on_commit_callbacks(execute=True):
         for status in ("sent", "delivered", "read"):
-            deliver_status_callback(
-                sid=message.twilio_message_sid, to="+905551234567", channel="whatsapp", status=status, error_code=None
-            )
+            simulate_status_callback(sid=message.twilio_message_sid, status=status, error_code=None)
     message.refresh_from_db()
     assert message.status == "read"
     assert WebhookEvent.objects.filter(kind="status", outcome="status_applied").count() == 3

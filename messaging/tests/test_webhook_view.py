@@ -6,7 +6,7 @@ from django.db import InterfaceError, OperationalError
 from django.urls import reverse
 from django.utils.datastructures import MultiValueDict
 
-from messaging import views
+from messaging.backends.twilio import views
 from messaging.models import Message, MessageStatus, WebhookEvent
 from messaging.selectors import signature_rejections
 from messaging.tests.factories import MessageFactory

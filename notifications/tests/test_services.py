@@ -3,9 +3,10 @@ import datetime
 import pytest
 from django.utils import timezone
 
+from messaging.services.events import event_new_message
 from messaging.tests.factories import MessageFactory
 from notifications.models import Event
-from notifications.services import event_new_message, events_prune
+from notifications.services import events_prune
 
 pytestmark = pytest.mark.django_db
 

@@ -4,10 +4,10 @@ import pytest
 from django.db import connection
 from django.test import Client
 
+from messaging.services.events import event_new_message, event_status_update
 from messaging.tests.factories import InboundMessageFactory, MessageFactory
 from notifications import broadcast
 from notifications.models import Event
-from notifications.services import event_new_message, event_status_update
 from notifications.views import event_stream
 
 URL = "/events/stream"

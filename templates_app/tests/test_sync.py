@@ -48,6 +48,7 @@ def content_api(twilio_settings):
     with FakeContentApi(ACCOUNT_SID, AUTH_TOKEN) as api:
         api.items = catalogue()
         twilio_settings.TWILIO_CONTENT_BASE_URL = api.base_url
+        twilio_settings.MESSAGING_BACKEND = "messaging.backends.twilio.TwilioBackend"
         yield api
 
 

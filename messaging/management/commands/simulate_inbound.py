@@ -1,17 +1,16 @@
-import uuid
-
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from leads.phones import normalize_phone
-from messaging.backends.simulator import OUR_NUMBER, OUR_WHATSAPP
-from messaging.models import WebhookEvent
+from messaging.backends.simulator import PROVIDER as SIMULATOR
+from messaging.backends.simulator import inbound_payload
+from messaging.models import Channel, WebhookEvent
 from messaging.services.webhooks import webhook_event_store
 
 
 class Command(BaseCommand):
-    help = "Inject an inbound message, as Twilio would post it, through the real webhook processing path."
+    help = "Inject an inbound message, as the simulator posts it, through the real webhook processing path."
 
     def add_arguments(self, parser):
         parser.add_argument("body", help="the message text")
@@ -24,24 +23,12 @@ class Command(BaseCommand):
             phone = normalize_phone(sender)
         except ValidationError as exc:
             raise CommandError(f"--from: {exc.messages[0]}") from None
-        sid = f"SM{uuid.uuid4().hex}"
-        payload = {
-            "MessageSid": sid,
-            "SmsMessageSid": sid,
-            "SmsSid": sid,
-            "AccountSid": "AC" + "0" * 32,
-            "From": phone if sms else f"whatsapp:{phone}",
-            "To": OUR_NUMBER if sms else OUR_WHATSAPP,
-            "Body": body,
-            "NumMedia": "0",
-            "NumSegments": "1",
-            "SmsStatus": "received",
-            "ApiVersion": "2010-04-01",
-        }
-        if not sms:
-            payload.update({"WaId": phone.lstrip("+"), "ProfileName": name})
+        payload = inbound_payload(
+            sender=phone, channel=Channel.SMS if sms else Channel.WHATSAPP, body=body, profile_name=name
+        )
+        sid = payload["sid"]
         with transaction.atomic():
-            event = webhook_event_store(payload=payload, signature_valid=None)
+            event = webhook_event_store(provider=SIMULATOR, payload=payload, signature_valid=None)
         event.refresh_from_db()
         if event.outcome == WebhookEvent.Outcome.STORED:
             self.stdout.write(self.style.SUCCESS(f"Stored {sid} from {phone}."))

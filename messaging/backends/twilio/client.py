@@ -1,0 +1,84 @@
+"""Sending through Twilio's Messages API with the real twilio client."""
+
+import json
+import re
+
+import requests
+import urllib3
+from django.conf import settings
+from django.urls import reverse
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
+
+from messaging.backends.base import OutgoingMessage, RetryableSendError, SendError, SendResult, UnknownOutcomeError
+
+from .codes import OPTED_OUT_ERROR, RETRYABLE_ERROR_CODES
+
+# Status codes after which the message was certainly not taken.
+RETRYABLE_HTTP_STATUSES = frozenset({429, 500, 502, 503, 504})
+HTTP_TIMEOUT = 10  # seconds; Twilio answers a create in well under a second
+TWILIO_MESSAGE_PREFIX = re.compile(r"^Unable to \w+ record: ")  # the client's words before Twilio's own
+
+
+def _not_connected(exc: requests.ConnectionError) -> bool:
+    """A connection that was never made (refused, DNS, connect timeout): nothing reached Twilio."""
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(exc, requests.ConnectTimeout) or isinstance(
+        reason, urllib3.exceptions.NewConnectionError | urllib3.exceptions.NameResolutionError
+    )
+
+
+def client() -> Client:
+    """The twilio client on our credentials; TWILIO_API_BASE_URL points it at another server (tests, a stand-in)."""
+    http = TwilioHttpClient(timeout=HTTP_TIMEOUT)
+    twilio = Client(settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN, http_client=http)
+    if settings.TWILIO_API_BASE_URL:
+        twilio.api.base_url = settings.TWILIO_API_BASE_URL
+    return twilio
+
+
+def message_params(message: OutgoingMessage) -> dict:
+    whatsapp = message.channel == "whatsapp"
+    params = {"to": f"whatsapp:{message.to}" if whatsapp else message.to}
+    if settings.TWILIO_MESSAGING_SERVICE_SID:
+        params["messaging_service_sid"] = settings.TWILIO_MESSAGING_SERVICE_SID
+    else:
+        params["from_"] = f"whatsapp:{settings.TWILIO_PHONE_NUMBER}" if whatsapp else settings.TWILIO_PHONE_NUMBER
+    if message.content_sid:
+        params["content_sid"] = message.content_sid
+        if message.content_variables:
+            params["content_variables"] = json.dumps(message.content_variables, ensure_ascii=False)
+    elif message.body:
+        params["body"] = message.body
+    if message.media_urls:
+        params["media_url"] = list(message.media_urls)
+    if settings.PUBLIC_BASE_URL:
+        params["status_callback"] = settings.PUBLIC_BASE_URL + reverse("messaging:twilio-webhook")
+    return params
+
+
+def message_create(twilio: Client, message: OutgoingMessage) -> SendResult:
+    """One create call; what went wrong says whether the message may have been taken."""
+    try:
+        created = twilio.messages.create(**message_params(message))
+    except TwilioRestException as exc:
+        error = (
+            RetryableSendError
+            if exc.status in RETRYABLE_HTTP_STATUSES or exc.code in RETRYABLE_ERROR_CODES
+            else SendError
+        )
+        raise error(
+            TWILIO_MESSAGE_PREFIX.sub("", exc.msg or str(exc)),
+            code=exc.code,
+            recipient_opted_out=exc.code == OPTED_OUT_ERROR,
+        ) from exc
+    except requests.ConnectionError as exc:
+        if _not_connected(exc):
+            raise RetryableSendError(f"Could not connect to Twilio: {exc}") from exc
+        raise UnknownOutcomeError(f"The connection to Twilio broke after sending: {exc}") from exc
+    except requests.Timeout as exc:
+        raise UnknownOutcomeError(f"Twilio did not answer within {HTTP_TIMEOUT} seconds.") from exc
+    except TwilioException as exc:
+        raise UnknownOutcomeError(f"Unexpected answer from Twilio: {exc}") from exc
+    return SendResult(sid=created.sid, status=created.status)
