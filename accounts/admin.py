@@ -13,6 +13,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from happycrm.admin_site import ReadOnlyAdminMixin
+
 from .models import LoginFailure, SignIn
 
 
@@ -36,17 +38,11 @@ class LockedOutFilter(admin.SimpleListFilter):
         return queryset
 
 
-class ReadOnlyRecordAdmin(admin.ModelAdmin):
+class ReadOnlyRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Written by logging in, never by hand."""
 
     date_hierarchy = "attempt_time"
     search_fields = ["username", "ip_address", "user_agent", "path_info"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(LoginFailure)

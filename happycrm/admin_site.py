@@ -56,3 +56,14 @@ class HappyCRMAdminSite(AdminSite):
 
 class HappyCRMAdminConfig(AdminConfig):
     default_site = "happycrm.admin_site.HappyCRMAdminSite"
+
+
+class ReadOnlyAdminMixin:
+    """Rows the system writes (evidence, records, a campaign's outcomes): shown, filtered and acted on in the
+    admin, never added or edited by hand. Deleting is left to the model's permission."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

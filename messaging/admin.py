@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from accounts.permissions import CHANGE_MESSAGE, REPROCESS_WEBHOOK_EVENTS, RUN_CAMPAIGN, SEND_MESSAGE, has_perms
+from happycrm.admin_site import ReadOnlyAdminMixin
 from leads.selectors import SearchTerms
 
 from .models import Campaign, CampaignRecipient, Message, MessageMedia, WebhookEvent
@@ -16,7 +17,7 @@ from .services.outbound import SendRefused, message_resend
 from .services.webhooks import webhook_events_reprocess
 
 
-class MessageMediaInline(admin.TabularInline):
+class MessageMediaInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = MessageMedia
     extra = 0
     can_delete = False
@@ -28,9 +29,6 @@ class MessageMediaInline(admin.TabularInline):
         if obj.status != MessageMedia.Status.STORED:
             return "-"
         return format_html('<a href="{}">{}</a>', obj.get_absolute_url(), _("Open"))
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 class HandoffFilter(admin.SimpleListFilter):
@@ -188,7 +186,7 @@ class MessageAdmin(admin.ModelAdmin):
 
 
 @admin.register(WebhookEvent)
-class WebhookEventAdmin(admin.ModelAdmin):
+class WebhookEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The raw record of what a provider sent: kept as evidence, never edited."""
 
     list_display = [
@@ -242,12 +240,6 @@ class WebhookEventAdmin(admin.ModelAdmin):
     @admin.display(description=_("last error"))
     def short_error(self, obj):
         return Truncator(obj.last_error).chars(80)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     def has_reprocess_permission(self, request):
         return has_perms(request.user, REPROCESS_WEBHOOK_EVENTS)

@@ -15,11 +15,21 @@ from .services.webhooks import webhook_event_process, webhook_event_store, webho
 
 logger = logging.getLogger(__name__)
 
-SEND_MAX_RETRIES = 6  # about two minutes of backoff before a message Twilio keeps refusing is failed
+SEND_MAX_RETRIES = 6  # about two minutes of backoff before a message the provider keeps refusing is failed
 
 
 def backoff(retries: int) -> int:
     return min(2 ** (retries + 1), 300)
+
+
+def final_attempt(task) -> bool:
+    """In-process (eager) or the last retry: what fails now is not tried again by this task."""
+    return task.request.is_eager or task.request.retries >= task.max_retries
+
+
+def retry_later(task, *, exc: Exception, args=None):
+    """The one retry of every task here: the same task again after an exponential backoff (2 s to 5 min)."""
+    return task.retry(args=args, exc=exc, countdown=backoff(task.request.retries))
 
 
 class WebhookEventsFailed(Exception):
@@ -40,7 +50,7 @@ def process_webhook_events(self, event_ids: list[str]) -> None:
     error = WebhookEventsFailed(f"{len(failed)} of {len(event_ids)} events failed")
     if self.request.is_eager:
         raise error  # in-process mode: the sweep retries them
-    raise self.retry(args=[failed], exc=error, countdown=backoff(self.request.retries))
+    raise retry_later(self, exc=error, args=[failed])
 
 
 @shared_task(bind=True, name="messaging.fetch_media", max_retries=MEDIA_MAX_ATTEMPTS - 1)
@@ -50,35 +60,38 @@ def fetch_media(self, media_id: str) -> None:
     except MediaFetchError as exc:
         if self.request.is_eager:
             raise
-        raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from exc
+        raise retry_later(self, exc=exc) from exc
 
 
-@shared_task(bind=True, name="messaging.send_message", max_retries=SEND_MAX_RETRIES)
-def send_message(self, message_id: str) -> None:
-    try:
-        message_deliver(message_id=message_id)
-    except RetryableSendError as exc:
-        if self.request.is_eager or self.request.retries >= self.max_retries:
-            message = Message.objects.get(pk=message_id)
-            message_send_failed(message=message, code=exc.code, error=exc.message)
-            return
-        raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from exc
-
-
-@shared_task(bind=True, name="messaging.send_messages", max_retries=SEND_MAX_RETRIES)
-def send_messages(self, message_ids: list[str]) -> None:
-    """A batch of campaign messages, each at its sender's rate; those Twilio did not take are retried."""
-    retry = []
+def _deliver(task, message_ids: list[str]) -> tuple[list[str], Exception | None]:
+    """Send each message; those the provider certainly did not take are retried, or failed on the final attempt.
+    Returns the ids to retry and the last reason."""
+    retry, reason = [], None
     for message_id in message_ids:
         try:
             message_deliver(message_id=message_id)
         except RetryableSendError as exc:
-            if self.request.is_eager or self.request.retries >= self.max_retries:
+            if final_attempt(task):
                 message_send_failed(message=Message.objects.get(pk=message_id), code=exc.code, error=exc.message)
             else:
                 retry.append(message_id)
+                reason = exc
+    return retry, reason
+
+
+@shared_task(bind=True, name="messaging.send_message", max_retries=SEND_MAX_RETRIES)
+def send_message(self, message_id: str) -> None:
+    retry, reason = _deliver(self, [message_id])
     if retry:
-        raise self.retry(args=[retry], countdown=backoff(self.request.retries))
+        raise retry_later(self, exc=reason)
+
+
+@shared_task(bind=True, name="messaging.send_messages", max_retries=SEND_MAX_RETRIES)
+def send_messages(self, message_ids: list[str]) -> None:
+    """A batch of bulk messages, each at its sender's rate; those the provider did not take are retried."""
+    retry, reason = _deliver(self, message_ids)
+    if retry:
+        raise retry_later(self, exc=reason, args=[retry])
 
 
 @shared_task(name="messaging.run_campaign")

@@ -6,6 +6,7 @@ from django.db import transaction
 
 from happycrm.validators import contains_nul
 from messaging.backends.base import BaseBackend, ProviderTemplate, TemplatesUnavailable, UnreadableTemplate, get_backend
+from messaging.models import Channel
 
 from .models import Template
 
@@ -63,7 +64,7 @@ def template_fields(item: ProviderTemplate) -> dict:
 
 def templates_backend() -> BaseBackend:
     """The provider WhatsApp's templates come from: the WhatsApp channel's."""
-    return get_backend("whatsapp")
+    return get_backend(Channel.WHATSAPP)
 
 
 def templates_sync() -> SyncReport:

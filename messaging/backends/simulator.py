@@ -11,6 +11,7 @@ from celery import current_app
 from django.db import close_old_connections, transaction
 
 from happycrm.queue import task_named
+from messaging.models import Channel
 
 from .base import BaseBackend, InboundMessage, OutgoingMessage, PermanentWebhookError, SendResult, StatusUpdate
 from .twilio.codes import OPTED_OUT_ERROR, TwilioLimits, opt_change
@@ -18,7 +19,10 @@ from .twilio.codes import OPTED_OUT_ERROR, TwilioLimits, opt_change
 PROVIDER = "simulator"
 STATUS_CALLBACK_TASK = "messaging.simulate_status_callback"
 # Seconds after the send at which each callback arrives; now and then a message fails instead.
-PROGRESS = {"whatsapp": [(2, "sent"), (4, "delivered"), (9, "read")], "sms": [(2, "sent"), (5, "delivered")]}
+PROGRESS = {
+    Channel.WHATSAPP: [(2, "sent"), (4, "delivered"), (9, "read")],
+    Channel.SMS: [(2, "sent"), (5, "delivered")],
+}
 FAILURE_RATE = 0.1
 FAILURES = [("undelivered", 30003), ("undelivered", 30005), ("failed", 30008), ("undelivered", 30006)]
 

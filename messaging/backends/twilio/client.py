@@ -12,6 +12,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from messaging.backends.base import OutgoingMessage, RetryableSendError, SendError, SendResult, UnknownOutcomeError
+from messaging.models import Channel
 
 from .codes import OPTED_OUT_ERROR, RETRYABLE_ERROR_CODES
 
@@ -39,7 +40,7 @@ def client() -> Client:
 
 
 def message_params(message: OutgoingMessage) -> dict:
-    whatsapp = message.channel == "whatsapp"
+    whatsapp = message.channel == Channel.WHATSAPP
     params = {"to": f"whatsapp:{message.to}" if whatsapp else message.to}
     if settings.TWILIO_MESSAGING_SERVICE_SID:
         params["messaging_service_sid"] = settings.TWILIO_MESSAGING_SERVICE_SID

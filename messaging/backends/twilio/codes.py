@@ -5,7 +5,7 @@ from django.conf import settings
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from messaging.models import MessageStatus
+from messaging.models import Channel, MessageStatus
 
 # Twilio's message statuses (RapidPro's STATUS_MAPPING); "received"/"receiving" mark an inbound message.
 STATUS_MAPPING = {
@@ -89,7 +89,7 @@ class TwilioLimits:
     max_body_length = MAX_BODY_LENGTH
 
     def send_rate(self, channel: str) -> float:
-        return settings.TWILIO_WHATSAPP_MPS if channel == "whatsapp" else settings.TWILIO_SMS_MPS
+        return settings.TWILIO_WHATSAPP_MPS if channel == Channel.WHATSAPP else settings.TWILIO_SMS_MPS
 
     def sender_id(self, channel: str) -> str:
         return settings.TWILIO_MESSAGING_SERVICE_SID or settings.TWILIO_PHONE_NUMBER or "default"
