@@ -33,7 +33,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("favicon.ico", favicon, name="favicon"),
     path("admin/", admin.site.urls),
+    path("api/", include("happycrm.api_urls")),
     path("", include("messaging.urls")),
-    path("", include("templates_app.urls")),
     path("", include("notifications.urls")),
 ]

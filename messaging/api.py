@@ -2,6 +2,7 @@
 
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
+from django.urls import path
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError as BadRequest
 from rest_framework.response import Response
@@ -126,3 +127,10 @@ class LeadSendView(APIView):
         except SendRefused as exc:
             return Response({"detail": exc.message, "code": exc.code}, status=status.HTTP_400_BAD_REQUEST)
         return Response(SentMessageSerializer(message).data, status=status.HTTP_201_CREATED)
+
+
+urlpatterns = [  # under /api/, through happycrm.api_urls
+    path("debug/webhook-diagnostics", WebhookDiagnosticsView.as_view(), name="webhook-diagnostics"),
+    path("debug/messages", PhoneMessagesView.as_view(), name="debug-messages"),
+    path("leads/<uuid:pk>/messages", LeadSendView.as_view(), name="lead-send"),
+]

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from . import api, chat, views
+from . import chat, views
 from .backends.base import webhook_url_modules
 
 app_name = "messaging"
@@ -8,9 +8,6 @@ app_name = "messaging"
 urlpatterns = [
     # Each provider's webhook lives with its provider (Twilio's at the spec's /api/twilio/webhook).
     *(path("", include(module)) for module in webhook_url_modules()),
-    path("api/debug/webhook-diagnostics", api.WebhookDiagnosticsView.as_view(), name="webhook-diagnostics"),
-    path("api/debug/messages", api.PhoneMessagesView.as_view(), name="debug-messages"),
-    path("api/leads/<uuid:pk>/messages", api.LeadSendView.as_view(), name="lead-send"),
     path("messages/media/<uuid:pk>", views.media_file, name="media"),
     path("m/<str:token>", views.public_media, name="public-media"),
     path("inbox/", chat.inbox, name="inbox"),

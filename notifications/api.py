@@ -1,3 +1,4 @@
+from django.urls import path
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -39,3 +40,8 @@ class EventsView(APIView):
         )
 
     post = get  # the spec calls it with POST
+
+
+urlpatterns = [  # under /api/, through happycrm.api_urls
+    path("messages/events", EventsView.as_view(), name="events"),
+]

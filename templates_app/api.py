@@ -1,6 +1,7 @@
 import uuid
 
 from django.shortcuts import get_object_or_404
+from django.urls import path
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -14,7 +15,7 @@ from .services import TemplateSyncError, templates_sync
 
 
 class TemplateSyncView(APIView):
-    """The spec's POST /api/templates/sync-missing: sync from Twilio, answer with what changed."""
+    """The spec's POST /api/templates/sync-missing: sync from the provider, answer with what changed."""
 
     permission_classes = [api_permission(SYNC_TEMPLATES)]
 
@@ -43,3 +44,9 @@ class TemplatePreviewView(APIView):
         if lead is None:
             return Response({"lead": ["No such lead."]}, status=status.HTTP_400_BAD_REQUEST)
         return Response(template_preview(template=template, lead=lead, extra=request.query_params.getlist("param")))
+
+
+urlpatterns = [  # under /api/, through happycrm.api_urls
+    path("templates/sync-missing", TemplateSyncView.as_view(), name="templates-sync"),
+    path("templates/<uuid:pk>/preview", TemplatePreviewView.as_view(), name="template-preview"),
+]

@@ -50,7 +50,7 @@ def test_pages_and_the_api_answer_503_when_the_database_is_down(agent, database_
         assert response["Retry-After"] == "30"
         assert "The database cannot be reached at the moment." in response.content.decode(), name
 
-    api = agent.get(reverse("messaging:webhook-diagnostics"))
+    api = agent.get(reverse("api:webhook-diagnostics"))
     assert api.status_code == 503
     assert api.json() == {"detail": "The database cannot be reached at the moment. Please try again in a minute."}
     assert anonymous.get(reverse("healthz")).status_code == 200
@@ -60,6 +60,6 @@ def test_other_errors_stay_500(agent, monkeypatch):
     from messaging import api
 
     monkeypatch.setattr(api, "webhook_diagnostics", lambda: 1 / 0)
-    response = agent.get(reverse("messaging:webhook-diagnostics"))
+    response = agent.get(reverse("api:webhook-diagnostics"))
     assert response.status_code == 500
     assert "database" not in response.content.decode()

@@ -8,8 +8,8 @@ from messaging.tests.twilio import new_sid, status_callback, whatsapp_text
 
 pytestmark = pytest.mark.django_db
 
-DIAGNOSTICS = reverse("messaging:webhook-diagnostics")
-MESSAGES = reverse("messaging:debug-messages")
+DIAGNOSTICS = reverse("api:webhook-diagnostics")
+MESSAGES = reverse("api:debug-messages")
 
 
 @pytest.mark.parametrize("url", [DIAGNOSTICS, MESSAGES + "?phone=05551234567"])
@@ -95,7 +95,7 @@ def test_send_api_text_template_and_file(agent_client, django_capture_on_commit_
 
     locmem.outbox.clear()
     lead = LeadFactory(phone="+905551234567", last_inbound_at=timezone.now() - datetime.timedelta(hours=1))
-    url = reverse("messaging:lead-send", args=[lead.pk])
+    url = reverse("api:lead-send", args=[lead.pk])
     with django_capture_on_commit_callbacks(execute=True):
         text = agent_client.post(url, {"body": "Merhaba"}, content_type="application/json")
         template = agent_client.post(
@@ -119,13 +119,13 @@ def test_send_api_refusals_are_400_with_the_reason(agent_client):
     from django.test import Client
 
     lead = LeadFactory(phone="+905551234567")
-    url = reverse("messaging:lead-send", args=[lead.pk])
+    url = reverse("api:lead-send", args=[lead.pk])
     response = agent_client.post(url, {"body": "Merhaba"}, content_type="application/json")
     assert response.status_code == 400
     assert response.json()["code"] == "window_closed"
     assert "24 hours" in response.json()["detail"]
     assert agent_client.post(url, {"channel": "fax"}, content_type="application/json").status_code == 400
-    missing = reverse("messaging:lead-send", args=["00000000-0000-0000-0000-000000000000"])
+    missing = reverse("api:lead-send", args=["00000000-0000-0000-0000-000000000000"])
     assert agent_client.post(missing, {"body": "x"}, content_type="application/json").status_code == 404
     assert Client().post(url, {"body": "x"}, content_type="application/json").status_code == 403
 
@@ -139,7 +139,7 @@ def test_send_api_shares_the_services_rules_for_what_a_message_says(staff_client
     from templates_app.tests.factories import TemplateFactory
 
     lead = LeadFactory(phone="+905551234567", last_inbound_at=timezone.now() - datetime.timedelta(hours=1))
-    url = reverse("messaging:lead-send", args=[lead.pk])
+    url = reverse("api:lead-send", args=[lead.pk])
     too_long = staff_client.post(url, {"body": "x" * 1601}, content_type="application/json")
     assert too_long.status_code == 400
     assert too_long.json() == {

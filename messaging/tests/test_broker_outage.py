@@ -83,7 +83,7 @@ def test_a_reply_the_broker_refused_is_recorded_and_sent_by_the_sweep(
     broker(DEAD_BROKER, eager=False)
     with django_capture_on_commit_callbacks(execute=True):
         response = staff_client.post(
-            reverse("messaging:lead-send", args=[lead.pk]), {"body": "Broker yokken"}, content_type="application/json"
+            reverse("api:lead-send", args=[lead.pk]), {"body": "Broker yokken"}, content_type="application/json"
         )
     assert response.status_code == 201
     message = Message.objects.get()
@@ -303,7 +303,7 @@ def test_sends_made_while_the_broker_is_down_are_sent_once_it_is_back(
     client.force_login(django_user_model.objects.create_user(username="agent", is_staff=True, is_superuser=True))
     lead = open_lead()
     template = TemplateFactory(content="Merhaba {{1}}", content_sid="")
-    url = reverse("messaging:lead-send", args=[lead.pk])
+    url = reverse("api:lead-send", args=[lead.pk])
 
     assert client.post(url, {"body": "önce"}, content_type="application/json").status_code == 201
     accepted = Message.objects.get(body="önce")
@@ -341,7 +341,7 @@ def test_a_broker_that_hangs_fails_the_hand_off_in_seconds_and_the_send_is_kept(
     own_redis, client, django_user_model, outbox
 ):
     client.force_login(django_user_model.objects.create_user(username="agent", is_staff=True, is_superuser=True))
-    url = reverse("messaging:lead-send", args=[open_lead().pk])
+    url = reverse("api:lead-send", args=[open_lead().pk])
     assert client.post(url, {"body": "önce"}, content_type="application/json").status_code == 201  # connected
 
     own_redis.hang()

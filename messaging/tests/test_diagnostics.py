@@ -16,7 +16,7 @@ from messaging.services.webhooks import signature_rejection_record
 
 pytestmark = pytest.mark.django_db
 
-DIAGNOSTICS = reverse("messaging:webhook-diagnostics")
+DIAGNOSTICS = reverse("api:webhook-diagnostics")
 
 
 def dead_port() -> int:

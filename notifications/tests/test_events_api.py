@@ -7,7 +7,7 @@ from notifications.models import Event
 
 pytestmark = pytest.mark.django_db
 
-URL = reverse("notifications:events")
+URL = reverse("api:events")
 
 
 def test_events_since_a_cursor(staff_client, post_webhook):

@@ -24,7 +24,7 @@ def test_preview_fills_what_the_lead_has_and_flags_the_rest(settings):
 def test_preview_endpoint(staff_client):
     lead = LeadFactory(name="Can", event_date=datetime.date(2026, 12, 5), event_time=datetime.time(19, 30))
     template = TemplateFactory(content=CONTENT)
-    url = reverse("templates_app:preview", args=[template.pk])
+    url = reverse("api:template-preview", args=[template.pk])
     data = staff_client.get(url, {"lead": str(lead.pk), "param": "B-7"}).json()
     assert data["text"].startswith("Merhaba Can, 12/05/2026 saat 7:30 p.m.")
     assert data["missing"] == []

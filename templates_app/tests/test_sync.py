@@ -137,7 +137,7 @@ def test_admin_button(content_api, staff_client):
 def test_endpoint(content_api, staff_client, settings):
     from django.test import Client
 
-    url = reverse("templates_app:sync")
+    url = reverse("api:templates-sync")
     assert Client().post(url).status_code == 403
     data = staff_client.post(url).json()
     assert sorted(data["created"]) == ["indirim", "kart", "menu", "onay", "randevu"]
