@@ -10,7 +10,7 @@ from happycrm.admin_site import ReadOnlyAdminMixin
 from leads.selectors import SearchTerms
 
 from .models import Campaign, CampaignRecipient, Message, MessageMedia, WebhookEvent
-from .selectors import handoff_states, messages_search_q
+from .selectors import handoff_states, message_error_explanation, messages_search_q
 from .services.campaigns import campaign_progress, campaign_start
 from .services.messages import messages_mark_read, messages_set_starred
 from .services.outbound import SendRefused, message_resend
@@ -131,7 +131,7 @@ class MessageAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("what the error means"))
     def error_explanation(self, obj):
-        return obj.error_explanation or "-"
+        return message_error_explanation(obj) or "-"
 
     @admin.display(description=_("direction"), boolean=False, ordering="is_from_lead")
     def direction(self, obj):
@@ -324,7 +324,7 @@ class CampaignRecipientAdmin(admin.ModelAdmin):
         """Why it was skipped, or why Twilio did not deliver it."""
         if obj.reason:
             return obj.reason
-        return obj.message.error_explanation if obj.message and obj.message.error_code else ""
+        return message_error_explanation(obj.message) if obj.message and obj.message.error_code else ""
 
     def has_add_permission(self, request):
         return False

@@ -14,7 +14,7 @@ from leads.phones import normalize_phone
 from templates_app.models import Template
 
 from .models import Channel, Message, MessageMedia
-from .selectors import leads_for_phone, messages_for_leads, webhook_diagnostics
+from .selectors import leads_for_phone, message_error_explanation, messages_for_leads, webhook_diagnostics
 from .services.outbound import SendRefused, message_send, message_send_media, message_send_template
 
 
@@ -44,7 +44,7 @@ class MediaSerializer(serializers.ModelSerializer):
 class MessageDebugSerializer(serializers.ModelSerializer):
     lead_id = serializers.UUIDField()
     media = MediaSerializer(many=True)
-    error_explanation = serializers.CharField()
+    error_explanation = serializers.SerializerMethodField()
 
     class Meta:
         model = Message
@@ -65,6 +65,9 @@ class MessageDebugSerializer(serializers.ModelSerializer):
             "metadata",
             "media",
         ]
+
+    def get_error_explanation(self, message) -> str:
+        return message_error_explanation(message)
 
 
 class PhoneMessagesView(APIView):

@@ -89,6 +89,13 @@ def sends_awaiting_worker() -> dict[str, int]:
     return Message.objects.aggregate(**{state: Count("pk", filter=q) for state, q in handoff_states().items()})
 
 
+def message_error_explanation(message: Message) -> str:
+    """What the message's error means for an agent, in the current language, as its provider explains it."""
+    if message.error_code is None and not message.error_message:
+        return ""
+    return backend_for_provider(message.provider).explain_error(message.error_code, message.error_message)
+
+
 def _event_status(event: WebhookEvent) -> str:
     """The status an event reports, as its provider's parser reads it ("" when it cannot be read)."""
     try:

@@ -140,11 +140,11 @@ class BaseBackend:
     # Receiving: a stored payload becomes a neutral object.
     def event_kind_and_sid(self, payload: dict) -> tuple[str, str]:
         """("inbound" or "status", the message's SID or "") for the stored event; never raises."""
-        raise NotImplementedError
+        return "inbound", ""
 
     def parse(self, payload: dict) -> InboundMessage | StatusUpdate:
-        """Raises PermanentWebhookError when the payload cannot be read."""
-        raise NotImplementedError
+        """Raises PermanentWebhookError when the payload cannot be read (a backend that receives nothing: always)."""
+        raise PermanentWebhookError(f"The {self.provider} backend receives no webhooks.")
 
     def explain_error(self, code: int | None, provider_message: str = "") -> str:
         """What an error code means for an agent, in the current language; the provider's own text otherwise."""
