@@ -349,12 +349,10 @@ def test_the_length_limit_is_the_backends(monkeypatch, staff_client):
     from messaging.backends.locmem import LocmemBackend
 
     lead = lead_activity_refresh(lead=lead_in_window())  # its unread count right, as opening it reads it
-    page = staff_client.get(reverse("messaging:conversation", args=[lead.pk])).content.decode()
+    page = staff_client.get(reverse("inbox:conversation", args=[lead.pk])).content.decode()
     assert 'data-max-length="1600"' in page
     monkeypatch.setattr(LocmemBackend, "max_body_length", 10)
-    assert (
-        'data-max-length="10"' in staff_client.get(reverse("messaging:conversation", args=[lead.pk])).content.decode()
-    )
+    assert 'data-max-length="10"' in staff_client.get(reverse("inbox:conversation", args=[lead.pk])).content.decode()
     with pytest.raises(SendRefused, match="at most 10 can be sent"):
         message_send(lead=lead, body="x" * 11)
     response = staff_client.post(reverse("messaging:lead-send", args=[lead.pk]), {"body": "x" * 11})
@@ -381,7 +379,7 @@ def test_the_chat_page_refuses_what_the_service_refuses(staff_client, form, reas
 
     lead = lead_activity_refresh(lead=lead_in_window())
     template = TemplateFactory(content="Merhaba {{1}}, kodunuz {{4}}")
-    url = reverse("messaging:send", args=[lead.pk])
+    url = reverse("inbox:send", args=[lead.pk])
     form = {**form, "template": str(template.pk)} if "send-template" in form else form
     response = staff_client.post(url, form, HTTP_HX_REQUEST="true")
     assert response.status_code == 200

@@ -2,10 +2,8 @@
 
 import uuid
 
-from django import forms
 from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_required, permission_required
-from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Sum
 from django.http import HttpResponse, JsonResponse
@@ -17,14 +15,10 @@ from django_htmx.http import reswap, retarget, trigger_client_event
 from accounts.permissions import CHANGE_MESSAGE, EDIT_LEAD, PREVIEW_TEMPLATE, READ_CONVERSATIONS, SEND_MESSAGE
 from leads.models import Lead, Stage
 from leads.services import lead_save
-from templates_app.models import Template
-from templates_app.selectors import templates_sendable
-
-from .backends.base import get_backend
-from .models import Channel, Message
-from .selectors import INBOX_PAGE_SIZE, inbox_leads, thread_page
-from .services.messages import messages_mark_read, messages_set_starred
-from .services.outbound import (
+from messaging.backends.base import get_backend
+from messaging.models import Channel, Message
+from messaging.services.messages import messages_mark_read, messages_set_starred
+from messaging.services.outbound import (
     PLACEHOLDER,
     WHATSAPP_WINDOW,
     SendRefused,
@@ -35,65 +29,11 @@ from .services.outbound import (
     template_preview,
     whatsapp_window_open,
 )
+from templates_app.models import Template
+from templates_app.selectors import templates_sendable
 
-
-class ChoiceOfRowField(forms.ModelChoiceField):
-    """A row by its key; whatever the key is (not a UUID, a NUL), the error is the same one, not the value echoed."""
-
-    def to_python(self, value):
-        try:
-            return super().to_python(value)
-        except ValidationError:
-            raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice") from None
-
-
-class InboxFilterForm(forms.Form):
-    """The inbox's filters, validated like any form (a NUL or an unknown stage is an error shown, not a crash)."""
-
-    q = forms.CharField(label=_("Search"), required=False, max_length=100)
-    unread = forms.BooleanField(required=False)
-    starred = forms.BooleanField(required=False)
-    stage = ChoiceOfRowField(label=_("Stage"), queryset=Stage.objects.all(), required=False)
-    channel = forms.ChoiceField(
-        label=_("Channel"),
-        choices=Channel.choices,
-        required=False,
-        # Django's own words (and translation) for a choice not offered, without echoing the value.
-        error_messages={"invalid_choice": _("Select a valid choice. That choice is not one of the available choices.")},
-    )
-
-    def filters(self) -> dict:
-        """The valid filters (an invalid one is left out, so the inbox still shows)."""
-        data = self.cleaned_data if self.is_bound else {}
-        return {
-            "unread": data.get("unread", False),
-            "starred": data.get("starred", False),
-            "stage": data.get("stage"),
-            "channel": data.get("channel", ""),
-            "query": data.get("q", ""),
-        }
-
-    def error_messages(self) -> list[str]:
-        return [f"{self.fields[name].label or name}: {' '.join(errors)}" for name, errors in self.errors.items()]
-
-
-class LeadDetailsForm(forms.ModelForm):
-    class Meta:
-        model = Lead
-        fields = ["name", "phone", "email", "stage", "event_date", "event_time", "location"]
-        widgets = {
-            "event_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-            "event_time": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
-        }
-
-    def clean_phone(self):
-        """A number another lead has is an error that names that lead (not the unique constraint's generic one)."""
-        phone = Lead._meta.get_field("phone").to_python(self.cleaned_data.get("phone"))  # E.164, as stored
-        if phone and (other := Lead.objects.filter(phone=phone).exclude(pk=self.instance.pk).first()):
-            raise ValidationError(
-                _("This phone number belongs to another lead: %(name)s.") % {"name": other.name}, code="unique"
-            )
-        return phone
+from .forms import InboxFilterForm, LeadDetailsForm
+from .selectors import INBOX_PAGE_SIZE, inbox_leads, thread_page
 
 
 @login_required
@@ -111,7 +51,7 @@ def inbox(request):
         "stages": Stage.objects.all(),
         "channels": Channel.choices,
     }
-    template = "messaging/partials/inbox_rows.html" if request.htmx else "messaging/inbox.html"
+    template = "inbox/partials/inbox_rows.html" if request.htmx else "inbox/inbox.html"
     return render(request, template, context)
 
 
@@ -157,10 +97,10 @@ def conversation(request, pk):
     page, has_older = thread_page(lead=lead, before=before)
     context = {"page": page, "has_older": has_older}
     if request.htmx and before is not None:
-        return render(request, "messaging/partials/thread_page.html", {"lead": lead, **context})
+        return render(request, "inbox/partials/thread_page.html", {"lead": lead, **context})
     messages_mark_read(queryset=lead.messages.filter(is_from_lead=True, is_read=False))
     lead.refresh_from_db()
-    return render(request, "messaging/conversation.html", _conversation_context(lead, **context))
+    return render(request, "inbox/conversation.html", _conversation_context(lead, **context))
 
 
 @login_required
@@ -185,10 +125,10 @@ def send(request, pk):
             response = HttpResponse(exc.message, content_type="text/plain; charset=utf-8")
             return reswap(retarget(response, "#composer-error"), "innerHTML")
         flash.error(request, exc.message)
-        return redirect("messaging:conversation", lead.pk)
+        return redirect("inbox:conversation", lead.pk)
     if request.htmx:
-        return render(request, "messaging/partials/bubble.html", {"message": message, "lead": lead})
-    return redirect("messaging:conversation", lead.pk)
+        return render(request, "inbox/partials/bubble.html", {"message": message, "lead": lead})
+    return redirect("inbox:conversation", lead.pk)
 
 
 @login_required
@@ -209,7 +149,7 @@ def bubble(request, pk, message_pk):
     if message.is_from_lead and not message.is_read:
         messages_mark_read(queryset=Message.objects.filter(pk=message.pk))
         message.refresh_from_db()
-    return render(request, "messaging/partials/bubble.html", {"message": message, "lead": message.lead})
+    return render(request, "inbox/partials/bubble.html", {"message": message, "lead": message.lead})
 
 
 @login_required
@@ -220,8 +160,8 @@ def star(request, pk, message_pk):
     messages_set_starred(queryset=Message.objects.filter(pk=message.pk), starred=not message.is_starred)
     message.refresh_from_db()
     if request.htmx:
-        return render(request, "messaging/partials/bubble.html", {"message": message, "lead": message.lead})
-    return redirect("messaging:conversation", pk)
+        return render(request, "inbox/partials/bubble.html", {"message": message, "lead": message.lead})
+    return redirect("inbox:conversation", pk)
 
 
 @login_required
@@ -236,10 +176,10 @@ def lead_details(request, pk):
         form = LeadDetailsForm(instance=lead)  # shows what was stored (the phone in E.164), not what was typed
     if request.htmx:
         response = render(
-            request, "messaging/partials/lead_panel.html", {"lead": lead, "details_form": form, "saved": saved}
+            request, "inbox/partials/lead_panel.html", {"lead": lead, "details_form": form, "saved": saved}
         )
         return trigger_client_event(response, "conversation-changed") if saved else response
-    return redirect("messaging:conversation", pk)
+    return redirect("inbox:conversation", pk)
 
 
 @login_required
@@ -248,7 +188,7 @@ def lead_details(request, pk):
 def conversation_state(request, pk):
     """The open conversation's heading, notices and composer state, re-read when the lead's events arrive."""
     lead = get_object_or_404(Lead, pk=pk)
-    return render(request, "messaging/partials/conversation_state.html", _conversation_state(lead))
+    return render(request, "inbox/partials/conversation_state.html", _conversation_state(lead))
 
 
 @login_required
@@ -261,8 +201,8 @@ def preview(request, pk):
     rendered = template_preview(template=template, lead=lead, extra=_template_extra(request.GET)) if template else None
     context = {"preview": rendered, "template": template, "lead": lead}
     if request.GET.get("part") == "values":  # a template was chosen: its value boxes, and the preview beside them
-        return render(request, "messaging/partials/template_values.html", {**context, "boxes": _value_boxes(template)})
-    return render(request, "messaging/partials/template_preview.html", context)
+        return render(request, "inbox/partials/template_values.html", {**context, "boxes": _value_boxes(template)})
+    return render(request, "inbox/partials/template_preview.html", context)
 
 
 FIRST_EXTRA = 4  # {{1}}-{{3}} come from the lead (outbound.template_values); the agent types the rest
