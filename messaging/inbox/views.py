@@ -19,17 +19,16 @@ from messaging.backends.base import get_backend
 from messaging.models import Channel, Message
 from messaging.services.messages import messages_mark_read, messages_set_starred
 from messaging.services.outbound import (
-    PLACEHOLDER,
     WHATSAPP_WINDOW,
     SendRefused,
     lead_default_channel,
     message_send,
     message_send_media,
     message_send_template,
-    template_preview,
     whatsapp_window_open,
 )
 from templates_app.models import Template
+from templates_app.rendering import template_extra_values, template_preview, template_value_boxes
 from templates_app.selectors import templates_sendable
 
 from .forms import InboxFilterForm, LeadDetailsForm
@@ -111,11 +110,10 @@ def send(request, pk):
     common = {"lead": lead, "sender": request.user}
     try:
         if request.POST.get("send-template"):
-            template_id = request.POST.get("template")
-            template = Template.objects.filter(pk=template_id).first() if _is_uuid(template_id) else None
+            template = _chosen_template(request.POST)
             if template is None:
                 raise SendRefused(str(_("Choose a template.")), code="template")
-            message = message_send_template(template=template, parameters=_template_extra(request.POST), **common)
+            message = message_send_template(template=template, parameters=template_extra_values(request.POST), **common)
         elif upload := request.FILES.get("file"):
             message = message_send_media(upload=upload, caption=request.POST.get("body", ""), **common)
         else:
@@ -196,33 +194,20 @@ def conversation_state(request, pk):
 @require_GET
 def preview(request, pk):
     lead = get_object_or_404(Lead, pk=pk)
-    template_id = request.GET.get("template")
-    template = Template.objects.filter(pk=template_id).first() if _is_uuid(template_id) else None
-    rendered = template_preview(template=template, lead=lead, extra=_template_extra(request.GET)) if template else None
+    template = _chosen_template(request.GET)
+    rendered = None
+    if template is not None:
+        rendered = template_preview(template=template, lead=lead, extra=template_extra_values(request.GET))
     context = {"preview": rendered, "template": template, "lead": lead}
     if request.GET.get("part") == "values":  # a template was chosen: its value boxes, and the preview beside them
-        return render(request, "inbox/partials/template_values.html", {**context, "boxes": _value_boxes(template)})
+        boxes = template_value_boxes(template)
+        return render(request, "inbox/partials/template_values.html", {**context, "boxes": boxes})
     return render(request, "inbox/partials/template_preview.html", context)
 
 
-FIRST_EXTRA = 4  # {{1}}-{{3}} come from the lead (outbound.template_values); the agent types the rest
-MAX_EXTRA = 99
-
-
-def _value_boxes(template: Template | None) -> list[dict]:
-    """A box for every placeholder the agent fills, with the template's sample value as a hint."""
-    if template is None:
-        return []
-    numbers = sorted({int(n) for n in PLACEHOLDER.findall(template.content) if FIRST_EXTRA <= int(n) <= MAX_EXTRA})
-    samples = template.variables if isinstance(template.variables, dict) else {}
-    return [{"number": n, "sample": str(samples.get(str(n), ""))} for n in numbers]
-
-
-def _template_extra(data) -> list[str]:
-    """The values typed for {{4}}, {{5}}, … (`param-4`, …) in order, an empty one kept in its place."""
-    numbers = [int(key[6:]) for key in data if key.startswith("param-") and key[6:].isdigit()]
-    numbers = [n for n in numbers if FIRST_EXTRA <= n <= MAX_EXTRA]
-    return [data.get(f"param-{n}", "") for n in range(FIRST_EXTRA, max(numbers, default=FIRST_EXTRA - 1) + 1)]
+def _chosen_template(data) -> Template | None:
+    template_id = data.get("template")
+    return Template.objects.filter(pk=template_id).first() if _is_uuid(template_id) else None
 
 
 def _is_uuid(value) -> bool:

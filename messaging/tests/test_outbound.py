@@ -15,8 +15,6 @@ from messaging.services.outbound import (
     message_resend,
     message_send,
     message_send_template,
-    template_render,
-    template_values,
 )
 from messaging.tests.factories import InboundMessageFactory
 from messaging.tests.fake_twilio import FakeTwilio
@@ -104,14 +102,6 @@ def test_template_fills_every_placeholder_and_sends_content_variables(twilio, se
     assert (message.template, message.template_name) == (template, template.name)
 
 
-def test_template_values_follow_the_site_language(settings):
-    settings.LANGUAGE_CODE = "en"
-    lead = LeadFactory(event_date=datetime.date(2026, 12, 5), event_time=datetime.time(19, 30))
-    assert template_values(lead=lead, extra=["x"])[1:] == ["12/05/2026", "7:30 p.m.", "x"]
-    settings.LANGUAGE_CODE = "tr"
-    assert template_values(lead=lead)[1:] == ["05.12.2026", "19:30"]
-
-
 def test_refusals_call_nobody_and_store_nothing(twilio):
     lead = LeadFactory(phone="+905551234567", event_date=None)
     approved = TemplateFactory(content="Merhaba {{1}}, {{2}}")
@@ -140,9 +130,15 @@ def test_refusals_call_nobody_and_store_nothing(twilio):
     assert not Message.objects.filter(is_from_lead=False).exists()
 
 
-def test_missing_value_names_the_placeholder():
-    with pytest.raises(SendRefused, match=r"\{\{2\}\} \(the event date\)"):
-        template_render(content="Merhaba {{1}} {{2}}", values=["Ayşe", ""])
+def test_a_missing_value_refuses_the_send_naming_the_placeholder():
+    """The rendering's refusal, as the page and the API answer it: the same words, the code `missing_value`."""
+    lead = LeadFactory(name="Ayşe", event_date=None)
+    with pytest.raises(SendRefused) as refused:
+        message_send_template(lead=lead, template=TemplateFactory(content="Merhaba {{1}} {{2}}"))
+    assert (refused.value.message, refused.value.code) == (
+        "The template needs a value for {{2}} (the event date).",
+        "missing_value",
+    )
 
 
 def test_template_allowed_outside_the_window_free_form_not(twilio):
