@@ -22,9 +22,7 @@ from messaging.services.outbound import (
     WHATSAPP_WINDOW,
     SendRefused,
     lead_default_channel,
-    message_send,
-    message_send_media,
-    message_send_template,
+    message_send_any,
     whatsapp_window_open,
 )
 from templates_app.models import Template
@@ -107,17 +105,19 @@ def conversation(request, pk):
 @require_POST
 def send(request, pk):
     lead = get_object_or_404(Lead, pk=pk)
-    common = {"lead": lead, "sender": request.user}
+    wants_template = bool(request.POST.get("send-template"))  # the template's button; Enter sends the text or file
+    template = _chosen_template(request.POST) if wants_template else None
     try:
-        if request.POST.get("send-template"):
-            template = _chosen_template(request.POST)
-            if template is None:
-                raise SendRefused(str(_("Choose a template.")), code="template")
-            message = message_send_template(template=template, parameters=template_extra_values(request.POST), **common)
-        elif upload := request.FILES.get("file"):
-            message = message_send_media(upload=upload, caption=request.POST.get("body", ""), **common)
-        else:
-            message = message_send(body=request.POST.get("body", ""), **common)
+        if wants_template and template is None:
+            raise SendRefused(str(_("Choose a template.")), code="template")
+        message = message_send_any(
+            lead=lead,
+            body=request.POST.get("body", ""),
+            template=template,
+            parameters=template_extra_values(request.POST),
+            upload=request.FILES.get("file"),
+            sender=request.user,
+        )
     except SendRefused as exc:
         if request.htmx:
             response = HttpResponse(exc.message, content_type="text/plain; charset=utf-8")

@@ -480,3 +480,23 @@ def message_resend(*, message: Message) -> Message:
     message.refresh_from_db()
     _queue(message)
     return message
+
+
+def message_send_any(
+    *,
+    lead: Lead,
+    body: str = "",
+    template: Template | None = None,
+    parameters: Sequence[str] = (),
+    upload=None,
+    channel: str | None = None,
+    sender,
+) -> Message:
+    """One choice for every sender (the inbox's composer, the API): a template when one is given, else the file
+    with `body` as its caption, else the text. Raises SendRefused."""
+    common = {"lead": lead, "channel": channel, "sender": sender}
+    if template is not None:
+        return message_send_template(template=template, parameters=parameters, **common)
+    if upload:
+        return message_send_media(upload=upload, caption=body, **common)
+    return message_send(body=body, **common)

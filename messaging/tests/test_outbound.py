@@ -14,6 +14,7 @@ from messaging.services.outbound import (
     message_deliver,
     message_resend,
     message_send,
+    message_send_any,
     message_send_template,
 )
 from messaging.tests.factories import InboundMessageFactory
@@ -398,3 +399,24 @@ def test_a_campaign_skips_a_lead_whose_template_would_be_too_long(django_capture
     assert recipients[short.pk].outcome == CampaignRecipient.Outcome.QUEUED
     assert recipients[long.pk].outcome == CampaignRecipient.Outcome.SKIPPED_REFUSED
     assert recipients[long.pk].reason == "The message is 1608 characters long; at most 1600 can be sent."
+
+
+def test_one_send_choice_for_the_page_and_the_api():
+    """A template when one is given, else the file (the text its caption), else the text."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    lead = lead_in_window()
+    template = TemplateFactory(content="Merhaba {{1}}")
+
+    def png():
+        return SimpleUploadedFile("salon.png", b"\x89PNG\r\n\x1a\n" + b"0" * 200, content_type="image/png")
+
+    chosen = message_send_any(lead=lead, body="yazı", template=template, upload=png(), sender=None)
+    assert (chosen.template, chosen.body, chosen.media_content_type) == (template, "Merhaba Ayşe Yılmaz", "")
+    with_file = message_send_any(lead=lead, body="salon", upload=png(), channel="whatsapp", sender=None)
+    assert (with_file.template, with_file.body, with_file.media_content_type) == (None, "salon", "image/png")
+    text = message_send_any(lead=lead, body="yalnız yazı", sender=None)
+    assert (text.template, text.body, text.media_content_type) == (None, "yalnız yazı", "")
+    with pytest.raises(SendRefused) as refused:
+        message_send_any(lead=lead, sender=None)
+    assert refused.value.code == "empty"
