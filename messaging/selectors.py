@@ -168,15 +168,18 @@ def messages_for_leads(*, leads, limit: int = 100):
     )
 
 
+def message_text_places(word: SearchWord) -> list[Q]:
+    """A word in a message's folded text, when it has three letters or more (so the trigram index serves it)."""
+    return [Q(search_body__contains=word.folded)] if word.indexed else []
+
+
 def lead_message_places(word: SearchWord) -> list[Q]:
-    """A word in a lead's messages (of three letters or more, so the trigram index serves it): where the inbox and
-    the lead admin also look for a lead, beside its name and phone (`lead_search_q(more=…)`).
+    """A word in a lead's messages: where the inbox and the lead admin also look for a lead, beside its name and
+    phone (`lead_search_q(more=…)`).
 
     An uncorrelated `id IN (SELECT lead_id …)`, answered from the index once, never a scan of the messages per lead.
     """
-    if not word.indexed:
-        return []
-    return [Q(pk__in=Message.objects.filter(search_body__contains=word.folded).values("lead_id"))]
+    return [Q(pk__in=Message.objects.filter(q).values("lead_id")) for q in message_text_places(word)]
 
 
 def messages_search_q(*, terms: SearchTerms) -> Q:
@@ -187,8 +190,7 @@ def messages_search_q(*, terms: SearchTerms) -> Q:
     places = []
     for word in terms.words:
         conditions = [Q(lead__in=Lead.objects.filter(q).values("pk")) for q in lead_word_places(word)]
-        if word.indexed:
-            conditions.append(Q(search_body__contains=word.folded))
+        conditions += message_text_places(word)
         if len(terms.words) == 1:
             conditions.append(Q(twilio_message_sid=word.text))
         places.append(conditions)

@@ -371,7 +371,7 @@ def test_the_length_limit_is_the_backends(monkeypatch, staff_client):
         ),
     ],
 )
-def test_the_chat_page_refuses_what_the_service_refuses(staff_client, form, reason):
+def test_the_inbox_page_refuses_what_the_service_refuses(staff_client, form, reason):
     from django.urls import reverse
 
     lead = lead_activity_refresh(lead=lead_in_window())
