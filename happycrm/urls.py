@@ -22,11 +22,11 @@ def healthz(request):
 @require_safe
 def favicon(request):
     """Browsers ask for /favicon.ico whatever a page links (the admin's pages link none): the static icon."""
-    return redirect(static("messaging/favicon.ico"))
+    return redirect(static("inbox/favicon.ico"))
 
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="messaging:inbox", permanent=False)),
+    path("", RedirectView.as_view(pattern_name="inbox:index", permanent=False)),
     path("accounts/", include("django.contrib.auth.urls")),
     # Django's set_language behind a wrapper that also saves a logged-in user's choice.
     path("i18n/setlang/", language_switch, name="set_language"),
@@ -35,5 +35,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("happycrm.api_urls")),
     path("", include("messaging.urls")),
+    path("", include("messaging.inbox.urls")),
     path("", include("notifications.urls")),
 ]

@@ -1,3 +1,5 @@
+from collections.abc import Callable
+
 from django.contrib import admin
 from django.db.models import Count, Q
 from django.shortcuts import redirect
@@ -9,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.permissions import START_CAMPAIGN, has_perms
 
 from .models import Lead, Stage
-from .selectors import SearchTerms
+from .selectors import SearchTerms, SearchWord, lead_search_q
 from .services import lead_save
 
 
@@ -31,6 +33,11 @@ class StageAdmin(admin.ModelAdmin):
         if obj is not None and obj.is_default:
             return False
         return super().has_delete_permission(request, obj)
+
+
+def lead_details_places(word: SearchWord) -> list[Q]:
+    """The admin also finds a lead by its e-mail or location."""
+    return [Q(email__icontains=word.text), Q(location__icontains=word.text)]
 
 
 @admin.register(Lead)
@@ -56,6 +63,9 @@ class LeadAdmin(admin.ModelAdmin):
     ]
     list_select_related = ["stage"]
     search_fields = ["name", "phone", "email", "location"]  # searched by get_search_results
+    # Where a searched word may be beyond the name and phone. An app that holds more about leads adds its places
+    # with `search_also` (messaging adds the messages' text), so leads imports none of them.
+    search_places = (lead_details_places,)
     date_hierarchy = "created_at"
     readonly_fields = [
         "phone_national",
@@ -100,19 +110,23 @@ class LeadAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         lead_save(lead=obj)  # as the conversation's panel saves it: open screens follow the change
 
+    @classmethod
+    def search_also(cls, places: Callable[[SearchWord], list[Q]]) -> None:
+        """Another place a searched word may be (a lead's messages), said by the app that holds it."""
+        if places not in cls.search_places:
+            cls.search_places = (*cls.search_places, places)
+
     def get_search_results(self, request, queryset, search_term):
         """The inbox's search (a phone in any form; the name and messages folded: `ayse` finds `AYŞE`), and the
-        e-mail or location."""
-        from messaging.selectors import leads_search_q
-
+        e-mail or location: each word also where `search_places` look."""
         terms = SearchTerms.parse(search_term)
         if not terms:
             return queryset, False
 
-        def in_details(word):
-            return [Q(email__icontains=word.text), Q(location__icontains=word.text)]
+        def elsewhere(word: SearchWord) -> list[Q]:
+            return [q for places in self.search_places for q in places(word)]
 
-        return queryset.filter(leads_search_q(terms=terms, more=in_details)), False
+        return queryset.filter(lead_search_q(terms=terms, more=elsewhere)), False
 
     def has_start_campaign_permission(self, request):
         return has_perms(request.user, START_CAMPAIGN)

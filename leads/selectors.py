@@ -120,6 +120,11 @@ def lead_word_places(word: SearchWord) -> list[Q]:
     return places
 
 
+def lead_phone_q(*, e164: str) -> Q:
+    """Every lead a phone could belong to: the exact number, or its last 10 digits (an indexed column)."""
+    return Q(phone=e164) | Q(phone_national=fallback_digits(e164))
+
+
 def lead_search_q(*, terms: SearchTerms, more: Callable[[SearchWord], list[Q]] | None = None) -> Q:
     """The leads a search means, for every search box (the inbox's and the admin's).
 
@@ -128,7 +133,7 @@ def lead_search_q(*, terms: SearchTerms, more: Callable[[SearchWord], list[Q]] |
     the admin's e-mail and location); a phone typed in groups (`555 123 45`) also matches inside the phone.
     """
     if terms.phone:
-        return Q(phone=terms.phone) | Q(phone_national=fallback_digits(terms.phone))
+        return lead_phone_q(e164=terms.phone)
     places = [lead_word_places(word) + (more(word) if more is not None else []) for word in terms.words]
     match = every_word_q(Lead, places)
     if len(terms.words) > 1 and terms.phone_digits:

@@ -7,14 +7,19 @@ from django.utils.translation import ngettext
 
 from accounts.permissions import CHANGE_MESSAGE, REPROCESS_WEBHOOK_EVENTS, RUN_CAMPAIGN, SEND_MESSAGE, has_perms
 from happycrm.admin_site import ReadOnlyAdminMixin
+from leads.admin import LeadAdmin
 from leads.selectors import SearchTerms
 
 from .models import Campaign, CampaignRecipient, Message, MessageMedia, WebhookEvent
-from .selectors import handoff_states, message_error_explanation, messages_search_q
+from .selectors import handoff_states, lead_message_places, message_error_explanation, messages_search_q
 from .services.campaigns import campaign_progress, campaign_start
 from .services.messages import messages_mark_read, messages_set_starred
 from .services.outbound import SendRefused, message_resend
 from .services.webhooks import webhook_events_reprocess
+
+# The lead list also finds a lead by a word in its messages, as the inbox does: said here, as leads knows nothing
+# of messages.
+LeadAdmin.search_also(lead_message_places)
 
 
 class MessageMediaInline(ReadOnlyAdminMixin, admin.TabularInline):

@@ -15,7 +15,7 @@ from templates_app.models import Template
 
 from .models import Channel, Message, MessageMedia
 from .selectors import leads_for_phone, message_error_explanation, messages_for_leads, webhook_diagnostics
-from .services.outbound import SendRefused, message_send, message_send_media, message_send_template
+from .services.outbound import SendRefused, message_send_any
 
 
 class WebhookDiagnosticsView(APIView):
@@ -119,14 +119,16 @@ class LeadSendView(APIView):
         form = SendSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         data = form.validated_data
-        common = {"lead": lead, "channel": data.get("channel"), "sender": request.user}
         try:
-            if data.get("template"):
-                message = message_send_template(template=data["template"], parameters=data["parameters"], **common)
-            elif data.get("file"):
-                message = message_send_media(upload=data["file"], caption=data["body"], **common)
-            else:
-                message = message_send(body=data["body"], **common)
+            message = message_send_any(
+                lead=lead,
+                body=data["body"],
+                template=data.get("template"),
+                parameters=data["parameters"],
+                upload=data.get("file"),
+                channel=data.get("channel"),
+                sender=request.user,
+            )
         except SendRefused as exc:
             return Response({"detail": exc.message, "code": exc.code}, status=status.HTTP_400_BAD_REQUEST)
         return Response(SentMessageSerializer(message).data, status=status.HTTP_201_CREATED)

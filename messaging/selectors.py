@@ -1,15 +1,13 @@
 import datetime
-from collections.abc import Callable
 
 from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
 from django.core.cache.backends.redis import RedisCache
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from leads.models import Lead
-from leads.phones import fallback_digits
-from leads.selectors import SearchTerms, SearchWord, every_word_q, lead_search_q, lead_word_places
+from leads.selectors import SearchTerms, SearchWord, every_word_q, lead_phone_q, lead_search_q, lead_word_places
 
 from .backends.base import PermanentWebhookError, StatusUpdate, backend_for_provider
 from .models import Campaign, Message, MessageMedia, MessageStatus, WebhookEvent
@@ -176,7 +174,7 @@ def webhook_diagnostics(*, recent: int = 20) -> dict:
 
 def leads_for_phone(*, e164: str):
     """Every lead the phone could belong to: the exact number and the last-10-digits fallback."""
-    return Lead.objects.filter(Q(phone=e164) | Q(phone_national=fallback_digits(e164))).select_related("stage")
+    return Lead.objects.filter(lead_phone_q(e164=e164)).select_related("stage")
 
 
 def messages_for_leads(*, leads, limit: int = 100):
@@ -188,57 +186,18 @@ def messages_for_leads(*, leads, limit: int = 100):
     )
 
 
-INBOX_PAGE_SIZE = 30
-THREAD_PAGE_SIZE = 30
+def message_text_places(word: SearchWord) -> list[Q]:
+    """A word in a message's folded text, when it has three letters or more (so the trigram index serves it)."""
+    return [Q(search_body__contains=word.folded)] if word.indexed else []
 
 
-def inbox_leads(
-    *, unread: bool = False, starred: bool = False, stage=None, channel: str = "", query: str = ""
-) -> QuerySet[Lead]:
-    """Conversations, latest first, each with its last message: one query whatever the page holds."""
-    latest = Message.objects.filter(lead=OuterRef("pk")).order_by("-created_at")
-    leads = (
-        Lead.objects.filter(last_message_at__isnull=False)
-        .select_related("stage")
-        .annotate(
-            last_body=Subquery(latest.values("body")[:1]),
-            last_channel=Subquery(latest.values("channel")[:1]),
-            last_from_lead=Subquery(latest.values("is_from_lead")[:1]),
-            last_status=Subquery(latest.values("status")[:1]),
-            last_media=Subquery(latest.values("media_content_type")[:1]),
-            has_starred=Exists(Message.objects.filter(lead=OuterRef("pk"), is_starred=True)),
-        )
-        .order_by("-last_message_at", "-pk")
-    )
-    if unread:
-        leads = leads.filter(unread_count__gt=0)
-    if starred:
-        leads = leads.filter(has_starred=True)
-    if stage is not None:
-        leads = leads.filter(stage=stage)
-    if channel:
-        leads = leads.filter(Exists(Message.objects.filter(lead=OuterRef("pk"), channel=channel)))
-    terms = SearchTerms.parse(query)
-    if terms:
-        leads = leads.filter(leads_search_q(terms=terms))
-    return leads
+def lead_message_places(word: SearchWord) -> list[Q]:
+    """A word in a lead's messages: where the inbox and the lead admin also look for a lead, beside its name and
+    phone (`lead_search_q(more=…)`).
 
-
-def leads_search_q(*, terms: SearchTerms, more: Callable[[SearchWord], list[Q]] | None = None) -> Q:
-    """Leads by name or phone, or whose messages hold a word (of three letters or more, so the trigram index
-    serves it); `more` adds other places a word may be in (the admin's e-mail and location).
-
-    The messages' part is an uncorrelated `id IN (SELECT lead_id …)`, answered from the index once, never a scan
-    of the messages per lead.
+    An uncorrelated `id IN (SELECT lead_id …)`, answered from the index once, never a scan of the messages per lead.
     """
-
-    def anywhere(word: SearchWord) -> list[Q]:
-        places = more(word) if more is not None else []
-        if word.indexed:
-            places.append(Q(pk__in=Message.objects.filter(search_body__contains=word.folded).values("lead_id")))
-        return places
-
-    return lead_search_q(terms=terms, more=anywhere)
+    return [Q(pk__in=Message.objects.filter(q).values("lead_id")) for q in message_text_places(word)]
 
 
 def messages_search_q(*, terms: SearchTerms) -> Q:
@@ -249,8 +208,7 @@ def messages_search_q(*, terms: SearchTerms) -> Q:
     places = []
     for word in terms.words:
         conditions = [Q(lead__in=Lead.objects.filter(q).values("pk")) for q in lead_word_places(word)]
-        if word.indexed:
-            conditions.append(Q(search_body__contains=word.folded))
+        conditions += message_text_places(word)
         if len(terms.words) == 1:
             conditions.append(Q(twilio_message_sid=word.text))
         places.append(conditions)
@@ -258,14 +216,3 @@ def messages_search_q(*, terms: SearchTerms) -> Q:
     if len(terms.words) > 1 and terms.phone_digits:
         match |= Q(lead__phone__contains=terms.phone_digits)
     return match
-
-
-def thread_page(*, lead: Lead, before: Message | None = None, size: int = THREAD_PAGE_SIZE) -> tuple[list, bool]:
-    """The newest `size` messages (older than `before` if given), oldest first, and whether older ones exist."""
-    messages = lead.messages.select_related("template").prefetch_related("media").order_by("-created_at", "-pk")
-    if before is not None:
-        messages = messages.filter(
-            Q(created_at__lt=before.created_at) | Q(created_at=before.created_at, pk__lt=before.pk)
-        )
-    page = list(messages[: size + 1])
-    return list(reversed(page[:size])), len(page) > size

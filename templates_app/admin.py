@@ -8,9 +8,9 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.permissions import SYNC_TEMPLATES, has_perms
 from leads.models import Lead
-from messaging.services.outbound import template_preview
 
 from .models import Template
+from .rendering import template_preview
 from .services import TemplateSyncError, templates_sync
 
 PROVIDER_FIELDS = ["content_sid", "approval_status", "rejection_reason", "category", "language", "variables"]

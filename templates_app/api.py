@@ -8,9 +8,9 @@ from rest_framework.views import APIView
 
 from accounts.permissions import PREVIEW_TEMPLATE, SYNC_TEMPLATES, api_permission
 from leads.models import Lead
-from messaging.services.outbound import template_preview
 
 from .models import Template
+from .rendering import template_preview
 from .services import TemplateSyncError, templates_sync
 
 

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "leads",
     "templates_app",
     "messaging",
+    "messaging.inbox",
     "notifications",
     "accounts",
 ]
@@ -241,7 +242,7 @@ REST_FRAMEWORK = {
 }
 
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "messaging:inbox"
+LOGIN_REDIRECT_URL = "inbox:index"
 LOGOUT_REDIRECT_URL = "login"
 
 LOGGING = {

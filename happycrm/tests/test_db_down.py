@@ -40,7 +40,7 @@ def agent(django_user_model):
 def test_pages_and_the_api_answer_503_when_the_database_is_down(agent, database_down):
     anonymous = Client(raise_request_exception=False)
     responses = {
-        "inbox": agent.get(reverse("messaging:inbox")),
+        "inbox": agent.get(reverse("inbox:index")),
         "login page, signed in": agent.get(reverse("login")),
         "login": anonymous.post(reverse("login"), {"username": "agent", "password": "secret-pass"}),
         "admin": agent.get(reverse("admin:index")),

@@ -102,7 +102,7 @@ def test_dead_pooled_connections_cost_no_request(production_pool, client, django
     user = django_user_model.objects.create_user(username="agent", is_staff=True, is_superuser=True)
     client.force_login(user)
     client.raise_request_exception = False
-    inbox = reverse("messaging:inbox")
+    inbox = reverse("inbox:index")
     assert request_status(client, inbox) == 200
 
     # The pool grown to its size (a busy moment of 16 threads opens them all), then every connection killed:

@@ -85,7 +85,19 @@ def layer(module: str) -> int:
     """Models and helpers 0, selectors/services/backends 1, tasks 2, the outer layer (views, API, admin, URLs,
     forms, commands) 3."""
     parts = module.split(".")
-    if parts[-1] in {"views", "api", "admin", "urls", "api_urls", "forms", "middleware", "signals", "checks", "demo"}:
+    if parts[-1] in {
+        "views",
+        "api",
+        "admin",
+        "urls",
+        "api_urls",
+        "forms",
+        "middleware",
+        "signals",
+        "checks",
+        "demo",
+        "apps",
+    }:
         return 3
     if "management" in parts:
         return 3
@@ -145,3 +157,23 @@ def twilio_knowledge_outside_its_package() -> dict[str, list[str]]:
 def test_twilio_is_known_only_to_its_package():
     """No `import twilio`, TWILIO_* setting or Twilio payload field outside messaging.backends.twilio."""
     assert twilio_knowledge_outside_its_package() == {}
+
+
+# What an app may use of the apps built on it: leads knows nothing of them; templates_app reaches messaging only
+# through the provider interface (to sync the catalogue) and its Channel; notifications records ids and payloads.
+APP_LIMITS = {
+    "leads": {"messaging": set(), "campaigns": set(), "templates_app": set()},
+    "templates_app": {"messaging": {"messaging.backends.base", "messaging.models"}, "campaigns": set()},
+    "notifications": {"messaging": set(), "campaigns": set()},
+}
+
+
+def test_apps_use_the_apps_above_them_only_through_their_interface():
+    wrong = []
+    for module, targets in import_graph().items():
+        limits = APP_LIMITS.get(module.split(".")[0], {})
+        for target in targets:
+            allowed = limits.get(target.split(".")[0])
+            if allowed is not None and target not in allowed:
+                wrong.append(f"{module} -> {target}")
+    assert sorted(wrong) == []

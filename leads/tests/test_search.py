@@ -9,8 +9,8 @@ from django.urls import reverse
 from happycrm.search import fill_folded_column, fold
 from leads.models import Lead
 from leads.tests.factories import LeadFactory
+from messaging.inbox.selectors import inbox_leads
 from messaging.models import Message
-from messaging.selectors import inbox_leads
 from messaging.services.campaigns import campaign_create
 from messaging.services.messages import lead_activity_refresh
 from messaging.tests.factories import InboundMessageFactory, MessageFactory
@@ -18,7 +18,7 @@ from templates_app.tests.factories import TemplateFactory
 
 pytestmark = pytest.mark.django_db
 
-INBOX = reverse("messaging:inbox")
+INBOX = reverse("inbox:index")
 LEADS = reverse("admin:leads_lead_changelist")
 MESSAGES = reverse("admin:messaging_message_changelist")
 ISSUE_EXAMPLES = ["AYŞE", "ayse", "yilmaz", "fotografci"]
@@ -150,7 +150,7 @@ def test_bulk_create_folds_too(staff_client, ayse):
 
 
 def test_renaming_a_lead_updates_the_folded_name(staff_client, ayse):
-    url = reverse("messaging:lead-details", args=[ayse.pk])
+    url = reverse("inbox:lead-details", args=[ayse.pk])
     response = staff_client.post(url, {"name": "Şükrü Işık", "stage": ayse.stage_id}, HTTP_HX_REQUEST="true")
     assert response.status_code == 200
     assert inbox_names(staff_client, "sukru isik") == ["Şükrü Işık"]

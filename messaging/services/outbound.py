@@ -2,13 +2,12 @@
 
 import datetime
 import mimetypes
-import re
 from collections.abc import Sequence
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, F, Q
-from django.utils import formats, timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from happycrm.queue import send
@@ -26,13 +25,13 @@ from messaging.models import Channel, Message, MessageMedia, MessageStatus
 from messaging.ratelimit import HEADROOM, limiter, sender_key
 from messaging.selectors import AWAITING_WORKER, messages_awaiting_worker_overdue
 from templates_app.models import Template
+from templates_app.rendering import MissingValues, template_render, template_values
 
 from .events import event_messages_sent, event_status_update
 from .status import message_sid_assign
 
 WHATSAPP_WINDOW = datetime.timedelta(hours=24)
 NUL = "\x00"  # PostgreSQL stores no NUL, and no channel delivers one
-PLACEHOLDER = re.compile(r"\{\{\s*(\d+)\s*\}\}")
 STUCK_AFTER = datetime.timedelta(minutes=5)  # a send holds its claim for one HTTP call (at most ten seconds)
 # On top of a send's expected wait before the sweep queues it again: worker restarts, deploys, the retries'
 # backoff (about two minutes). Queueing it twice early costs little: the second task finds it claimed.
@@ -153,26 +152,6 @@ def message_send(*, lead: Lead, body: str, channel: str | None = None, sender=No
     return message
 
 
-def template_values(*, lead: Lead, extra: Sequence[str] = ()) -> list[str]:
-    """{{1}} the lead's name, {{2}} the event date, {{3}} the event time (the site's language), then `extra`."""
-    with translation.override(settings.LANGUAGE_CODE):
-        event_date = formats.date_format(lead.event_date, "SHORT_DATE_FORMAT") if lead.event_date else ""
-        event_time = formats.time_format(lead.event_time, "TIME_FORMAT") if lead.event_time else ""
-    return [lead.name, event_date, event_time, *(str(value) for value in extra)]
-
-
-def template_render(*, content: str, values: Sequence[str]) -> tuple[str, dict[str, str]]:
-    """Fill every occurrence of every placeholder; refuse when one has no value (Twilio's 21656, avoided)."""
-    numbers = sorted({int(number) for number in PLACEHOLDER.findall(content)})
-    missing = [number for number in numbers if number > len(values) or not str(values[number - 1]).strip()]
-    if missing:
-        labels = {1: _("the lead's name"), 2: _("the event date"), 3: _("the event time")}
-        names = ", ".join(f"{{{{{n}}}}} ({labels[n]})" if n in labels else f"{{{{{n}}}}}" for n in missing)
-        raise SendRefused(_("The template needs a value for %(names)s.") % {"names": names}, code="missing_value")
-    body = PLACEHOLDER.sub(lambda match: str(values[int(match.group(1)) - 1]), content)
-    return body, {str(number): str(values[number - 1]) for number in numbers}
-
-
 def _uses_content(template: Template, channel: str) -> bool:
     """A WhatsApp send of a template with a content SID goes as that content (approved by WhatsApp)."""
     return channel == Channel.WHATSAPP and bool(template.content_sid)
@@ -212,7 +191,10 @@ def template_message_build(
     _check_template(template, lead=lead, channel=channel)
     _check_values(parameters)
     whatsapp_content = _uses_content(template, channel)
-    body, variables = template_render(content=template.content, values=template_values(lead=lead, extra=parameters))
+    try:
+        body, variables = template_render(content=template.content, values=template_values(lead=lead, extra=parameters))
+    except MissingValues as exc:
+        raise SendRefused(exc.message, code=exc.code) from exc
     _check_text(body, channel)
     return Message(
         lead=lead,
@@ -225,27 +207,6 @@ def template_message_build(
         content_variables=variables if whatsapp_content else {},
         sent_by=sender,
     )
-
-
-def template_preview(*, template: Template, lead: Lead, extra: Sequence[str] = ()) -> dict:
-    """The template as `lead` will read it; a placeholder without a value stays visible and is listed."""
-    values = template_values(lead=lead, extra=extra)
-    missing: set[int] = set()
-
-    def fill(match) -> str:
-        number = int(match.group(1))
-        value = values[number - 1] if number <= len(values) else ""
-        if not str(value).strip():
-            missing.add(number)
-            return match.group(0)
-        return str(value)
-
-    text = PLACEHOLDER.sub(fill, template.content)
-    labels = {1: _("the lead's name"), 2: _("the event date"), 3: _("the event time")}
-    return {
-        "text": text,
-        "missing": [{"placeholder": f"{{{{{n}}}}}", "meaning": labels.get(n, "")} for n in sorted(missing)],
-    }
 
 
 def message_send_template(
@@ -520,3 +481,23 @@ def message_resend(*, message: Message) -> Message:
     message.refresh_from_db()
     _queue(message)
     return message
+
+
+def message_send_any(
+    *,
+    lead: Lead,
+    body: str = "",
+    template: Template | None = None,
+    parameters: Sequence[str] = (),
+    upload=None,
+    channel: str | None = None,
+    sender,
+) -> Message:
+    """One choice for every sender (the inbox's composer, the API): a template when one is given, else the file
+    with `body` as its caption, else the text. Raises SendRefused."""
+    common = {"lead": lead, "channel": channel, "sender": sender}
+    if template is not None:
+        return message_send_template(template=template, parameters=parameters, **common)
+    if upload:
+        return message_send_media(upload=upload, caption=body, **common)
+    return message_send(body=body, **common)

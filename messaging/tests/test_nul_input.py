@@ -11,7 +11,7 @@ from messaging.tests.factories import InboundMessageFactory, MessageFactory, Web
 
 pytestmark = pytest.mark.django_db
 
-INBOX = reverse("messaging:inbox")
+INBOX = reverse("inbox:index")
 
 
 def conversation(**lead):

@@ -14,9 +14,8 @@ from messaging.services.outbound import (
     message_deliver,
     message_resend,
     message_send,
+    message_send_any,
     message_send_template,
-    template_render,
-    template_values,
 )
 from messaging.tests.factories import InboundMessageFactory
 from messaging.tests.fake_twilio import FakeTwilio
@@ -104,14 +103,6 @@ def test_template_fills_every_placeholder_and_sends_content_variables(twilio, se
     assert (message.template, message.template_name) == (template, template.name)
 
 
-def test_template_values_follow_the_site_language(settings):
-    settings.LANGUAGE_CODE = "en"
-    lead = LeadFactory(event_date=datetime.date(2026, 12, 5), event_time=datetime.time(19, 30))
-    assert template_values(lead=lead, extra=["x"])[1:] == ["12/05/2026", "7:30 p.m.", "x"]
-    settings.LANGUAGE_CODE = "tr"
-    assert template_values(lead=lead)[1:] == ["05.12.2026", "19:30"]
-
-
 def test_refusals_call_nobody_and_store_nothing(twilio):
     lead = LeadFactory(phone="+905551234567", event_date=None)
     approved = TemplateFactory(content="Merhaba {{1}}, {{2}}")
@@ -140,9 +131,15 @@ def test_refusals_call_nobody_and_store_nothing(twilio):
     assert not Message.objects.filter(is_from_lead=False).exists()
 
 
-def test_missing_value_names_the_placeholder():
-    with pytest.raises(SendRefused, match=r"\{\{2\}\} \(the event date\)"):
-        template_render(content="Merhaba {{1}} {{2}}", values=["Ayşe", ""])
+def test_a_missing_value_refuses_the_send_naming_the_placeholder():
+    """The rendering's refusal, as the page and the API answer it: the same words, the code `missing_value`."""
+    lead = LeadFactory(name="Ayşe", event_date=None)
+    with pytest.raises(SendRefused) as refused:
+        message_send_template(lead=lead, template=TemplateFactory(content="Merhaba {{1}} {{2}}"))
+    assert (refused.value.message, refused.value.code) == (
+        "The template needs a value for {{2}} (the event date).",
+        "missing_value",
+    )
 
 
 def test_template_allowed_outside_the_window_free_form_not(twilio):
@@ -349,12 +346,10 @@ def test_the_length_limit_is_the_backends(monkeypatch, staff_client):
     from messaging.backends.locmem import LocmemBackend
 
     lead = lead_activity_refresh(lead=lead_in_window())  # its unread count right, as opening it reads it
-    page = staff_client.get(reverse("messaging:conversation", args=[lead.pk])).content.decode()
+    page = staff_client.get(reverse("inbox:conversation", args=[lead.pk])).content.decode()
     assert 'data-max-length="1600"' in page
     monkeypatch.setattr(LocmemBackend, "max_body_length", 10)
-    assert (
-        'data-max-length="10"' in staff_client.get(reverse("messaging:conversation", args=[lead.pk])).content.decode()
-    )
+    assert 'data-max-length="10"' in staff_client.get(reverse("inbox:conversation", args=[lead.pk])).content.decode()
     with pytest.raises(SendRefused, match="at most 10 can be sent"):
         message_send(lead=lead, body="x" * 11)
     response = staff_client.post(reverse("api:lead-send", args=[lead.pk]), {"body": "x" * 11})
@@ -376,12 +371,12 @@ def test_the_length_limit_is_the_backends(monkeypatch, staff_client):
         ),
     ],
 )
-def test_the_chat_page_refuses_what_the_service_refuses(staff_client, form, reason):
+def test_the_inbox_page_refuses_what_the_service_refuses(staff_client, form, reason):
     from django.urls import reverse
 
     lead = lead_activity_refresh(lead=lead_in_window())
     template = TemplateFactory(content="Merhaba {{1}}, kodunuz {{4}}")
-    url = reverse("messaging:send", args=[lead.pk])
+    url = reverse("inbox:send", args=[lead.pk])
     form = {**form, "template": str(template.pk)} if "send-template" in form else form
     response = staff_client.post(url, form, HTTP_HX_REQUEST="true")
     assert response.status_code == 200
@@ -404,3 +399,24 @@ def test_a_campaign_skips_a_lead_whose_template_would_be_too_long(django_capture
     assert recipients[short.pk].outcome == CampaignRecipient.Outcome.QUEUED
     assert recipients[long.pk].outcome == CampaignRecipient.Outcome.SKIPPED_REFUSED
     assert recipients[long.pk].reason == "The message is 1608 characters long; at most 1600 can be sent."
+
+
+def test_one_send_choice_for_the_page_and_the_api():
+    """A template when one is given, else the file (the text its caption), else the text."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    lead = lead_in_window()
+    template = TemplateFactory(content="Merhaba {{1}}")
+
+    def png():
+        return SimpleUploadedFile("salon.png", b"\x89PNG\r\n\x1a\n" + b"0" * 200, content_type="image/png")
+
+    chosen = message_send_any(lead=lead, body="yazı", template=template, upload=png(), sender=None)
+    assert (chosen.template, chosen.body, chosen.media_content_type) == (template, "Merhaba Ayşe Yılmaz", "")
+    with_file = message_send_any(lead=lead, body="salon", upload=png(), channel="whatsapp", sender=None)
+    assert (with_file.template, with_file.body, with_file.media_content_type) == (None, "salon", "image/png")
+    text = message_send_any(lead=lead, body="yalnız yazı", sender=None)
+    assert (text.template, text.body, text.media_content_type) == (None, "yalnız yazı", "")
+    with pytest.raises(SendRefused) as refused:
+        message_send_any(lead=lead, sender=None)
+    assert refused.value.code == "empty"

@@ -5,7 +5,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from leads.tests.factories import LeadFactory
-from messaging.services.outbound import SendRefused, message_send_template, template_preview
+from messaging.services.outbound import SendRefused, message_send_template
+from templates_app.rendering import template_preview
 from templates_app.tests.factories import TemplateFactory
 
 pytestmark = pytest.mark.django_db

@@ -13,7 +13,7 @@ from templates_app.tests.factories import TemplateFactory
 
 pytestmark = pytest.mark.django_db
 
-INBOX = reverse("messaging:inbox")
+INBOX = reverse("inbox:index")
 
 
 @pytest.fixture
@@ -32,7 +32,7 @@ def conversation_with(lead, *bodies, hours_ago=1):
 
 def test_pages_need_a_login_and_agents_never_reach_the_admin(agent):
     lead = LeadFactory()
-    for url in (INBOX, reverse("messaging:conversation", args=[lead.pk])):
+    for url in (INBOX, reverse("inbox:conversation", args=[lead.pk])):
         response = Client().get(url)
         assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
     assert agent.get("/admin/").status_code == 302
@@ -88,7 +88,7 @@ def test_inbox_query_count_does_not_grow_with_rows(agent, django_assert_max_num_
 
 def test_opening_a_conversation_marks_it_read_and_escapes_everything(agent):
     lead = conversation_with(LeadFactory(name="<b>Kötü</b>"), "<script>alert('x')</script>", "ikinci")
-    page = agent.get(reverse("messaging:conversation", args=[lead.pk])).content.decode()
+    page = agent.get(reverse("inbox:conversation", args=[lead.pk])).content.decode()
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page
     assert "<script>alert" not in page
     assert "&lt;b&gt;Kötü&lt;/b&gt;" in page
@@ -102,7 +102,7 @@ def test_older_messages_load_in_pages(agent):
     now = timezone.now()
     for n in range(45):
         MessageFactory(lead=lead, body=f"mesaj {n:02d}", created_at=now - datetime.timedelta(minutes=45 - n))
-    url = reverse("messaging:conversation", args=[lead.pk])
+    url = reverse("inbox:conversation", args=[lead.pk])
     page = agent.get(url).content.decode()
     assert "mesaj 44" in page and "mesaj 15" in page and "mesaj 14" not in page
     oldest_shown = Message.objects.get(body="mesaj 15")
@@ -113,7 +113,7 @@ def test_older_messages_load_in_pages(agent):
 
 def test_send_from_the_composer(agent, django_capture_on_commit_callbacks):
     lead = conversation_with(LeadFactory(phone="+905551234567"), "merhaba")
-    url = reverse("messaging:send", args=[lead.pk])
+    url = reverse("inbox:send", args=[lead.pk])
     with django_capture_on_commit_callbacks(execute=True):
         response = agent.post(url, {"body": "Merhaba, nasıl yardımcı olabilirim?"}, HTTP_HX_REQUEST="true")
     assert response.status_code == 200
@@ -124,22 +124,22 @@ def test_send_from_the_composer(agent, django_capture_on_commit_callbacks):
 
 def test_a_refused_send_shows_the_reason_in_the_composer(agent):
     lead = LeadFactory()  # never wrote: the WhatsApp window is closed
-    response = agent.post(reverse("messaging:send", args=[lead.pk]), {"body": "Merhaba"}, HTTP_HX_REQUEST="true")
+    response = agent.post(reverse("inbox:send", args=[lead.pk]), {"body": "Merhaba"}, HTTP_HX_REQUEST="true")
     assert response["HX-Retarget"] == "#composer-error"
     assert "24 hours" in response.content.decode()
     assert not Message.objects.exists()
-    page = agent.get(reverse("messaging:conversation", args=[lead.pk])).content.decode()
+    page = agent.get(reverse("inbox:conversation", args=[lead.pk])).content.decode()
     assert 'id="window-closed"' in page and "Send a template" in page
 
 
 def test_template_from_the_picker_with_preview(agent, django_capture_on_commit_callbacks):
     lead = LeadFactory(name="Can", event_date=datetime.date(2026, 12, 5))
     template = TemplateFactory(content="Merhaba {{1}}, {{2}} için kodunuz {{4}}")
-    preview = agent.get(reverse("messaging:preview", args=[lead.pk]), {"template": str(template.pk)}).content.decode()
+    preview = agent.get(reverse("inbox:preview", args=[lead.pk]), {"template": str(template.pk)}).content.decode()
     assert "Merhaba Can, 12/05/2026 için kodunuz {{4}}" in preview and "Missing" in preview
     with django_capture_on_commit_callbacks(execute=True):
         response = agent.post(
-            reverse("messaging:send", args=[lead.pk]),
+            reverse("inbox:send", args=[lead.pk]),
             {"send-template": "1", "template": str(template.pk), "param-4": "K-1", "body": ""},
             HTTP_HX_REQUEST="true",
         )
@@ -149,12 +149,12 @@ def test_template_from_the_picker_with_preview(agent, django_capture_on_commit_c
 def test_star_and_edit_the_lead_in_place(agent):
     lead = conversation_with(LeadFactory(), "yıldızla beni")
     message = Message.objects.get()
-    response = agent.post(reverse("messaging:star", args=[lead.pk, message.pk]), HTTP_HX_REQUEST="true")
+    response = agent.post(reverse("inbox:star", args=[lead.pk, message.pk]), HTTP_HX_REQUEST="true")
     assert "★" in response.content.decode()
     message.refresh_from_db()
     assert message.is_starred
 
-    url = reverse("messaging:lead-details", args=[lead.pk])
+    url = reverse("inbox:lead-details", args=[lead.pk])
     data = {
         "name": "Yeni Ad",
         "email": "",
@@ -172,7 +172,7 @@ def test_star_and_edit_the_lead_in_place(agent):
 
 def test_opted_out_lead_shows_a_banner_and_no_composer(agent):
     lead = conversation_with(LeadFactory(opted_out_at=timezone.now()), "STOP")
-    page = agent.get(reverse("messaging:conversation", args=[lead.pk])).content.decode()
+    page = agent.get(reverse("inbox:conversation", args=[lead.pk])).content.decode()
     assert "opted out" in page and 'id="opted-out"' in page
     # The composer is there but hidden, so the page can offer it again when the lead sends START.
     assert '<div class="compose-row" hidden>' in page and '<details class="templates" hidden>' in page
@@ -181,7 +181,7 @@ def test_opted_out_lead_shows_a_banner_and_no_composer(agent):
 def test_a_live_bubble_fetched_by_the_open_conversation_is_read(agent):
     lead = conversation_with(LeadFactory(), "yeni geldi")
     message = Message.objects.get()
-    response = agent.get(reverse("messaging:bubble", args=[lead.pk, message.pk]), HTTP_HX_REQUEST="true")
+    response = agent.get(reverse("inbox:bubble", args=[lead.pk, message.pk]), HTTP_HX_REQUEST="true")
     assert "yeni geldi" in response.content.decode() and "<html" not in response.content.decode()
     lead.refresh_from_db()
     message.refresh_from_db()
@@ -191,7 +191,7 @@ def test_a_live_bubble_fetched_by_the_open_conversation_is_read(agent):
 def test_unread_total_for_the_tab_title(agent):
     conversation_with(LeadFactory(), "bir", "iki")
     conversation_with(LeadFactory(), "üç")
-    assert agent.get(reverse("messaging:unread")).json() == {"total": 3}
+    assert agent.get(reverse("inbox:unread")).json() == {"total": 3}
 
 
 def test_our_replies_move_the_conversation_whichever_way_they_are_sent(agent, django_capture_on_commit_callbacks):
@@ -201,12 +201,12 @@ def test_our_replies_move_the_conversation_whichever_way_they_are_sent(agent, dj
 
     leads = [conversation_with(LeadFactory(name=f"Sohbet {n}"), "merhaba", hours_ago=5 - n) for n in range(4)]
     template = TemplateFactory(content="Merhaba {{1}}")
-    send = reverse("messaging:send", args=[leads[0].pk])
+    send = reverse("inbox:send", args=[leads[0].pk])
     png = SimpleUploadedFile("salon.png", b"\x89PNG\r\n\x1a\n" + b"0" * 200, content_type="image/png")
     with django_capture_on_commit_callbacks(execute=True):
         agent.post(send, {"body": "Metinle cevap"}, HTTP_HX_REQUEST="true")
-        agent.post(reverse("messaging:send", args=[leads[1].pk]), {"send-template": "1", "template": str(template.pk)})
-        agent.post(reverse("messaging:send", args=[leads[2].pk]), {"file": png, "body": ""})
+        agent.post(reverse("inbox:send", args=[leads[1].pk]), {"send-template": "1", "template": str(template.pk)})
+        agent.post(reverse("inbox:send", args=[leads[2].pk]), {"file": png, "body": ""})
         campaign_create(name="Kampanya", template=template, leads=[leads[3]])
     for lead in leads:
         lead.refresh_from_db()
@@ -247,7 +247,7 @@ def test_the_inbox_time_is_short_and_the_full_time_is_on_hover(agent):
 def test_a_value_box_for_every_placeholder_the_agent_fills(agent, django_capture_on_commit_callbacks):
     lead = conversation_with(LeadFactory(name="Can"), "merhaba")
     template = TemplateFactory(content="{{1}}: kod {{4}}, salon {{5}}, masa {{7}}", variables={"5": "Mavi"})
-    url = reverse("messaging:preview", args=[lead.pk])
+    url = reverse("inbox:preview", args=[lead.pk])
     boxes = agent.get(url, {"template": str(template.pk), "part": "values"}, HTTP_HX_REQUEST="true").content.decode()
     assert [f'name="param-{n}"' in boxes for n in (4, 5, 6, 7)] == [True, True, False, True]
     assert 'placeholder="{{5}} Mavi"' in boxes
@@ -255,7 +255,7 @@ def test_a_value_box_for_every_placeholder_the_agent_fills(agent, django_capture
     preview = agent.get(url, {"template": str(template.pk), "param-5": "Mavi"}, HTTP_HX_REQUEST="true")
     assert "Can: kod {{4}}, salon Mavi, masa {{7}}" in preview.content.decode()
 
-    send = reverse("messaging:send", args=[lead.pk])
+    send = reverse("inbox:send", args=[lead.pk])
     data = {"send-template": "1", "template": str(template.pk), "param-4": "", "param-5": "Mavi", "param-7": "3"}
     refused = agent.post(send, data, HTTP_HX_REQUEST="true")
     assert refused.content.decode() == "The template needs a value for {{4}}."  # values stay in their places
@@ -270,11 +270,11 @@ def test_a_phone_added_in_the_panel_and_a_duplicate_named(agent):
 
     LeadFactory(name="Ayşe Yılmaz", phone="+905551234567")
     lead = LeadFactory(name="Telefonsuz", phone=None)
-    page = agent.get(reverse("messaging:conversation", args=[lead.pk])).content.decode()
+    page = agent.get(reverse("inbox:conversation", args=[lead.pk])).content.decode()
     assert 'id="no-phone"' in page and 'id="window-closed"' not in page
     assert '<div class="compose-row" hidden>' in page and '<details class="templates" hidden>' in page
 
-    url = reverse("messaging:lead-details", args=[lead.pk])
+    url = reverse("inbox:lead-details", args=[lead.pk])
     data = {"name": lead.name, "phone": "0555 123 45 67", "stage": str(lead.stage_id)}
     taken = agent.post(url, data, HTTP_HX_REQUEST="true")
     assert "This phone number belongs to another lead: Ayşe Yılmaz." in taken.content.decode()
@@ -288,14 +288,14 @@ def test_a_phone_added_in_the_panel_and_a_duplicate_named(agent):
     lead.refresh_from_db()
     assert lead.phone == "+905559876543"
     assert Event.objects.get(type=Event.Type.LEAD_CHANGED).payload == {"lead_id": str(lead.pk), "lead_name": lead.name}
-    state = agent.get(reverse("messaging:conversation-state", args=[lead.pk]), HTTP_HX_REQUEST="true").content.decode()
+    state = agent.get(reverse("inbox:conversation-state", args=[lead.pk]), HTTP_HX_REQUEST="true").content.decode()
     assert 'id="no-phone"' not in state and 'id="window-closed"' in state and "+90 555 987 65 43" in state
     assert "The lead has not written yet" in state
     assert 'data-can-send="true"' in state and 'data-can-type="false"' in state
 
 
 def test_the_conversation_state_says_what_the_composer_allows(agent):
-    state_url = lambda lead: reverse("messaging:conversation-state", args=[lead.pk])  # noqa: E731
+    state_url = lambda lead: reverse("inbox:conversation-state", args=[lead.pk])  # noqa: E731
     open_lead = conversation_with(LeadFactory(name="Açık"), "merhaba", hours_ago=2)
     state = agent.get(state_url(open_lead)).content.decode()
     closes = timezone.localtime(open_lead.last_inbound_at + datetime.timedelta(hours=24))
@@ -312,16 +312,16 @@ def test_the_conversation_state_says_what_the_composer_allows(agent):
     lead_activity_refresh(lead=by_sms)
     state = agent.get(state_url(by_sms)).content.decode()
     assert "replies go by SMS" in state and 'data-can-type="true"' in state  # no 24-hour window on SMS
-    page = agent.get(reverse("messaging:conversation", args=[by_sms.pk])).content.decode()
+    page = agent.get(reverse("inbox:conversation", args=[by_sms.pk])).content.decode()
     assert 'id="sms-notice"' in page and " autofocus></textarea>" in page
 
 
 def test_favicon(client):
     response = client.get("/favicon.ico")
-    assert response.status_code == 302 and response["Location"] == "/static/messaging/favicon.ico"
+    assert response.status_code == 302 and response["Location"] == "/static/inbox/favicon.ico"
     from django.contrib.staticfiles import finders
 
-    with open(finders.find("messaging/favicon.ico"), "rb") as icon:
+    with open(finders.find("inbox/favicon.ico"), "rb") as icon:
         assert icon.read(4) == b"\0\0\1\0"  # an ICO file
 
 

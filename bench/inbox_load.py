@@ -9,7 +9,7 @@
    algorithm in the same run (`body__icontains` per lead, a scan of the messages), after filling
    the folded columns and building the trigram indexes as the migrations do (both timed).
 
-    .venv/bin/python bench/chat_load.py [--messages 50] [--leads 100000] [--total 1000000] [--server-only]
+    .venv/bin/python bench/inbox_load.py [--messages 50] [--leads 100000] [--total 1000000] [--server-only]
 
 BENCH_DB_NAME and BENCH_REDIS_URL choose another database and Redis database (two benchmarks at once).
 
@@ -281,8 +281,8 @@ def search_times(timed, runs=15):
     from django.core.paginator import Paginator
     from django.db.models import Exists, OuterRef, Q
 
+    from messaging.inbox.selectors import INBOX_PAGE_SIZE, inbox_leads
     from messaging.models import Message
-    from messaging.selectors import INBOX_PAGE_SIZE, inbox_leads
 
     def seed_algorithm(query):
         return inbox_leads().filter(

@@ -1,0 +1,67 @@
+"""The inbox's forms: its filters and the lead's details in the conversation's panel."""
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from leads.models import Lead, Stage
+from messaging.models import Channel
+
+
+class ChoiceOfRowField(forms.ModelChoiceField):
+    """A row by its key; whatever the key is (not a UUID, a NUL), the error is the same one, not the value echoed."""
+
+    def to_python(self, value):
+        try:
+            return super().to_python(value)
+        except ValidationError:
+            raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice") from None
+
+
+class InboxFilterForm(forms.Form):
+    """The inbox's filters, validated like any form (a NUL or an unknown stage is an error shown, not a crash)."""
+
+    q = forms.CharField(label=_("Search"), required=False, max_length=100)
+    unread = forms.BooleanField(required=False)
+    starred = forms.BooleanField(required=False)
+    stage = ChoiceOfRowField(label=_("Stage"), queryset=Stage.objects.all(), required=False)
+    channel = forms.ChoiceField(
+        label=_("Channel"),
+        choices=Channel.choices,
+        required=False,
+        # Django's own words (and translation) for a choice not offered, without echoing the value.
+        error_messages={"invalid_choice": _("Select a valid choice. That choice is not one of the available choices.")},
+    )
+
+    def filters(self) -> dict:
+        """The valid filters (an invalid one is left out, so the inbox still shows)."""
+        data = self.cleaned_data if self.is_bound else {}
+        return {
+            "unread": data.get("unread", False),
+            "starred": data.get("starred", False),
+            "stage": data.get("stage"),
+            "channel": data.get("channel", ""),
+            "query": data.get("q", ""),
+        }
+
+    def error_messages(self) -> list[str]:
+        return [f"{self.fields[name].label or name}: {' '.join(errors)}" for name, errors in self.errors.items()]
+
+
+class LeadDetailsForm(forms.ModelForm):
+    class Meta:
+        model = Lead
+        fields = ["name", "phone", "email", "stage", "event_date", "event_time", "location"]
+        widgets = {
+            "event_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "event_time": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        }
+
+    def clean_phone(self):
+        """A number another lead has is an error that names that lead (not the unique constraint's generic one)."""
+        phone = Lead._meta.get_field("phone").to_python(self.cleaned_data.get("phone"))  # E.164, as stored
+        if phone and (other := Lead.objects.filter(phone=phone).exclude(pk=self.instance.pk).first()):
+            raise ValidationError(
+                _("This phone number belongs to another lead: %(name)s.") % {"name": other.name}, code="unique"
+            )
+        return phone

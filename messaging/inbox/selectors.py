@@ -1,0 +1,54 @@
+"""What the inbox reads: the conversations, latest first, and a page of one thread."""
+
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+
+from leads.models import Lead
+from leads.selectors import SearchTerms, lead_search_q
+from messaging.models import Message
+from messaging.selectors import lead_message_places
+
+INBOX_PAGE_SIZE = 30
+THREAD_PAGE_SIZE = 30
+
+
+def inbox_leads(
+    *, unread: bool = False, starred: bool = False, stage=None, channel: str = "", query: str = ""
+) -> QuerySet[Lead]:
+    """Conversations, latest first, each with its last message: one query whatever the page holds."""
+    latest = Message.objects.filter(lead=OuterRef("pk")).order_by("-created_at")
+    leads = (
+        Lead.objects.filter(last_message_at__isnull=False)
+        .select_related("stage")
+        .annotate(
+            last_body=Subquery(latest.values("body")[:1]),
+            last_channel=Subquery(latest.values("channel")[:1]),
+            last_from_lead=Subquery(latest.values("is_from_lead")[:1]),
+            last_status=Subquery(latest.values("status")[:1]),
+            last_media=Subquery(latest.values("media_content_type")[:1]),
+            has_starred=Exists(Message.objects.filter(lead=OuterRef("pk"), is_starred=True)),
+        )
+        .order_by("-last_message_at", "-pk")
+    )
+    if unread:
+        leads = leads.filter(unread_count__gt=0)
+    if starred:
+        leads = leads.filter(has_starred=True)
+    if stage is not None:
+        leads = leads.filter(stage=stage)
+    if channel:
+        leads = leads.filter(Exists(Message.objects.filter(lead=OuterRef("pk"), channel=channel)))
+    terms = SearchTerms.parse(query)
+    if terms:
+        leads = leads.filter(lead_search_q(terms=terms, more=lead_message_places))
+    return leads
+
+
+def thread_page(*, lead: Lead, before: Message | None = None, size: int = THREAD_PAGE_SIZE) -> tuple[list, bool]:
+    """The newest `size` messages (older than `before` if given), oldest first, and whether older ones exist."""
+    messages = lead.messages.select_related("template").prefetch_related("media").order_by("-created_at", "-pk")
+    if before is not None:
+        messages = messages.filter(
+            Q(created_at__lt=before.created_at) | Q(created_at=before.created_at, pk__lt=before.pk)
+        )
+    page = list(messages[: size + 1])
+    return list(reversed(page[:size])), len(page) > size

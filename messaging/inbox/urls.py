@@ -1,0 +1,17 @@
+from django.urls import path
+
+from . import views
+
+app_name = "inbox"
+
+urlpatterns = [
+    path("inbox/", views.inbox, name="index"),
+    path("inbox/unread", views.unread, name="unread"),
+    path("inbox/<uuid:pk>/", views.conversation, name="conversation"),
+    path("inbox/<uuid:pk>/send", views.send, name="send"),
+    path("inbox/<uuid:pk>/details", views.lead_details, name="lead-details"),
+    path("inbox/<uuid:pk>/state", views.conversation_state, name="conversation-state"),
+    path("inbox/<uuid:pk>/preview", views.preview, name="preview"),
+    path("inbox/<uuid:pk>/messages/<uuid:message_pk>/", views.bubble, name="bubble"),
+    path("inbox/<uuid:pk>/messages/<uuid:message_pk>/star", views.star, name="star"),
+]

@@ -1,0 +1,218 @@
+"""The agents' pages: the inbox and a conversation (htmx fragments when asked by htmx)."""
+
+import uuid
+
+from django.contrib import messages as flash
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.paginator import Paginator
+from django.db.models import Sum
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import reswap, retarget, trigger_client_event
+
+from accounts.permissions import CHANGE_MESSAGE, EDIT_LEAD, PREVIEW_TEMPLATE, READ_CONVERSATIONS, SEND_MESSAGE
+from leads.models import Lead, Stage
+from leads.services import lead_save
+from messaging.backends.base import get_backend
+from messaging.models import Channel, Message
+from messaging.services.messages import messages_mark_read, messages_set_starred
+from messaging.services.outbound import (
+    WHATSAPP_WINDOW,
+    SendRefused,
+    lead_default_channel,
+    message_send_any,
+    whatsapp_window_open,
+)
+from templates_app.models import Template
+from templates_app.rendering import template_extra_values, template_preview, template_value_boxes
+from templates_app.selectors import templates_sendable
+
+from .forms import InboxFilterForm, LeadDetailsForm
+from .selectors import INBOX_PAGE_SIZE, inbox_leads, thread_page
+
+
+@login_required
+@permission_required(READ_CONVERSATIONS, raise_exception=True)
+@require_GET
+def inbox(request):
+    form = InboxFilterForm(request.GET)
+    form.is_valid()
+    filters = form.filters()
+    page = Paginator(inbox_leads(**filters), INBOX_PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "page": page,
+        "filters": filters,
+        "filter_errors": form.error_messages(),
+        "stages": Stage.objects.all(),
+        "channels": Channel.choices,
+    }
+    template = "inbox/partials/inbox_rows.html" if request.htmx else "inbox/inbox.html"
+    return render(request, template, context)
+
+
+def _conversation_state(lead: Lead) -> dict:
+    """What the open conversation shows about the lead's state; the page re-reads it when the lead's events arrive.
+
+    Messages need a phone and no opt-out; free-form text on WhatsApp also needs the 24-hour window open.
+    """
+    channel = lead_default_channel(lead)
+    window_open = whatsapp_window_open(lead)
+    can_send = bool(lead.phone) and lead.opted_out_at is None
+    can_type = can_send and (channel != Channel.WHATSAPP or window_open)
+    closes_at = lead.last_inbound_at + WHATSAPP_WINDOW if can_type and channel == Channel.WHATSAPP else None
+    return {
+        "lead": lead,
+        "channel": channel,
+        "window_open": window_open,
+        "window_closes_at": closes_at,
+        "can_send": can_send,
+        "can_type": can_type,
+    }
+
+
+def _conversation_context(lead: Lead, **extra) -> dict:
+    state = _conversation_state(lead)
+    return {
+        **state,
+        "templates": templates_sendable(channel=state["channel"]),
+        "details_form": LeadDetailsForm(instance=lead),
+        "max_body_length": get_backend(state["channel"]).max_body_length,
+        **extra,
+    }
+
+
+@login_required
+@permission_required(READ_CONVERSATIONS, raise_exception=True)
+@require_GET
+def conversation(request, pk):
+    lead = get_object_or_404(Lead.objects.select_related("stage"), pk=pk)
+    before = None
+    if before_id := request.GET.get("before"):
+        before = get_object_or_404(Message, pk=before_id, lead=lead) if _is_uuid(before_id) else None
+    page, has_older = thread_page(lead=lead, before=before)
+    context = {"page": page, "has_older": has_older}
+    if request.htmx and before is not None:
+        return render(request, "inbox/partials/thread_page.html", {"lead": lead, **context})
+    messages_mark_read(queryset=lead.messages.filter(is_from_lead=True, is_read=False))
+    lead.refresh_from_db()
+    return render(request, "inbox/conversation.html", _conversation_context(lead, **context))
+
+
+@login_required
+@permission_required(SEND_MESSAGE, raise_exception=True)
+@require_POST
+def send(request, pk):
+    lead = get_object_or_404(Lead, pk=pk)
+    wants_template = bool(request.POST.get("send-template"))  # the template's button; Enter sends the text or file
+    template = _chosen_template(request.POST) if wants_template else None
+    try:
+        if wants_template and template is None:
+            raise SendRefused(str(_("Choose a template.")), code="template")
+        message = message_send_any(
+            lead=lead,
+            body=request.POST.get("body", ""),
+            template=template,
+            parameters=template_extra_values(request.POST),
+            upload=request.FILES.get("file"),
+            sender=request.user,
+        )
+    except SendRefused as exc:
+        if request.htmx:
+            response = HttpResponse(exc.message, content_type="text/plain; charset=utf-8")
+            return reswap(retarget(response, "#composer-error"), "innerHTML")
+        flash.error(request, exc.message)
+        return redirect("inbox:conversation", lead.pk)
+    if request.htmx:
+        return render(request, "inbox/partials/bubble.html", {"message": message, "lead": lead})
+    return redirect("inbox:conversation", lead.pk)
+
+
+@login_required
+@permission_required(READ_CONVERSATIONS, raise_exception=True)
+@require_GET
+def unread(request):
+    """The unread total, for the tab title."""
+    total = Lead.objects.aggregate(total=Sum("unread_count"))["total"] or 0
+    return JsonResponse({"total": total})
+
+
+@login_required
+@permission_required(READ_CONVERSATIONS, raise_exception=True)
+@require_GET
+def bubble(request, pk, message_pk):
+    """One message as the open conversation shows it (live updates fetch it); seen there, so it is read."""
+    message = get_object_or_404(Message.objects.prefetch_related("media"), pk=message_pk, lead_id=pk)
+    if message.is_from_lead and not message.is_read:
+        messages_mark_read(queryset=Message.objects.filter(pk=message.pk))
+        message.refresh_from_db()
+    return render(request, "inbox/partials/bubble.html", {"message": message, "lead": message.lead})
+
+
+@login_required
+@permission_required(CHANGE_MESSAGE, raise_exception=True)
+@require_POST
+def star(request, pk, message_pk):
+    message = get_object_or_404(Message, pk=message_pk, lead_id=pk)
+    messages_set_starred(queryset=Message.objects.filter(pk=message.pk), starred=not message.is_starred)
+    message.refresh_from_db()
+    if request.htmx:
+        return render(request, "inbox/partials/bubble.html", {"message": message, "lead": message.lead})
+    return redirect("inbox:conversation", pk)
+
+
+@login_required
+@permission_required(EDIT_LEAD, raise_exception=True)
+@require_POST
+def lead_details(request, pk):
+    lead = get_object_or_404(Lead, pk=pk)
+    form = LeadDetailsForm(request.POST, instance=lead)
+    saved = form.is_valid()
+    if saved:
+        lead = lead_save(lead=form.save(commit=False))
+        form = LeadDetailsForm(instance=lead)  # shows what was stored (the phone in E.164), not what was typed
+    if request.htmx:
+        response = render(
+            request, "inbox/partials/lead_panel.html", {"lead": lead, "details_form": form, "saved": saved}
+        )
+        return trigger_client_event(response, "conversation-changed") if saved else response
+    return redirect("inbox:conversation", pk)
+
+
+@login_required
+@permission_required(READ_CONVERSATIONS, raise_exception=True)
+@require_GET
+def conversation_state(request, pk):
+    """The open conversation's heading, notices and composer state, re-read when the lead's events arrive."""
+    lead = get_object_or_404(Lead, pk=pk)
+    return render(request, "inbox/partials/conversation_state.html", _conversation_state(lead))
+
+
+@login_required
+@permission_required(PREVIEW_TEMPLATE, raise_exception=True)
+@require_GET
+def preview(request, pk):
+    lead = get_object_or_404(Lead, pk=pk)
+    template = _chosen_template(request.GET)
+    rendered = None
+    if template is not None:
+        rendered = template_preview(template=template, lead=lead, extra=template_extra_values(request.GET))
+    context = {"preview": rendered, "template": template, "lead": lead}
+    if request.GET.get("part") == "values":  # a template was chosen: its value boxes, and the preview beside them
+        boxes = template_value_boxes(template)
+        return render(request, "inbox/partials/template_values.html", {**context, "boxes": boxes})
+    return render(request, "inbox/partials/template_preview.html", context)
+
+
+def _chosen_template(data) -> Template | None:
+    template_id = data.get("template")
+    return Template.objects.filter(pk=template_id).first() if _is_uuid(template_id) else None
+
+
+def _is_uuid(value) -> bool:
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
