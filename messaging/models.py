@@ -156,13 +156,6 @@ class Message(models.Model):
     def save(self, *args, update_fields=None, **kwargs):
         super().save(*args, update_fields=folded_update_fields(Message, update_fields), **kwargs)
 
-    @property
-    def error_explanation(self) -> str:
-        """What the error means for an agent, in the current language; the provider's own text when we have none."""
-        from .backends.base import backend_for_provider
-
-        return backend_for_provider(self.provider).explain_error(self.error_code, self.error_message)
-
 
 PUBLIC_MEDIA_SALT = "messaging.public-media"
 PUBLIC_MEDIA_MAX_AGE = 7 * 24 * 3600  # Twilio fetches at once; a week covers retries and scheduled sends

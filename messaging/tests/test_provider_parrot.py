@@ -9,6 +9,7 @@ from django.urls import clear_url_caches
 
 from leads.models import Lead
 from messaging.models import Message, MessageStatus, WebhookEvent
+from messaging.selectors import message_error_explanation
 from messaging.services.outbound import message_send
 from messaging.services.webhooks import webhook_events_reprocess
 from messaging.tests import parrot
@@ -100,7 +101,7 @@ def test_parrot_limits_explanations_and_opt_out_apply(
         failed = message_send(lead=lead, body="Merhaba")
     failed.refresh_from_db()
     assert (failed.status, failed.error_code) == ("failed", parrot.BLOCKED)
-    assert failed.error_explanation == "The recipient blocked this sender at Parrot."
+    assert message_error_explanation(failed) == "The recipient blocked this sender at Parrot."
     lead.refresh_from_db()
     assert lead.opted_out_at is not None
 

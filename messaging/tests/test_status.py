@@ -3,7 +3,7 @@ from django.utils import translation
 
 from leads.tests.factories import LeadFactory
 from messaging.models import Message, MessageStatus, WebhookEvent
-from messaging.selectors import webhook_diagnostics
+from messaging.selectors import message_error_explanation, webhook_diagnostics
 from messaging.services.status import message_sid_assign, status_supersedes
 from messaging.tests.factories import MessageFactory
 from messaging.tests.twilio import new_sid, status_callback
@@ -57,9 +57,9 @@ def test_failure_is_final_and_explained(post_webhook, outbound):
     assert outbound.error_code == 63016
     assert outbound.error_message == "Outside the window"
     with translation.override("en"):
-        assert "24 hours" in outbound.error_explanation
+        assert "24 hours" in message_error_explanation(outbound)
     with translation.override("tr"):
-        assert "24 saat" in outbound.error_explanation
+        assert "24 saat" in message_error_explanation(outbound)
 
 
 def test_undelivered_after_sent_and_unknown_codes_keep_twilio_text(post_webhook, outbound):
@@ -69,7 +69,7 @@ def test_undelivered_after_sent_and_unknown_codes_keep_twilio_text(post_webhook,
     assert outbound.status == S.UNDELIVERED
     assert outbound.error_code == 99999
     with translation.override("en"):
-        assert outbound.error_explanation == "Twilio error 99999."
+        assert message_error_explanation(outbound) == "Twilio error 99999."
 
 
 def test_read_receipt_is_not_undone_by_a_late_failure():
