@@ -103,6 +103,7 @@ class MessageAdmin(admin.ModelAdmin):
         "starred_at",
         "is_notification_sent",
         "sent_by",
+        "bulk",
         "send_claimed_at",
         "needs_attention",
         "handed_off_at",

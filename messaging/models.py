@@ -84,6 +84,11 @@ class Message(models.Model):
         related_name="+",
         verbose_name=_("sent by"),
     )
+    bulk = models.BooleanField(
+        _("sent in bulk"),
+        default=False,
+        help_text=_("One of many messages sent at once: they wait on a queue of their own, behind agents' replies."),
+    )
     send_claimed_at = models.DateTimeField(
         _("handed to Twilio at"),
         null=True,

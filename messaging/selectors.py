@@ -37,14 +37,14 @@ AWAITING_WORKER = Q(
 )  # sends no worker has claimed yet
 
 
-def messages_awaiting_worker_overdue(*, campaign: bool, grace: datetime.timedelta, limit: int = 1000) -> list[str]:
+def messages_awaiting_worker_overdue(*, bulk: bool, grace: datetime.timedelta, limit: int = 1000) -> list[str]:
     """Sends no worker has taken in time, for the sweep, oldest first: the task queue refused them, never heard of
     them (a crash between the commit and the hand-off), or lost them (nothing claimed by the expected time)."""
     now = timezone.now()
     overdue = Message.objects.filter(
         AWAITING_WORKER,
         Q(handoff_expected_by__lt=now) | Q(handoff_expected_by__isnull=True, created_at__lt=now - grace),
-        campaign_recipient__isnull=not campaign,
+        bulk=bulk,
     )
     return [str(pk) for pk in overdue.order_by("created_at").values_list("pk", flat=True)[:limit]]
 

@@ -15,7 +15,7 @@ from messaging.models import Campaign, CampaignRecipient, Channel, Message, Mess
 from messaging.selectors import campaigns_run_lost
 from templates_app.models import Template
 
-from .outbound import CAMPAIGN_SEND_BATCH, SendRefused, leads_touch, messages_hand_off, template_message_build
+from .outbound import SendRefused, messages_queue_bulk, template_message_build
 
 CHUNK = 500  # recipients turned into messages per transaction
 # A run turns 500 recipients into messages in seconds: one that made none for this long is not running.
@@ -144,15 +144,10 @@ def campaign_run(*, campaign_id) -> Campaign:
                         messages.append(message)
                         recipient.message = message
                         outcomes.append((recipient, R.QUEUED, ""))
-            Message.objects.bulk_create(messages)
-            leads_touch(messages=messages)
+            messages_queue_bulk(messages=messages)
             for recipient, outcome, reason in outcomes:
                 recipient.outcome, recipient.reason = outcome, reason
             CampaignRecipient.objects.bulk_update([row for row, _, _ in outcomes], ["outcome", "reason", "message"])
-            ids = [str(message.pk) for message in messages]
-            for start in range(0, len(ids), CAMPAIGN_SEND_BATCH):
-                batch = ids[start : start + CAMPAIGN_SEND_BATCH]
-                transaction.on_commit(lambda batch=batch: messages_hand_off(message_ids=batch, campaign=True))
     Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.DONE, finished_at=timezone.now())
     campaign.refresh_from_db()
     return campaign

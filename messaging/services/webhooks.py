@@ -150,7 +150,7 @@ def webhook_events_sweep() -> dict[str, int]:
             replayed,
             stuck,
             requeued["replies"],
-            requeued["campaign"],
+            requeued["bulk"],
             campaigns,
         )
     return {
@@ -159,6 +159,6 @@ def webhook_events_sweep() -> dict[str, int]:
         "replayed": replayed,
         "stuck": stuck,
         "requeued_replies": requeued["replies"],
-        "requeued_campaign": requeued["campaign"],
+        "requeued_campaign": requeued["bulk"],
         "campaigns_resumed": campaigns,
     }

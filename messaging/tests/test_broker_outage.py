@@ -120,17 +120,14 @@ def test_a_campaign_at_one_message_per_second_is_not_requeued_early(settings, br
     settings.TWILIO_SMS_MPS = 1.0
     lead = open_lead()
     messages = [
-        Message.objects.create(lead=lead, body=f"kampanya {n}", channel=Channel.SMS, status=MessageStatus.QUEUED)
+        Message.objects.create(
+            lead=lead, body=f"kampanya {n}", channel=Channel.SMS, status=MessageStatus.QUEUED, bulk=True
+        )
         for n in range(300)
     ]
-    campaign = Campaign.objects.create(name="SMS", template=TemplateFactory(), status=Campaign.Status.DONE)
-    CampaignRecipient.objects.bulk_create(
-        CampaignRecipient(campaign=campaign, lead=lead, message=message, outcome=CampaignRecipient.Outcome.QUEUED)
-        for lead, message in zip(LeadFactory.create_batch(300), messages, strict=True)
-    )
     broker("memory://", eager=False)  # a broker that takes the tasks; no worker ever does (they were lost)
     for start in range(0, 300, 100):
-        assert messages_hand_off(message_ids=[str(m.pk) for m in messages[start : start + 100]], campaign=True)
+        assert messages_hand_off(message_ids=[str(m.pk) for m in messages[start : start + 100]], bulk=True)
     published.clear()
     grace = HANDOFF_GRACE.total_seconds()
 
