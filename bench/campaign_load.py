@@ -72,8 +72,9 @@ def main() -> None:
         import django
 
         django.setup()
+        from campaigns.models import CampaignRecipient
         from leads.models import Lead, Stage
-        from messaging.models import CampaignRecipient, Message
+        from messaging.models import Message
         from messaging.services.campaigns import campaign_create
         from templates_app.models import Template
 

@@ -138,7 +138,7 @@ class LeadAdmin(admin.ModelAdmin):
                 form.add_error(None, exc.message)
             else:
                 self.message_user(request, _("Campaign “%(name)s” created.") % {"name": campaign.name})
-                return redirect("admin:messaging_campaign_change", campaign.pk)
+                return redirect("admin:campaigns_campaign_change", campaign.pk)
         context = {
             **self.admin_site.each_context(request),
             "title": _("Send a template campaign"),

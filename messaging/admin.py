@@ -6,9 +6,10 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from accounts.permissions import CHANGE_MESSAGE, REPROCESS_WEBHOOK_EVENTS, RUN_CAMPAIGN, SEND_MESSAGE, has_perms
+from campaigns.models import Campaign, CampaignRecipient
 from leads.selectors import SearchTerms
 
-from .models import Campaign, CampaignRecipient, Message, MessageMedia, WebhookEvent
+from .models import Message, MessageMedia, WebhookEvent
 from .selectors import handoff_states, messages_search_q
 from .services.campaigns import campaign_progress, campaign_start
 from .services.messages import messages_mark_read, messages_set_starred
@@ -285,7 +286,7 @@ class CampaignAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("recipients"))
     def recipients_link(self, obj):
-        url = reverse("admin:messaging_campaignrecipient_changelist") + f"?campaign__id__exact={obj.pk}"
+        url = reverse("admin:campaigns_campaignrecipient_changelist") + f"?campaign__id__exact={obj.pk}"
         return format_html('<a href="{}">{}</a>', url, _("Each recipient's outcome"))
 
     def has_add_permission(self, request):

@@ -7,11 +7,12 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from campaigns.models import Campaign
 from leads.models import Lead
 from leads.phones import fallback_digits
 from leads.selectors import SearchTerms, SearchWord, every_word_q, lead_search_q, lead_word_places
 
-from .models import Campaign, Message, MessageMedia, MessageStatus, WebhookEvent
+from .models import Message, MessageMedia, MessageStatus, WebhookEvent
 
 SIGNATURE_REJECTIONS_KEY = "webhook-signature-rejections:{day}"
 

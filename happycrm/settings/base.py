@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "leads",
     "templates_app",
     "messaging",
+    "campaigns",
     "notifications",
     "accounts",
 ]

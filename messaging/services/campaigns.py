@@ -9,9 +9,10 @@ from django.db.models import Count, OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from campaigns.models import Campaign, CampaignRecipient
 from happycrm.queue import send
 from leads.models import Lead, Stage
-from messaging.models import Campaign, CampaignRecipient, Channel, Message, MessageStatus
+from messaging.models import Channel, Message, MessageStatus
 from messaging.selectors import campaigns_run_lost
 from templates_app.models import Template
 

@@ -16,9 +16,10 @@ from celery.contrib.testing.worker import start_worker
 from django.urls import reverse
 from django.utils import timezone
 
+from campaigns.models import Campaign, CampaignRecipient
 from happycrm.celery import app
 from leads.tests.factories import LeadFactory
-from messaging.models import Campaign, CampaignRecipient, Channel, Message, MessageStatus
+from messaging.models import Channel, Message, MessageStatus
 from messaging.services import outbound
 from messaging.services.campaigns import RUN_LOST_AFTER, RUN_NOT_STARTED_AFTER, campaign_create, campaign_run
 from messaging.services.outbound import HANDOFF_GRACE, messages_hand_off

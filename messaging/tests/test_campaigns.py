@@ -5,8 +5,9 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 from django.utils import timezone
 
+from campaigns.models import Campaign, CampaignRecipient
 from leads.tests.factories import LeadFactory, StageFactory
-from messaging.models import Campaign, CampaignRecipient, Message
+from messaging.models import Message
 from messaging.services.campaigns import (
     campaign_add_recipients,
     campaign_create,
@@ -143,7 +144,7 @@ def test_admin_action_on_selected_leads(staff_client, outbox, run):
     campaign = Campaign.objects.get()
     assert response.status_code == 302 and str(campaign.pk) in response["Location"]
     assert len(outbox) == 2
-    detail = staff_client.get(reverse("admin:messaging_campaign_change", args=[campaign.pk])).content.decode()
+    detail = staff_client.get(reverse("admin:campaigns_campaign_change", args=[campaign.pk])).content.decode()
     assert "100% done — 2 recipients: 2 sent" in detail
 
 

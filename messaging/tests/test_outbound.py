@@ -393,7 +393,7 @@ def test_the_chat_page_refuses_what_the_service_refuses(staff_client, form, reas
 
 
 def test_a_campaign_skips_a_lead_whose_template_would_be_too_long(django_capture_on_commit_callbacks):
-    from messaging.models import CampaignRecipient
+    from campaigns.models import CampaignRecipient
     from messaging.services.campaigns import campaign_create
 
     short, long = LeadFactory(name="Can"), LeadFactory(name="Ayşe Yılmaz Demir")

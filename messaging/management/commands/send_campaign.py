@@ -6,8 +6,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from campaigns.models import Campaign
 from leads.models import Stage
-from messaging.models import Campaign
 from messaging.services.campaigns import campaign_create, campaign_progress, campaign_start
 from messaging.services.outbound import SendRefused
 from templates_app.models import Template
