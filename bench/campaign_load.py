@@ -73,9 +73,9 @@ def main() -> None:
 
         django.setup()
         from campaigns.models import CampaignRecipient
+        from campaigns.services import campaign_create
         from leads.models import Lead, Stage
         from messaging.models import Message
-        from messaging.services.campaigns import campaign_create
         from templates_app.models import Template
 
         stage = Stage.objects.create(name="Bench", position=99)

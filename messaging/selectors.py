@@ -4,10 +4,8 @@ from collections.abc import Callable
 from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
 from django.core.cache.backends.redis import RedisCache
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from campaigns.models import Campaign
 from leads.models import Lead
 from leads.phones import fallback_digits
 from leads.selectors import SearchTerms, SearchWord, every_word_q, lead_search_q, lead_word_places
@@ -48,22 +46,6 @@ def messages_awaiting_worker_overdue(*, bulk: bool, grace: datetime.timedelta, l
         bulk=bulk,
     )
     return [str(pk) for pk in overdue.order_by("created_at").values_list("pk", flat=True)[:limit]]
-
-
-def campaigns_run_lost(*, older_than: datetime.timedelta, not_started_after: datetime.timedelta) -> list[str]:
-    """Running campaigns whose run is not progressing: never started `not_started_after` after it was queued (its
-    task was refused or lost: the broker was down), or no message made for any recipient since `older_than` ago
-    (the run died midway)."""
-    now = timezone.now()
-    latest = Message.objects.filter(campaign_recipient__campaign=OuterRef("pk")).order_by("-created_at")
-    progress_at = Coalesce(Subquery(latest.values("created_at")[:1]), "started_at", "start_at", "created_at")
-    never_started = Q(started_at__isnull=True) & Q(queued_at__lt=now - not_started_after)
-    lost = (
-        Campaign.objects.filter(status=Campaign.Status.RUNNING)
-        .annotate(progress_at=progress_at, queued_at=Coalesce("start_at", "created_at"))
-        .filter(never_started | Q(progress_at__lt=now - older_than))
-    )
-    return [str(pk) for pk in lost.values_list("pk", flat=True)]
 
 
 def signature_rejections(*, days: int = 7) -> dict[str, int]:

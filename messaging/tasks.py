@@ -8,7 +8,6 @@ from happycrm.queue import Batcher
 
 from .backends.base import RetryableSendError
 from .models import Message, WebhookEvent
-from .services.campaigns import campaign_run, campaigns_start_due
 from .services.media import MEDIA_MAX_ATTEMPTS, MediaFetchError, media_fetch
 from .services.outbound import message_deliver, message_send_failed
 from .services.webhooks import webhook_event_process, webhook_events_sweep
@@ -71,7 +70,7 @@ def send_message(self, message_id: str) -> None:
 
 @shared_task(bind=True, name="messaging.send_messages", max_retries=SEND_MAX_RETRIES)
 def send_messages(self, message_ids: list[str]) -> None:
-    """A batch of campaign messages, each at its sender's rate; those Twilio did not take are retried."""
+    """A batch of bulk messages, each at its sender's rate; those Twilio did not take are retried."""
     retry = []
     for message_id in message_ids:
         try:
@@ -83,16 +82,6 @@ def send_messages(self, message_ids: list[str]) -> None:
                 retry.append(message_id)
     if retry:
         raise self.retry(args=[retry], countdown=backoff(self.request.retries))
-
-
-@shared_task(name="messaging.run_campaign")
-def run_campaign(campaign_id: str) -> None:
-    campaign_run(campaign_id=campaign_id)
-
-
-@shared_task(name="messaging.start_due_campaigns")
-def start_due_campaigns() -> int:
-    return campaigns_start_due()
 
 
 @shared_task(name="messaging.sweep_webhook_events")

@@ -14,7 +14,6 @@ from happycrm.queue import enqueue_on_commit
 from messaging.models import WebhookEvent
 from messaging.selectors import SIGNATURE_REJECTIONS_KEY, media_pending_for_retry, webhook_events_unfinished
 
-from .campaigns import campaigns_resume_lost
 from .inbound import inbound_message_receive
 from .outbound import messages_mark_stuck, messages_requeue_overdue
 from .payloads import PermanentWebhookError, payload_message_sid, payload_storable
@@ -126,8 +125,8 @@ def webhook_events_reprocess(*, event_ids, retry_rejected: bool = False) -> Coun
 
 
 def webhook_events_sweep() -> dict[str, int]:
-    """The periodic safety net: queue what was left unprocessed, retry waiting media, replay raced callbacks,
-    queue again the sends no worker took and restart campaign runs that were lost."""
+    """The periodic safety net: queue what was left unprocessed, retry waiting media, replay raced callbacks and
+    queue again the sends no worker took."""
     from messaging.tasks import fetch_media, process_webhook_events
 
     unfinished = webhook_events_unfinished(older_than=SWEEP_GRACE)
@@ -140,18 +139,16 @@ def webhook_events_sweep() -> dict[str, int]:
     replayed = status_callbacks_replay()
     stuck = messages_mark_stuck()
     requeued = messages_requeue_overdue()
-    campaigns = campaigns_resume_lost()
-    if event_ids or media_ids or replayed or stuck or any(requeued.values()) or campaigns:
+    if event_ids or media_ids or replayed or stuck or any(requeued.values()):
         logger.info(
             "Sweep: %d events queued, %d attachments retried, %d callbacks replayed, %d sends marked for attention, "
-            "%d replies and %d campaign messages queued again, %d campaign runs restarted",
+            "%d replies and %d bulk messages queued again",
             len(event_ids),
             len(media_ids),
             replayed,
             stuck,
             requeued["replies"],
             requeued["bulk"],
-            campaigns,
         )
     return {
         "events": len(event_ids),
@@ -160,5 +157,4 @@ def webhook_events_sweep() -> dict[str, int]:
         "stuck": stuck,
         "requeued_replies": requeued["replies"],
         "requeued_campaign": requeued["bulk"],
-        "campaigns_resumed": campaigns,
     }

@@ -392,20 +392,6 @@ def test_the_chat_page_refuses_what_the_service_refuses(staff_client, form, reas
     assert not Message.objects.filter(is_from_lead=False).exists()
 
 
-def test_a_campaign_skips_a_lead_whose_template_would_be_too_long(django_capture_on_commit_callbacks):
-    from campaigns.models import CampaignRecipient
-    from messaging.services.campaigns import campaign_create
-
-    short, long = LeadFactory(name="Can"), LeadFactory(name="Ayşe Yılmaz Demir")
-    template = TemplateFactory(content="x" * 1590 + " {{1}}")  # 1594 for Can, 1608 for the other
-    with django_capture_on_commit_callbacks(execute=True):
-        campaign = campaign_create(name="Uzun", template=template, leads=[short, long])
-    recipients = {r.lead_id: r for r in CampaignRecipient.objects.filter(campaign=campaign)}
-    assert recipients[short.pk].outcome == CampaignRecipient.Outcome.QUEUED
-    assert recipients[long.pk].outcome == CampaignRecipient.Outcome.SKIPPED_REFUSED
-    assert recipients[long.pk].reason == "The message is 1608 characters long; at most 1600 can be sent."
-
-
 def test_bulk_messages_are_stored_at_once_and_handed_off_in_batches_once_committed(
     settings, monkeypatch, django_capture_on_commit_callbacks
 ):

@@ -5,18 +5,18 @@ import logging
 from collections.abc import Iterable, Sequence
 
 from django.db import transaction
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from campaigns.models import Campaign, CampaignRecipient
 from happycrm.queue import send
 from leads.models import Lead, Stage
-from messaging.models import Channel, Message, MessageStatus
-from messaging.selectors import campaigns_run_lost
+from messaging.models import Channel, Message
+from messaging.services.outbound import SendRefused, messages_queue_bulk, template_message_build
 from templates_app.models import Template
 
-from .outbound import SendRefused, messages_queue_bulk, template_message_build
+from .models import Campaign, CampaignRecipient
+from .selectors import campaigns_run_lost
 
 CHUNK = 500  # recipients turned into messages per transaction
 # A run turns 500 recipients into messages in seconds: one that made none for this long is not running.
@@ -79,7 +79,7 @@ def campaign_add_recipients(*, campaign: Campaign, leads: Iterable[Lead] | None 
 
 def campaign_start(*, campaign: Campaign) -> None:
     """Mark it running and queue the run (once committed); `manage.py send_campaign --campaign` reruns it."""
-    from messaging.tasks import run_campaign
+    from .tasks import run_campaign
 
     Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.RUNNING)
     campaign.status = Campaign.Status.RUNNING
@@ -87,9 +87,9 @@ def campaign_start(*, campaign: Campaign) -> None:
 
 
 def campaigns_resume_lost() -> int:
-    """The sweep's part for campaigns: run again those whose run task was lost (campaign_run picks up where it
-    stopped); a run queued twice splits the remaining recipients between the two."""
-    from messaging.tasks import run_campaign
+    """Beat: run again the campaigns whose run task was lost (campaign_run picks up where it stopped); a run
+    queued twice splits the remaining recipients between the two."""
+    from .tasks import run_campaign
 
     lost = campaigns_run_lost(older_than=RUN_LOST_AFTER, not_started_after=RUN_NOT_STARTED_AFTER)
     for campaign_id in lost:
@@ -152,28 +152,3 @@ def campaign_run(*, campaign_id) -> Campaign:
     Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.DONE, finished_at=timezone.now())
     campaign.refresh_from_db()
     return campaign
-
-
-SENT = [MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.READ, MessageStatus.PARTIALLY_DELIVERED]
-FAILED = [MessageStatus.FAILED, MessageStatus.UNDELIVERED, MessageStatus.CANCELED]
-
-
-def campaign_progress(*, campaign: Campaign) -> dict:
-    """Counts by outcome, one query: sent (Twilio took it), failed, skipped, waiting; and the share done."""
-    message = "message__"
-    counts = CampaignRecipient.objects.filter(campaign=campaign).aggregate(
-        total=Count("pk"),
-        pending=Count("pk", filter=Q(outcome=R.PENDING)),
-        skipped=Count("pk", filter=Q(outcome__startswith="skipped")),
-        sent=Count(
-            "pk",
-            filter=Q(**{f"{message}status__in": SENT})
-            | Q(**{f"{message}status": MessageStatus.QUEUED, f"{message}twilio_message_sid__isnull": False}),
-        ),
-        failed=Count("pk", filter=Q(**{f"{message}status__in": FAILED})),
-        attention=Count("pk", filter=Q(**{f"{message}needs_attention": True})),
-    )
-    counts["queued"] = counts["total"] - counts["pending"] - counts["skipped"] - counts["sent"] - counts["failed"]
-    finished = counts["sent"] + counts["failed"] + counts["skipped"]
-    counts["percent"] = round(100 * finished / counts["total"]) if counts["total"] else 100
-    return counts
