@@ -76,7 +76,7 @@ class CampaignRecipient(models.Model):
     reason = models.TextField(_("reason"), blank=True)
 
     class Meta:
-        db_table = "messaging_campaignrecipient"
+        db_table = "messaging_campaignrecipient"  # as the campaign's: the table it had in messaging
         ordering = ["id"]
         verbose_name = _("recipient")
         verbose_name_plural = _("recipients")
