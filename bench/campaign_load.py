@@ -72,9 +72,10 @@ def main() -> None:
         import django
 
         django.setup()
+        from campaigns.models import CampaignRecipient
+        from campaigns.services import campaign_create
         from leads.models import Lead, Stage
-        from messaging.models import CampaignRecipient, Message
-        from messaging.services.campaigns import campaign_create
+        from messaging.models import Message
         from templates_app.models import Template
 
         stage = Stage.objects.create(name="Bench", position=99)

@@ -2,13 +2,9 @@ from collections.abc import Callable
 
 from django.contrib import admin
 from django.db.models import Count, Q
-from django.shortcuts import redirect
-from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
-
-from accounts.permissions import START_CAMPAIGN, has_perms
 
 from .models import Lead, Stage
 from .selectors import SearchTerms, SearchWord, lead_search_q
@@ -42,7 +38,6 @@ def lead_details_places(word: SearchWord) -> list[Q]:
 
 @admin.register(Lead)
 class LeadAdmin(admin.ModelAdmin):
-    actions = ["send_campaign"]
     list_display = [
         "name",
         "phone_display",
@@ -127,37 +122,3 @@ class LeadAdmin(admin.ModelAdmin):
             return [q for places in self.search_places for q in places(word)]
 
         return queryset.filter(lead_search_q(terms=terms, more=elsewhere)), False
-
-    def has_start_campaign_permission(self, request):
-        return has_perms(request.user, START_CAMPAIGN)
-
-    @admin.action(description=_("Send a template campaign to the selected leads"), permissions=["start_campaign"])
-    def send_campaign(self, request, queryset):
-        from messaging.forms import CampaignForm
-        from messaging.services.campaigns import campaign_create
-        from messaging.services.outbound import SendRefused
-
-        form = CampaignForm(request.POST if "apply" in request.POST else None)
-        if form.is_valid():
-            try:
-                campaign = campaign_create(
-                    name=form.cleaned_data["name"],
-                    template=form.cleaned_data["template"],
-                    leads=queryset,
-                    parameters=form.cleaned_data["parameters"],
-                    start_at=form.cleaned_data["start_at"],
-                    created_by=request.user,
-                )
-            except SendRefused as exc:
-                form.add_error(None, exc.message)
-            else:
-                self.message_user(request, _("Campaign “%(name)s” created.") % {"name": campaign.name})
-                return redirect("admin:messaging_campaign_change", campaign.pk)
-        context = {
-            **self.admin_site.each_context(request),
-            "title": _("Send a template campaign"),
-            "opts": self.model._meta,
-            "form": form,
-            "leads": queryset,
-        }
-        return TemplateResponse(request, "admin/messaging/send_campaign.html", context)

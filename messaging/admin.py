@@ -1,18 +1,16 @@
 from django.contrib import admin, messages
-from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from accounts.permissions import CHANGE_MESSAGE, REPROCESS_WEBHOOK_EVENTS, RUN_CAMPAIGN, SEND_MESSAGE, has_perms
+from accounts.permissions import CHANGE_MESSAGE, REPROCESS_WEBHOOK_EVENTS, SEND_MESSAGE, has_perms
 from happycrm.admin_site import ReadOnlyAdminMixin
 from leads.admin import LeadAdmin
 from leads.selectors import SearchTerms
 
-from .models import Campaign, CampaignRecipient, Message, MessageMedia, WebhookEvent
+from .models import Message, MessageMedia, WebhookEvent
 from .selectors import handoff_states, lead_message_places, message_error_explanation, messages_search_q
-from .services.campaigns import campaign_progress, campaign_start
 from .services.messages import messages_mark_read, messages_set_starred
 from .services.outbound import SendRefused, message_resend
 from .services.webhooks import webhook_events_reprocess
@@ -107,6 +105,7 @@ class MessageAdmin(admin.ModelAdmin):
         "starred_at",
         "is_notification_sent",
         "sent_by",
+        "bulk",
         "send_claimed_at",
         "needs_attention",
         "handed_off_at",
@@ -248,91 +247,3 @@ class WebhookEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def has_reprocess_permission(self, request):
         return has_perms(request.user, REPROCESS_WEBHOOK_EVENTS)
-
-
-def percentage(value) -> str:
-    """A percentage as the language writes it: "100%" in English, "%100" in Turkish (one format for every place)."""
-    return _("%(percent)s%%") % {"percent": value}
-
-
-@admin.register(Campaign)
-class CampaignAdmin(admin.ModelAdmin):
-    list_display = ["name", "template", "status", "progress", "created_at", "started_at", "finished_at"]
-    list_filter = ["status", "template"]
-    search_fields = ["name"]
-    list_select_related = ["template"]
-    actions = ["run_again"]
-    fields = [
-        "name",
-        "template",
-        "parameters",
-        "start_at",
-        "status",
-        "progress_details",
-        "recipients_link",
-        "created_by",
-        "created_at",
-        "started_at",
-        "finished_at",
-    ]
-    readonly_fields = fields
-
-    @admin.display(description=_("progress"))
-    def progress(self, obj):
-        return percentage(campaign_progress(campaign=obj)["percent"])
-
-    @admin.display(description=_("progress"))
-    def progress_details(self, obj):
-        counts = campaign_progress(campaign=obj)
-        return _(
-            "%(progress)s done — %(total)s recipients: %(sent)s sent, %(failed)s failed, %(skipped)s skipped, "
-            "%(queued)s waiting to be sent, %(pending)s not queued yet, %(attention)s need attention."
-        ) % {**counts, "progress": percentage(counts["percent"])}
-
-    @admin.display(description=_("recipients"))
-    def recipients_link(self, obj):
-        url = reverse("admin:messaging_campaignrecipient_changelist") + f"?campaign__id__exact={obj.pk}"
-        return format_html('<a href="{}">{}</a>', url, _("Each recipient's outcome"))
-
-    def has_add_permission(self, request):
-        return False  # campaigns start from the lead list (an action) or manage.py send_campaign
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_run_permission(self, request):
-        return has_perms(request.user, RUN_CAMPAIGN)
-
-    @admin.action(
-        description=_("Run selected campaigns again (recipients already sent are skipped)"), permissions=["run"]
-    )
-    def run_again(self, request, queryset):
-        for campaign in queryset:
-            campaign_start(campaign=campaign)
-        self.message_user(request, _("The campaigns were queued to run again."))
-
-
-@admin.register(CampaignRecipient)
-class CampaignRecipientAdmin(admin.ModelAdmin):
-    list_display = ["lead", "campaign", "outcome", "message_status", "why"]
-    list_filter = ["outcome", "campaign"]
-    list_select_related = ["lead", "campaign", "message"]
-    search_fields = ["lead__name", "lead__phone"]
-    readonly_fields = ["campaign", "lead", "message", "outcome", "reason"]
-
-    @admin.display(description=_("message status"))
-    def message_status(self, obj):
-        return obj.message.get_status_display() if obj.message else "-"
-
-    @admin.display(description=_("reason"))
-    def why(self, obj):
-        """Why it was skipped, or why Twilio did not deliver it."""
-        if obj.reason:
-            return obj.reason
-        return message_error_explanation(obj.message) if obj.message and obj.message.error_code else ""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False

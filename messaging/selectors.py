@@ -2,15 +2,14 @@ import datetime
 
 from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
 from django.core.cache.backends.redis import RedisCache
-from django.db.models import Count, OuterRef, Q, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from leads.models import Lead
 from leads.selectors import SearchTerms, SearchWord, every_word_q, lead_phone_q, lead_search_q, lead_word_places
 
 from .backends.base import PermanentWebhookError, StatusUpdate, backend_for_provider
-from .models import Campaign, Message, MessageMedia, MessageStatus, WebhookEvent
+from .models import Message, MessageMedia, MessageStatus, WebhookEvent
 
 SIGNATURE_REJECTIONS_KEY = "webhook-signature-rejections:{day}"
 
@@ -36,32 +35,16 @@ AWAITING_WORKER = Q(
 )  # sends no worker has claimed yet
 
 
-def messages_awaiting_worker_overdue(*, campaign: bool, grace: datetime.timedelta, limit: int = 1000) -> list[str]:
+def messages_awaiting_worker_overdue(*, bulk: bool, grace: datetime.timedelta, limit: int = 1000) -> list[str]:
     """Sends no worker has taken in time, for the sweep, oldest first: the task queue refused them, never heard of
     them (a crash between the commit and the hand-off), or lost them (nothing claimed by the expected time)."""
     now = timezone.now()
     overdue = Message.objects.filter(
         AWAITING_WORKER,
         Q(handoff_expected_by__lt=now) | Q(handoff_expected_by__isnull=True, created_at__lt=now - grace),
-        campaign_recipient__isnull=not campaign,
+        bulk=bulk,
     )
     return [str(pk) for pk in overdue.order_by("created_at").values_list("pk", flat=True)[:limit]]
-
-
-def campaigns_run_lost(*, older_than: datetime.timedelta, not_started_after: datetime.timedelta) -> list[str]:
-    """Running campaigns whose run is not progressing: never started `not_started_after` after it was queued (its
-    task was refused or lost: the broker was down), or no message made for any recipient since `older_than` ago
-    (the run died midway)."""
-    now = timezone.now()
-    latest = Message.objects.filter(campaign_recipient__campaign=OuterRef("pk")).order_by("-created_at")
-    progress_at = Coalesce(Subquery(latest.values("created_at")[:1]), "started_at", "start_at", "created_at")
-    never_started = Q(started_at__isnull=True) & Q(queued_at__lt=now - not_started_after)
-    lost = (
-        Campaign.objects.filter(status=Campaign.Status.RUNNING)
-        .annotate(progress_at=progress_at, queued_at=Coalesce("start_at", "created_at"))
-        .filter(never_started | Q(progress_at__lt=now - older_than))
-    )
-    return [str(pk) for pk in lost.values_list("pk", flat=True)]
 
 
 def signature_rejections(*, days: int = 7) -> dict[str, int]:

@@ -8,7 +8,6 @@ from .backends.base import RetryableSendError
 from .backends.simulator import PROVIDER as SIMULATOR
 from .backends.simulator import status_callback_payload
 from .models import Message, WebhookEvent
-from .services.campaigns import campaign_run, campaigns_start_due
 from .services.media import MEDIA_MAX_ATTEMPTS, MediaFetchError, media_fetch
 from .services.outbound import message_deliver, message_send_failed
 from .services.webhooks import webhook_event_process, webhook_event_store, webhook_events_sweep
@@ -92,16 +91,6 @@ def send_messages(self, message_ids: list[str]) -> None:
     retry, reason = _deliver(self, message_ids)
     if retry:
         raise retry_later(self, exc=reason, args=[retry])
-
-
-@shared_task(name="messaging.run_campaign")
-def run_campaign(campaign_id: str) -> None:
-    campaign_run(campaign_id=campaign_id)
-
-
-@shared_task(name="messaging.start_due_campaigns")
-def start_due_campaigns() -> int:
-    return campaigns_start_due()
 
 
 @shared_task(name="messaging.sweep_webhook_events")

@@ -51,8 +51,8 @@ ENDPOINTS = [
     ("admin", "get", "/admin/leads/stage/", None, ADMIN, 200),
     ("admin", "get", "/admin/messaging/message/", None, ADMIN, 200),
     ("admin", "get", "/admin/messaging/webhookevent/", None, ADMIN, 200),
-    ("admin", "get", "/admin/messaging/campaign/", None, ADMIN, 200),
-    ("admin", "get", "/admin/messaging/campaignrecipient/", None, ADMIN, 200),
+    ("admin", "get", "/admin/campaigns/campaign/", None, ADMIN, 200),
+    ("admin", "get", "/admin/campaigns/campaignrecipient/", None, ADMIN, 200),
     ("admin", "get", "/admin/templates_app/template/", None, ADMIN, 200),
     ("admin", "post", "/admin/templates_app/template/sync/", {}, ADMIN, 302),
     ("admin", "get", "/admin/notifications/event/", None, ADMIN, 200),
@@ -150,7 +150,7 @@ def test_admin_actions_need_the_same_permissions_as_the_pages(client_as, django_
     assert actions_offered(viewer, "/admin/messaging/webhookevent/") == set()
     assert "send_campaign" in actions_offered(operator, "/admin/leads/lead/")
     assert actions_offered(viewer, "/admin/leads/lead/") == set()
-    assert "run_again" in actions_offered(operator, "/admin/messaging/campaign/")
+    assert "run_again" in actions_offered(operator, "/admin/campaigns/campaign/")
 
     # Posting an action that is not offered does nothing.
     message = InboundMessageFactory(is_read=False)

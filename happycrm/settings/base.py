@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "templates_app",
     "messaging",
     "messaging.inbox",
+    "campaigns",
     "notifications",
     "accounts",
 ]
@@ -176,7 +177,8 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "inte
 CELERY_BEAT_SCHEDULE = {
     "sweep-webhook-events": {"task": "messaging.sweep_webhook_events", "schedule": 60.0},
     "prune-notification-events": {"task": "notifications.prune_events", "schedule": 3600.0},
-    "start-due-campaigns": {"task": "messaging.start_due_campaigns", "schedule": 60.0},
+    "start-due-campaigns": {"task": "campaigns.start_due_campaigns", "schedule": 60.0},
+    "resume-lost-campaigns": {"task": "campaigns.resume_lost_campaigns", "schedule": 60.0},
     "sync-templates": {"task": "templates_app.sync_templates", "schedule": 3600.0},
 }
 

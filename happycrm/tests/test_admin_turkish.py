@@ -24,10 +24,11 @@ from django.utils import translation
 from django.utils.text import capfirst
 
 from accounts.models import LoginFailure, SignIn
+from campaigns.models import Campaign, CampaignRecipient
 from happycrm.settings.base import BASE_DIR
 from leads.models import Stage
 from leads.tests.factories import LeadFactory
-from messaging.models import Campaign, CampaignRecipient, MessageMedia
+from messaging.models import MessageMedia
 from messaging.tests.factories import MessageFactory, WebhookEventFactory
 from templates_app.tests.factories import TemplateFactory
 
@@ -464,8 +465,8 @@ def test_campaign_progress_is_written_one_way(client, superuser_request, languag
     client.force_login(superuser_request.user)
     campaign = Campaign.objects.create(name="Kış", template=TemplateFactory(), created_by=superuser_request.user)
     pages = [
-        client.get(reverse("admin:messaging_campaign_changelist"), HTTP_ACCEPT_LANGUAGE=language),
-        client.get(reverse("admin:messaging_campaign_change", args=[campaign.pk]), HTTP_ACCEPT_LANGUAGE=language),
+        client.get(reverse("admin:campaigns_campaign_changelist"), HTTP_ACCEPT_LANGUAGE=language),
+        client.get(reverse("admin:campaigns_campaign_change", args=[campaign.pk]), HTTP_ACCEPT_LANGUAGE=language),
     ]
     other = "100%" if written == "%100" else "%100"
     for page in (response.content.decode() for response in pages):

@@ -49,3 +49,10 @@ def test_cache_is_redis():
     cache.set(key, "merhaba", timeout=30)
     assert cache.get(key) == "merhaba"
     cache.delete(key)
+
+
+def test_every_scheduled_task_is_one_the_workers_know():
+    app.loader.import_default_modules()
+    scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert scheduled - set(app.tasks) == set()
+    assert {"campaigns.start_due_campaigns", "campaigns.resume_lost_campaigns"} <= scheduled

@@ -99,7 +99,7 @@ def layer(module: str) -> int:
         "apps",
     }:
         return 3
-    if "management" in parts:
+    if {"management", "templatetags"} & set(parts):
         return 3
     if parts[-1] == "tasks":
         return 2

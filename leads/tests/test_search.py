@@ -6,12 +6,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from campaigns.services import campaign_create
 from happycrm.search import fill_folded_column, fold
 from leads.models import Lead
 from leads.tests.factories import LeadFactory
 from messaging.inbox.selectors import inbox_leads
 from messaging.models import Message
-from messaging.services.campaigns import campaign_create
 from messaging.services.messages import lead_activity_refresh
 from messaging.tests.factories import InboundMessageFactory, MessageFactory
 from templates_app.tests.factories import TemplateFactory

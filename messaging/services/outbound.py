@@ -36,7 +36,7 @@ STUCK_AFTER = datetime.timedelta(minutes=5)  # a send holds its claim for one HT
 # On top of a send's expected wait before the sweep queues it again: worker restarts, deploys, the retries'
 # backoff (about two minutes). Queueing it twice early costs little: the second task finds it claimed.
 HANDOFF_GRACE = datetime.timedelta(minutes=10)
-CAMPAIGN_SEND_BATCH = 100  # campaign messages per task on the campaigns queue
+BULK_SEND_BATCH = 100  # bulk messages per task on the bulk (campaigns) queue
 SEND_TASK, SEND_BATCH_TASK = "messaging.send_message", "messaging.send_messages"
 
 
@@ -184,7 +184,7 @@ def template_message_build(
     *, lead: Lead, template: Template, parameters: Sequence[str] = (), channel: str | None = None, sender=None
 ) -> Message:
     """Check and render a template message for `lead`, unsaved; raises SendRefused. Shared by single sends and
-    campaigns; a WhatsApp content template may go outside the 24-hour window."""
+    bulk ones; a WhatsApp content template may go outside the 24-hour window."""
     channel = channel or lead_default_channel(lead)
     _check_channel(channel)
     _check_recipient(lead)
@@ -313,27 +313,39 @@ def _queue(message: Message) -> None:
     transaction.on_commit(lambda: messages_hand_off(message_ids=[str(message.pk)]))
 
 
-def _expected_by(*, channel: str, count: int, campaign: bool, exclude: Sequence[str]) -> datetime.datetime:
+def _expected_by(*, channel: str, count: int, bulk: bool, exclude: Sequence[str]) -> datetime.datetime:
     """When a worker should have taken the last of `count` messages just queued for `channel`'s sender: the
     messages ahead of them (accepted by the queue, not yet claimed) go out first at the sender's rate, then
     these; plus a grace for restarts and retries. An agent's reply waits only for other replies and for the
-    one campaign batch a worker may be sending (workers take the default queue first)."""
+    one bulk batch a worker may be sending (workers take the default queue first)."""
     ahead = (
         Message.objects.filter(AWAITING_WORKER, channel=channel, handed_off_at__isnull=False)
         .exclude(pk__in=exclude)
-        .aggregate(
-            replies=Count("pk", filter=Q(campaign_recipient__isnull=True)),
-            campaign=Count("pk", filter=Q(campaign_recipient__isnull=False)),
-        )
+        .aggregate(replies=Count("pk", filter=Q(bulk=False)), bulk=Count("pk", filter=Q(bulk=True)))
     )
-    waiting = ahead["replies"] + (ahead["campaign"] if campaign else min(ahead["campaign"], CAMPAIGN_SEND_BATCH))
+    waiting = ahead["replies"] + (ahead["bulk"] if bulk else min(ahead["bulk"], BULK_SEND_BATCH))
     seconds = (waiting + count) / (get_backend(channel).send_rate(channel) * HEADROOM)
     return timezone.now() + datetime.timedelta(seconds=seconds) + HANDOFF_GRACE
 
 
-def messages_hand_off(*, message_ids: Sequence[str], campaign: bool = False) -> bool:
-    """The one way a send reaches a worker: a campaign batch as one task on the campaigns queue, an agent's
-    message as a task of its own on the default queue (so campaigns never go ahead of replies).
+def messages_queue_bulk(*, messages: Sequence[Message]) -> list[Message]:
+    """Store many built messages at once (`template_message_build`, unsaved) as bulk sends: their leads are
+    touched as by any send, and once committed they are handed off in batches on the bulk queue."""
+    for message in messages:
+        message.bulk = True
+    with transaction.atomic():
+        Message.objects.bulk_create(messages)
+        leads_touch(messages=messages)
+        ids = [str(message.pk) for message in messages]
+        for start in range(0, len(ids), BULK_SEND_BATCH):
+            batch = ids[start : start + BULK_SEND_BATCH]
+            transaction.on_commit(lambda batch=batch: messages_hand_off(message_ids=batch, bulk=True))
+    return list(messages)
+
+
+def messages_hand_off(*, message_ids: Sequence[str], bulk: bool = False) -> bool:
+    """The one way a send reaches a worker: a bulk batch as one task on the bulk queue (CAMPAIGN_QUEUE), an
+    agent's message as a task of its own on the default queue (so bulk sends never go ahead of replies).
 
     Whether the queue took it is recorded on the messages: if it did not (the broker is down), or never
     heard of it (a crash before this ran), or a worker has not taken it by the expected time (the broker
@@ -346,10 +358,10 @@ def messages_hand_off(*, message_ids: Sequence[str], campaign: bool = False) -> 
         by_channel.setdefault(channel, []).append(str(pk))
     # Measured before publishing: in the in-process mode publishing sends at once.
     expected = {
-        channel: _expected_by(channel=channel, count=len(ids), campaign=campaign, exclude=message_ids)
+        channel: _expected_by(channel=channel, count=len(ids), bulk=bulk, exclude=message_ids)
         for channel, ids in by_channel.items()
     }
-    if campaign:
+    if bulk:
         outcomes = [(message_ids, send(SEND_BATCH_TASK, message_ids, queue=settings.CAMPAIGN_QUEUE))]
     else:
         outcomes = [([pk], send(SEND_TASK, pk)) for pk in message_ids]
@@ -370,12 +382,12 @@ def messages_hand_off(*, message_ids: Sequence[str], campaign: bool = False) -> 
 def messages_requeue_overdue(*, limit: int = 1000) -> dict[str, int]:
     """The sweep's part for sends: queue again those the task queue did not take or a worker never took, each
     on its own queue (replies first), oldest first."""
-    replies = messages_awaiting_worker_overdue(campaign=False, grace=HANDOFF_GRACE, limit=limit)
+    replies = messages_awaiting_worker_overdue(bulk=False, grace=HANDOFF_GRACE, limit=limit)
     messages_hand_off(message_ids=replies)
-    campaign = messages_awaiting_worker_overdue(campaign=True, grace=HANDOFF_GRACE, limit=limit)
-    for start in range(0, len(campaign), CAMPAIGN_SEND_BATCH):
-        messages_hand_off(message_ids=campaign[start : start + CAMPAIGN_SEND_BATCH], campaign=True)
-    return {"replies": len(replies), "campaign": len(campaign)}
+    bulk = messages_awaiting_worker_overdue(bulk=True, grace=HANDOFF_GRACE, limit=limit)
+    for start in range(0, len(bulk), BULK_SEND_BATCH):
+        messages_hand_off(message_ids=bulk[start : start + BULK_SEND_BATCH], bulk=True)
+    return {"replies": len(replies), "bulk": len(bulk)}
 
 
 def _outgoing(message: Message) -> OutgoingMessage:

@@ -15,7 +15,6 @@ from messaging.backends.base import InboundMessage, PermanentWebhookError, backe
 from messaging.models import WebhookEvent
 from messaging.selectors import SIGNATURE_REJECTIONS_KEY, media_pending_for_retry, webhook_events_unfinished
 
-from .campaigns import campaigns_resume_lost
 from .inbound import FETCH_MEDIA_TASK, inbound_message_receive
 from .outbound import messages_mark_stuck, messages_requeue_overdue
 from .payloads import payload_storable, webhook_event_parse
@@ -125,8 +124,8 @@ def webhook_events_reprocess(*, event_ids, retry_rejected: bool = False) -> Coun
 
 
 def webhook_events_sweep() -> dict[str, int]:
-    """The periodic safety net: queue what was left unprocessed, retry waiting media, replay raced callbacks,
-    queue again the sends no worker took and restart campaign runs that were lost."""
+    """The periodic safety net: queue what was left unprocessed, retry waiting media, replay raced callbacks and
+    queue again the sends no worker took."""
     unfinished = webhook_events_unfinished(older_than=SWEEP_GRACE)
     event_ids = [str(pk) for pk in unfinished.values_list("pk", flat=True)[:SWEEP_BATCH]]
     for start in range(0, len(event_ids), SWEEP_CHUNK):
@@ -137,18 +136,16 @@ def webhook_events_sweep() -> dict[str, int]:
     replayed = status_callbacks_replay()
     stuck = messages_mark_stuck()
     requeued = messages_requeue_overdue()
-    campaigns = campaigns_resume_lost()
-    if event_ids or media_ids or replayed or stuck or any(requeued.values()) or campaigns:
+    if event_ids or media_ids or replayed or stuck or any(requeued.values()):
         logger.info(
             "Sweep: %d events queued, %d attachments retried, %d callbacks replayed, %d sends marked for attention, "
-            "%d replies and %d campaign messages queued again, %d campaign runs restarted",
+            "%d replies and %d bulk messages queued again",
             len(event_ids),
             len(media_ids),
             replayed,
             stuck,
             requeued["replies"],
-            requeued["campaign"],
-            campaigns,
+            requeued["bulk"],
         )
     return {
         "events": len(event_ids),
@@ -156,6 +153,5 @@ def webhook_events_sweep() -> dict[str, int]:
         "replayed": replayed,
         "stuck": stuck,
         "requeued_replies": requeued["replies"],
-        "requeued_campaign": requeued["campaign"],
-        "campaigns_resumed": campaigns,
+        "requeued_campaign": requeued["bulk"],
     }

@@ -388,18 +388,32 @@ def test_the_inbox_page_refuses_what_the_service_refuses(staff_client, form, rea
     assert not Message.objects.filter(is_from_lead=False).exists()
 
 
-def test_a_campaign_skips_a_lead_whose_template_would_be_too_long(django_capture_on_commit_callbacks):
-    from messaging.models import CampaignRecipient
-    from messaging.services.campaigns import campaign_create
+def test_bulk_messages_are_stored_at_once_and_handed_off_in_batches_once_committed(
+    settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    from messaging.services import outbound
 
-    short, long = LeadFactory(name="Can"), LeadFactory(name="Ayşe Yılmaz Demir")
-    template = TemplateFactory(content="x" * 1590 + " {{1}}")  # 1594 for Can, 1608 for the other
-    with django_capture_on_commit_callbacks(execute=True):
-        campaign = campaign_create(name="Uzun", template=template, leads=[short, long])
-    recipients = {r.lead_id: r for r in CampaignRecipient.objects.filter(campaign=campaign)}
-    assert recipients[short.pk].outcome == CampaignRecipient.Outcome.QUEUED
-    assert recipients[long.pk].outcome == CampaignRecipient.Outcome.SKIPPED_REFUSED
-    assert recipients[long.pk].reason == "The message is 1608 characters long; at most 1600 can be sent."
+    leads = [LeadFactory(name=f"Toplu {n}") for n in range(3)]
+    template = TemplateFactory(content="Merhaba {{1}}")
+    built = [outbound.template_message_build(lead=lead, template=template) for lead in leads]
+    handed = []
+    monkeypatch.setattr(outbound, "BULK_SEND_BATCH", 2)
+    monkeypatch.setattr(outbound, "send", lambda task, *args, queue=None: handed.append((getattr(task, "name", task), queue, args[0])))
+    with django_capture_on_commit_callbacks() as callbacks:
+        outbound.messages_queue_bulk(messages=built)
+    stored = Message.objects.filter(lead__in=leads)
+    assert stored.count() == 3 and all(message.bulk for message in stored)
+    for lead in leads:
+        lead.refresh_from_db()
+        assert lead.last_message_at == stored.get(lead=lead).created_at
+    assert handed == [], "handed off only once committed"
+    for callback in callbacks:
+        callback()
+    assert [(task, queue, len(ids)) for task, queue, ids in handed] == [
+        ("messaging.send_messages", settings.CAMPAIGN_QUEUE, 2),
+        ("messaging.send_messages", settings.CAMPAIGN_QUEUE, 1),
+    ]
+    assert {pk for _task, _queue, ids in handed for pk in ids} == {str(message.pk) for message in stored}
 
 
 def test_one_send_choice_for_the_page_and_the_api():

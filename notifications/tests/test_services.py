@@ -47,8 +47,8 @@ def test_an_opt_out_change_tells_the_open_conversation_once():
 
 
 def test_our_sent_messages_are_events_for_every_screen(django_capture_on_commit_callbacks):
+    from campaigns.services import campaign_create
     from leads.tests.factories import LeadFactory
-    from messaging.services.campaigns import campaign_create
     from messaging.services.messages import lead_activity_refresh
     from messaging.services.outbound import message_send
     from messaging.tests.factories import InboundMessageFactory

@@ -194,31 +194,6 @@ def test_unread_total_for_the_tab_title(agent):
     assert agent.get(reverse("inbox:unread")).json() == {"total": 3}
 
 
-def test_our_replies_move_the_conversation_whichever_way_they_are_sent(agent, django_capture_on_commit_callbacks):
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
-    from messaging.services.campaigns import campaign_create
-
-    leads = [conversation_with(LeadFactory(name=f"Sohbet {n}"), "merhaba", hours_ago=5 - n) for n in range(4)]
-    template = TemplateFactory(content="Merhaba {{1}}")
-    send = reverse("inbox:send", args=[leads[0].pk])
-    png = SimpleUploadedFile("salon.png", b"\x89PNG\r\n\x1a\n" + b"0" * 200, content_type="image/png")
-    with django_capture_on_commit_callbacks(execute=True):
-        agent.post(send, {"body": "Metinle cevap"}, HTTP_HX_REQUEST="true")
-        agent.post(reverse("inbox:send", args=[leads[1].pk]), {"send-template": "1", "template": str(template.pk)})
-        agent.post(reverse("inbox:send", args=[leads[2].pk]), {"file": png, "body": ""})
-        campaign_create(name="Kampanya", template=template, leads=[leads[3]])
-    for lead in leads:
-        lead.refresh_from_db()
-        newest = lead.messages.order_by("-created_at").first()
-        assert not newest.is_from_lead and lead.last_message_at == newest.created_at, lead.name
-    rows = agent.get(INBOX).content.decode()
-    order = sorted(leads, key=lambda lead: lead.last_message_at, reverse=True)
-    assert [rows.index(lead.name) for lead in order] == sorted(rows.index(lead.name) for lead in order)
-    assert rows.index("Sohbet 3") < rows.index("You: Metinle cevap")  # the campaign's went last, so it is first
-    assert f'<time datetime="{timezone.localtime(leads[3].last_message_at):%Y-%m-%dT%H:%M}' in rows
-
-
 def test_the_inbox_time_is_short_and_the_full_time_is_on_hover(agent):
     now = timezone.localtime()
     cases = {

@@ -6,9 +6,10 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from campaigns.models import Campaign
+from campaigns.selectors import campaign_progress
+from campaigns.services import campaign_create, campaign_start
 from leads.models import Stage
-from messaging.models import Campaign
-from messaging.services.campaigns import campaign_create, campaign_progress, campaign_start
 from messaging.services.outbound import SendRefused
 from templates_app.models import Template
 

@@ -5,17 +5,18 @@ import logging
 from collections.abc import Iterable, Sequence
 
 from django.db import transaction
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from happycrm.queue import send
+from happycrm.queue import enqueue_on_commit, send
 from leads.models import Lead, Stage
-from messaging.models import Campaign, CampaignRecipient, Channel, Message, MessageStatus
-from messaging.selectors import campaigns_run_lost
+from messaging.models import Channel, Message
+from messaging.services.outbound import SendRefused, messages_queue_bulk, template_message_build
 from templates_app.models import Template
 
-from .outbound import CAMPAIGN_SEND_BATCH, SendRefused, leads_touch, messages_hand_off, template_message_build
+from .models import Campaign, CampaignRecipient
+from .selectors import campaigns_run_lost
 
 CHUNK = 500  # recipients turned into messages per transaction
 # A run turns 500 recipients into messages in seconds: one that made none for this long is not running.
@@ -25,6 +26,7 @@ RUN_LOST_AFTER = datetime.timedelta(minutes=10)
 RUN_NOT_STARTED_AFTER = datetime.timedelta(minutes=1)
 R = CampaignRecipient.Outcome
 logger = logging.getLogger(__name__)
+RUN_TASK = "campaigns.run_campaign"
 
 
 def campaign_create(
@@ -78,22 +80,18 @@ def campaign_add_recipients(*, campaign: Campaign, leads: Iterable[Lead] | None 
 
 def campaign_start(*, campaign: Campaign) -> None:
     """Mark it running and queue the run (once committed); `manage.py send_campaign --campaign` reruns it."""
-    from messaging.tasks import run_campaign
-
     Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.RUNNING)
     campaign.status = Campaign.Status.RUNNING
-    transaction.on_commit(lambda: send(run_campaign, str(campaign.pk)))
+    enqueue_on_commit(RUN_TASK, str(campaign.pk))
 
 
 def campaigns_resume_lost() -> int:
-    """The sweep's part for campaigns: run again those whose run task was lost (campaign_run picks up where it
-    stopped); a run queued twice splits the remaining recipients between the two."""
-    from messaging.tasks import run_campaign
-
+    """Beat: run again the campaigns whose run task was lost (campaign_run picks up where it stopped); a run
+    queued twice splits the remaining recipients between the two."""
     lost = campaigns_run_lost(older_than=RUN_LOST_AFTER, not_started_after=RUN_NOT_STARTED_AFTER)
     for campaign_id in lost:
         logger.warning("Campaign %s is running but not progressing: running it again", campaign_id)
-        send(run_campaign, campaign_id)
+        send(RUN_TASK, campaign_id)
     return len(lost)
 
 
@@ -144,40 +142,10 @@ def campaign_run(*, campaign_id) -> Campaign:
                         messages.append(message)
                         recipient.message = message
                         outcomes.append((recipient, R.QUEUED, ""))
-            Message.objects.bulk_create(messages)
-            leads_touch(messages=messages)
+            messages_queue_bulk(messages=messages)
             for recipient, outcome, reason in outcomes:
                 recipient.outcome, recipient.reason = outcome, reason
             CampaignRecipient.objects.bulk_update([row for row, _, _ in outcomes], ["outcome", "reason", "message"])
-            ids = [str(message.pk) for message in messages]
-            for start in range(0, len(ids), CAMPAIGN_SEND_BATCH):
-                batch = ids[start : start + CAMPAIGN_SEND_BATCH]
-                transaction.on_commit(lambda batch=batch: messages_hand_off(message_ids=batch, campaign=True))
     Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.DONE, finished_at=timezone.now())
     campaign.refresh_from_db()
     return campaign
-
-
-SENT = [MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.READ, MessageStatus.PARTIALLY_DELIVERED]
-FAILED = [MessageStatus.FAILED, MessageStatus.UNDELIVERED, MessageStatus.CANCELED]
-
-
-def campaign_progress(*, campaign: Campaign) -> dict:
-    """Counts by outcome, one query: sent (Twilio took it), failed, skipped, waiting; and the share done."""
-    message = "message__"
-    counts = CampaignRecipient.objects.filter(campaign=campaign).aggregate(
-        total=Count("pk"),
-        pending=Count("pk", filter=Q(outcome=R.PENDING)),
-        skipped=Count("pk", filter=Q(outcome__startswith="skipped")),
-        sent=Count(
-            "pk",
-            filter=Q(**{f"{message}status__in": SENT})
-            | Q(**{f"{message}status": MessageStatus.QUEUED, f"{message}twilio_message_sid__isnull": False}),
-        ),
-        failed=Count("pk", filter=Q(**{f"{message}status__in": FAILED})),
-        attention=Count("pk", filter=Q(**{f"{message}needs_attention": True})),
-    )
-    counts["queued"] = counts["total"] - counts["pending"] - counts["skipped"] - counts["sent"] - counts["failed"]
-    finished = counts["sent"] + counts["failed"] + counts["skipped"]
-    counts["percent"] = round(100 * finished / counts["total"]) if counts["total"] else 100
-    return counts

@@ -1,39 +1,17 @@
 import datetime
 
 import pytest
-from django.core.management import CommandError, call_command
-from django.urls import reverse
 from django.utils import timezone
 
+from campaigns.models import Campaign, CampaignRecipient
+from campaigns.selectors import campaign_progress
+from campaigns.services import campaign_add_recipients, campaign_create, campaign_start, campaigns_start_due
 from leads.tests.factories import LeadFactory, StageFactory
-from messaging.models import Campaign, CampaignRecipient, Message
-from messaging.services.campaigns import (
-    campaign_add_recipients,
-    campaign_create,
-    campaign_progress,
-    campaign_start,
-    campaigns_start_due,
-)
+from messaging.models import Message
 from messaging.services.outbound import SendRefused
 from templates_app.tests.factories import TemplateFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def run(django_capture_on_commit_callbacks):
-    """Run what the code under test queued on commit (Celery is eager in tests)."""
-    return lambda: django_capture_on_commit_callbacks(execute=True)
-
-
-@pytest.fixture
-def stage_with_leads():
-    stage = StageFactory(name="Teklif")
-    leads = LeadFactory.create_batch(3, stage=stage)
-    LeadFactory(stage=stage, opted_out_at=timezone.now(), name="Çıkan")
-    LeadFactory(stage=stage, phone=None, name="Telefonsuz")
-    LeadFactory()  # another stage
-    return stage, leads
 
 
 def test_a_stage_campaign_sends_each_reachable_lead_once(outbox, run, stage_with_leads):
@@ -110,7 +88,7 @@ def test_recipients_are_queued_in_bulk(django_assert_max_num_queries, settings):
     try:
         with django_assert_max_num_queries(150):  # bulk statements: far fewer than one per recipient
             campaign_create(name="Toplu", template=TemplateFactory(content="Merhaba {{1}}"), stage=stage)
-            from messaging.services.campaigns import campaign_run
+            from campaigns.services import campaign_run
 
             campaign = Campaign.objects.get()
             campaign_run(campaign_id=campaign.pk)
@@ -120,50 +98,12 @@ def test_recipients_are_queued_in_bulk(django_assert_max_num_queries, settings):
     assert CampaignRecipient.objects.filter(outcome="queued").count() == 2000
 
 
-def test_admin_action_on_selected_leads(staff_client, outbox, run):
-    leads = LeadFactory.create_batch(2)
-    template = TemplateFactory(content="Merhaba {{1}}")
-    url = reverse("admin:leads_lead_changelist")
-    page = staff_client.post(url, {"action": "send_campaign", "_selected_action": [lead.pk for lead in leads]})
-    assert page.status_code == 200
-    assert "2 leads selected." in page.content.decode()
-
-    with run():
-        response = staff_client.post(
-            url,
-            {
-                "action": "send_campaign",
-                "apply": "1",
-                "_selected_action": [lead.pk for lead in leads],
-                "name": "Seçili",
-                "template": template.pk,
-                "parameters": "",
-            },
-        )
-    campaign = Campaign.objects.get()
-    assert response.status_code == 302 and str(campaign.pk) in response["Location"]
-    assert len(outbox) == 2
-    detail = staff_client.get(reverse("admin:messaging_campaign_change", args=[campaign.pk])).content.decode()
-    assert "100% done — 2 recipients: 2 sent" in detail
-
-
-def test_command(outbox, run, stage_with_leads, capsys):
-    stage, _ = stage_with_leads
-    template = TemplateFactory(name="kis_kampanyasi", content="Merhaba {{1}}")
-    with run():
-        call_command("send_campaign", "--template", "kis_kampanyasi", "--stage", stage.name)
-    assert len(outbox) == 3
-    assert f"Campaign {Campaign.objects.get().pk}" in capsys.readouterr().out
-    campaign = Campaign.objects.get()
-    with run():
-        call_command("send_campaign", "--campaign", str(campaign.pk))
-    assert len(outbox) == 3
-    for args, error in [
-        (["--template", "nope", "--stage", stage.name], "No template 'nope'"),
-        (["--template", template.name, "--stage", "nope"], "No stage 'nope'"),
-        (["--template", template.name], "Give --template and --stage"),
-        (["--campaign", "123"], "No campaign '123'"),
-        (["--template", template.name, "--stage", stage.name, "--start-at", "yarın"], "--start-at"),
-    ]:
-        with pytest.raises(CommandError, match=error):
-            call_command("send_campaign", *args)
+def test_a_campaign_skips_a_lead_whose_template_would_be_too_long(django_capture_on_commit_callbacks):
+    short, long = LeadFactory(name="Can"), LeadFactory(name="Ayşe Yılmaz Demir")
+    template = TemplateFactory(content="x" * 1590 + " {{1}}")  # 1594 for Can, 1608 for the other
+    with django_capture_on_commit_callbacks(execute=True):
+        campaign = campaign_create(name="Uzun", template=template, leads=[short, long])
+    recipients = {r.lead_id: r for r in CampaignRecipient.objects.filter(campaign=campaign)}
+    assert recipients[short.pk].outcome == CampaignRecipient.Outcome.QUEUED
+    assert recipients[long.pk].outcome == CampaignRecipient.Outcome.SKIPPED_REFUSED
+    assert recipients[long.pk].reason == "The message is 1608 characters long; at most 1600 can be sent."

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('messaging', '0007_labels'),
+        ('messaging', '0009_campaigns_to_own_app'),
     ]
 
     operations = [

@@ -1,0 +1,135 @@
+from django.contrib import admin
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from accounts.permissions import RUN_CAMPAIGN, START_CAMPAIGN, has_perms
+from happycrm.admin_site import ReadOnlyAdminMixin
+from leads.admin import LeadAdmin as BaseLeadAdmin
+from leads.models import Lead
+from messaging.selectors import message_error_explanation
+from messaging.services.outbound import SendRefused
+
+from .forms import CampaignForm
+from .models import Campaign, CampaignRecipient
+from .selectors import campaign_progress
+from .services import campaign_create, campaign_start
+
+
+def percentage(value) -> str:
+    """A percentage as the language writes it: "100%" in English, "%100" in Turkish (one format for every place)."""
+    return _("%(percent)s%%") % {"percent": value}
+
+
+@admin.register(Campaign)
+class CampaignAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Campaigns start from the lead list (an action) or manage.py send_campaign, never from a form here."""
+
+    list_display = ["name", "template", "status", "progress", "created_at", "started_at", "finished_at"]
+    list_filter = ["status", "template"]
+    search_fields = ["name"]
+    list_select_related = ["template"]
+    actions = ["run_again"]
+    fields = [
+        "name",
+        "template",
+        "parameters",
+        "start_at",
+        "status",
+        "progress_details",
+        "recipients_link",
+        "created_by",
+        "created_at",
+        "started_at",
+        "finished_at",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description=_("progress"))
+    def progress(self, obj):
+        return percentage(campaign_progress(campaign=obj)["percent"])
+
+    @admin.display(description=_("progress"))
+    def progress_details(self, obj):
+        counts = campaign_progress(campaign=obj)
+        return _(
+            "%(progress)s done — %(total)s recipients: %(sent)s sent, %(failed)s failed, %(skipped)s skipped, "
+            "%(queued)s waiting to be sent, %(pending)s not queued yet, %(attention)s need attention."
+        ) % {**counts, "progress": percentage(counts["percent"])}
+
+    @admin.display(description=_("recipients"))
+    def recipients_link(self, obj):
+        url = reverse("admin:campaigns_campaignrecipient_changelist") + f"?campaign__id__exact={obj.pk}"
+        return format_html('<a href="{}">{}</a>', url, _("Each recipient's outcome"))
+
+    def has_run_permission(self, request):
+        return has_perms(request.user, RUN_CAMPAIGN)
+
+    @admin.action(
+        description=_("Run selected campaigns again (recipients already sent are skipped)"), permissions=["run"]
+    )
+    def run_again(self, request, queryset):
+        for campaign in queryset:
+            campaign_start(campaign=campaign)
+        self.message_user(request, _("The campaigns were queued to run again."))
+
+
+@admin.register(CampaignRecipient)
+class CampaignRecipientAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["lead", "campaign", "outcome", "message_status", "why"]
+    list_filter = ["outcome", "campaign"]
+    list_select_related = ["lead", "campaign", "message"]
+    search_fields = ["lead__name", "lead__phone"]
+    readonly_fields = ["campaign", "lead", "message", "outcome", "reason"]
+
+    @admin.display(description=_("message status"))
+    def message_status(self, obj):
+        return obj.message.get_status_display() if obj.message else "-"
+
+    @admin.display(description=_("reason"))
+    def why(self, obj):
+        """Why it was skipped, or why the provider did not deliver it."""
+        if obj.reason:
+            return obj.reason
+        return message_error_explanation(obj.message) if obj.message and obj.message.error_code else ""
+
+
+# The lead list offers the campaign action from here: leads knows nothing of campaigns.
+admin.site.unregister(Lead)
+
+
+@admin.register(Lead)
+class LeadAdmin(BaseLeadAdmin):
+    actions = [*BaseLeadAdmin.actions, "send_campaign"]
+
+    def has_start_campaign_permission(self, request):
+        return has_perms(request.user, START_CAMPAIGN)
+
+    @admin.action(description=_("Send a template campaign to the selected leads"), permissions=["start_campaign"])
+    def send_campaign(self, request, queryset):
+        form = CampaignForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            try:
+                campaign = campaign_create(
+                    name=form.cleaned_data["name"],
+                    template=form.cleaned_data["template"],
+                    leads=queryset,
+                    parameters=form.cleaned_data["parameters"],
+                    start_at=form.cleaned_data["start_at"],
+                    created_by=request.user,
+                )
+            except SendRefused as exc:
+                form.add_error(None, exc.message)
+            else:
+                self.message_user(request, _("Campaign “%(name)s” created.") % {"name": campaign.name})
+                return redirect("admin:campaigns_campaign_change", campaign.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Send a template campaign"),
+            "opts": self.model._meta,
+            "form": form,
+            "leads": queryset,
+        }
+        return TemplateResponse(request, "admin/campaigns/send_campaign.html", context)

@@ -1,0 +1,50 @@
+import datetime
+
+from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from messaging.models import Message, MessageStatus
+
+from .models import Campaign, CampaignRecipient
+
+R = CampaignRecipient.Outcome
+SENT = [MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.READ, MessageStatus.PARTIALLY_DELIVERED]
+FAILED = [MessageStatus.FAILED, MessageStatus.UNDELIVERED, MessageStatus.CANCELED]
+
+
+def campaigns_run_lost(*, older_than: datetime.timedelta, not_started_after: datetime.timedelta) -> list[str]:
+    """Running campaigns whose run is not progressing: never started `not_started_after` after it was queued (its
+    task was refused or lost: the broker was down), or no message made for any recipient since `older_than` ago
+    (the run died midway)."""
+    now = timezone.now()
+    latest = Message.objects.filter(campaign_recipient__campaign=OuterRef("pk")).order_by("-created_at")
+    progress_at = Coalesce(Subquery(latest.values("created_at")[:1]), "started_at", "start_at", "created_at")
+    never_started = Q(started_at__isnull=True) & Q(queued_at__lt=now - not_started_after)
+    lost = (
+        Campaign.objects.filter(status=Campaign.Status.RUNNING)
+        .annotate(progress_at=progress_at, queued_at=Coalesce("start_at", "created_at"))
+        .filter(never_started | Q(progress_at__lt=now - older_than))
+    )
+    return [str(pk) for pk in lost.values_list("pk", flat=True)]
+
+
+def campaign_progress(*, campaign: Campaign) -> dict:
+    """Counts by outcome, one query: sent (Twilio took it), failed, skipped, waiting; and the share done."""
+    message = "message__"
+    counts = CampaignRecipient.objects.filter(campaign=campaign).aggregate(
+        total=Count("pk"),
+        pending=Count("pk", filter=Q(outcome=R.PENDING)),
+        skipped=Count("pk", filter=Q(outcome__startswith="skipped")),
+        sent=Count(
+            "pk",
+            filter=Q(**{f"{message}status__in": SENT})
+            | Q(**{f"{message}status": MessageStatus.QUEUED, f"{message}twilio_message_sid__isnull": False}),
+        ),
+        failed=Count("pk", filter=Q(**{f"{message}status__in": FAILED})),
+        attention=Count("pk", filter=Q(**{f"{message}needs_attention": True})),
+    )
+    counts["queued"] = counts["total"] - counts["pending"] - counts["skipped"] - counts["sent"] - counts["failed"]
+    finished = counts["sent"] + counts["failed"] + counts["skipped"]
+    counts["percent"] = round(100 * finished / counts["total"]) if counts["total"] else 100
+    return counts
