@@ -1,6 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from messaging.models import Channel
 from templates_app.selectors import templates_sendable
 
 
@@ -8,7 +9,7 @@ class CampaignForm(forms.Form):
     name = forms.CharField(label=_("Campaign name"), max_length=200)
     template = forms.ModelChoiceField(
         label=_("Template"),
-        queryset=templates_sendable(channel="whatsapp"),
+        queryset=templates_sendable(channel=Channel.WHATSAPP),
         help_text=_("Approved, active templates. {{1}} is the lead's name, {{2}} the event date, {{3}} the time."),
     )
     parameters = forms.CharField(

@@ -398,7 +398,7 @@ def test_bulk_messages_are_stored_at_once_and_handed_off_in_batches_once_committ
     built = [outbound.template_message_build(lead=lead, template=template) for lead in leads]
     handed = []
     monkeypatch.setattr(outbound, "BULK_SEND_BATCH", 2)
-    monkeypatch.setattr(outbound, "send", lambda task, *args, queue=None: handed.append((getattr(task, "name", task), queue, args[0])))
+    monkeypatch.setattr(outbound, "send", lambda task, *args, queue=None: handed.append((task, queue, args[0])))
     with django_capture_on_commit_callbacks() as callbacks:
         outbound.messages_queue_bulk(messages=built)
     stored = Message.objects.filter(lead__in=leads)

@@ -1,0 +1,67 @@
+"""Twilio's form read into our neutral objects, the one place its field names are read."""
+
+import pytest
+
+from messaging.backends.base import Attachment, Button, InboundMessage, Location, PermanentWebhookError, StatusUpdate
+from messaging.backends.twilio.parser import kind_and_sid, parse
+from messaging.tests.twilio import button_reply, sms, status_callback, whatsapp_media, whatsapp_text
+
+
+def test_an_inbound_whatsapp_message_in_our_terms():
+    payload = whatsapp_media(
+        media_urls=["https://api.twilio.com/m/1", "https://api.twilio.com/m/2"],
+        content_types=["image/jpeg", "application/pdf"],
+        body="Salon fotoğrafları",
+        OriginalRepliedMessageSid="SM" + "a" * 32,
+        ReferralSourceUrl="https://fb.me/x",
+        ReferralHeadline="Düğün paketi",
+    )
+    message = parse(payload)
+    assert isinstance(message, InboundMessage)
+    assert (message.sender, message.channel, message.body, message.profile_name) == (
+        "+905551234567",
+        "whatsapp",
+        "Salon fotoğrafları",
+        "Ayşe",
+    )
+    assert message.attachments == (
+        Attachment("https://api.twilio.com/m/1", "image/jpeg"),
+        Attachment("https://api.twilio.com/m/2", "application/pdf"),
+    )
+    assert message.replied_to_sid == "SM" + "a" * 32
+    assert message.referral["SourceUrl"] == "https://fb.me/x" and message.referral["Headline"] == "Düğün paketi"
+    assert message.details["ProfileName"] == "Ayşe" and "AccountSid" not in message.details
+    assert message.opt_out is None
+    assert kind_and_sid(payload) == ("inbound", message.sid)
+
+
+def test_buttons_locations_and_keywords():
+    assert parse(button_reply()).button == Button(text="Evet, katılıyorum", payload="CONFIRM_YES")
+    located = parse(whatsapp_text(body="", Latitude="41.0438", Longitude="29.0094", Address="Beşiktaş"))
+    assert located.location == Location(latitude="41.0438", longitude="29.0094", address="Beşiktaş")
+    assert parse(sms(body=" stop ")).opt_out is True
+    assert parse(sms(body="START")).opt_out is False
+    assert parse(sms()).channel == "sms"
+
+
+def test_a_status_callback_in_our_terms():
+    update = parse(status_callback(sid="SM" + "b" * 32, status="undelivered", error_code=21610))
+    assert update == StatusUpdate(
+        sid="SM" + "b" * 32, status="undelivered", error_code=21610, error_message="", recipient_opted_out=True
+    )
+    assert parse(status_callback(sid="SM" + "c" * 32, status="read")).status == "read"
+    assert kind_and_sid(status_callback(sid="SM" + "c" * 32, status="read")) == ("status", "SM" + "c" * 32)
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        ({"From": "whatsapp:+905551234567", "Body": "x"}, "no MessageSid"),
+        ({"MessageSid": ["SM1", "SM2"], "From": "+905551234567"}, "repeated"),
+        ({"MessageSid": "SM" + "1" * 70, "From": "+905551234567"}, "characters long"),
+    ],
+)
+def test_what_cannot_be_read_is_a_permanent_error(payload, reason):
+    with pytest.raises(PermanentWebhookError, match=reason):
+        parse(payload)
+    assert kind_and_sid(payload)[1] == ""
