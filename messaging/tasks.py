@@ -11,6 +11,7 @@ from .models import Message, WebhookEvent
 from .services.campaigns import campaign_run, campaigns_start_due
 from .services.media import MEDIA_MAX_ATTEMPTS, MediaFetchError, media_fetch
 from .services.outbound import message_deliver, message_send_failed
+from .services.provider_log import provider_logs_prune
 from .services.webhooks import webhook_event_process, webhook_event_store, webhook_events_sweep
 
 logger = logging.getLogger(__name__)
@@ -94,6 +95,11 @@ def start_due_campaigns() -> int:
 @shared_task(name="messaging.sweep_webhook_events")
 def sweep_webhook_events() -> dict[str, int]:
     return webhook_events_sweep()
+
+
+@shared_task(name="messaging.prune_provider_logs")
+def prune_provider_logs() -> int:
+    return provider_logs_prune()
 
 
 @shared_task(name="messaging.simulate_status_callback")

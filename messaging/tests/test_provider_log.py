@@ -15,6 +15,8 @@ from messaging.backends.simulator import SimulatorBackend
 from messaging.backends.twilio import client as twilio_client
 from messaging.models import Message, MessageMedia, ProviderLog
 from messaging.services.outbound import message_send, message_send_media, message_send_template
+from messaging.services.provider_log import provider_logs_prune
+from messaging.tasks import prune_provider_logs
 from messaging.tests.factories import MessageFactory
 from messaging.tests.fake_twilio import FakeTwilio
 from messaging.tests.media_server import EXPECTED_AUTH, MediaServer
@@ -310,3 +312,45 @@ def test_an_exchange_that_raises_is_logged_and_raises():
     with pytest.raises(OSError), exchange_logged(provider="p", kind="send", method="GET", url="https://p.example.com/"):
         raise OSError("network is down")
     assert ProviderLog.objects.get().error == "OSError: network is down"
+
+
+# Retention.
+
+
+def make_log(age: datetime.timedelta, **kwargs) -> ProviderLog:
+    return ProviderLog.objects.create(
+        provider="twilio",
+        kind=ProviderLog.Kind.SEND,
+        method="POST",
+        url="https://api.example.com/",
+        duration_ms=10,
+        created_at=timezone.now() - age,
+        **kwargs,
+    )
+
+
+def test_pruning_deletes_only_rows_older_than_the_retention_in_batches(settings, django_assert_num_queries):
+    settings.PROVIDER_LOG_RETENTION_DAYS = 14
+    old = [make_log(datetime.timedelta(days=15, minutes=n)) for n in range(5)]
+    recent = [make_log(datetime.timedelta(days=13)), make_log(datetime.timedelta(minutes=1))]
+    with django_assert_num_queries(6):  # three batches of two: each a select and a delete
+        assert provider_logs_prune(batch_size=2) == 5
+    assert set(ProviderLog.objects.values_list("pk", flat=True)) == {row.pk for row in recent}
+    assert not ProviderLog.objects.filter(pk__in=[row.pk for row in old]).exists()
+
+
+def test_the_periodic_task_prunes(settings):
+    settings.PROVIDER_LOG_RETENTION_DAYS = 1
+    make_log(datetime.timedelta(days=2))
+    keep = make_log(datetime.timedelta(hours=1))
+    assert prune_provider_logs() == 1
+    assert list(ProviderLog.objects.all()) == [keep]
+    assert {"task": "messaging.prune_provider_logs", "schedule": 3600.0} in settings.CELERY_BEAT_SCHEDULE.values()
+
+
+def test_a_deleted_message_leaves_its_exchanges():
+    message = MessageFactory()
+    row = make_log(datetime.timedelta(0), message=message)
+    message.delete()
+    row.refresh_from_db()
+    assert row.message is None
