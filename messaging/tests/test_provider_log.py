@@ -5,8 +5,11 @@ import socket
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import DatabaseError
+from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
+from accounts.roles import AGENTS, OPERATORS
 from leads.tests.factories import LeadFactory
 from messaging.backends.base import OutgoingMessage
 from messaging.backends.httplog import body_text, exchange_logged, log_context, redact_text, redact_url
@@ -354,3 +357,63 @@ def test_a_deleted_message_leaves_its_exchanges():
     message.delete()
     row.refresh_from_db()
     assert row.message is None
+
+
+# Admin.
+
+
+def test_the_log_lists_flat_and_filters(staff_client, django_assert_max_num_queries):
+    for _ in range(20):
+        make_log(datetime.timedelta(0), message=MessageFactory(), status_code=201)
+    make_log(datetime.timedelta(0), error="ReadTimeout: too slow")
+    url = reverse("admin:messaging_providerlog_changelist")
+    with django_assert_max_num_queries(10):
+        response = staff_client.get(url)
+    assert response.status_code == 200
+    assert response.context["cl"].result_count == 21
+    assert "ReadTimeout: too slow" in response.content.decode()
+    assert staff_client.get(url, {"error__isempty": "0"}).context["cl"].result_count == 1
+    assert staff_client.get(url, {"q": "api.example.com"}).context["cl"].result_count == 21
+
+
+def test_the_detail_shows_the_bodies_and_nothing_can_be_changed(staff_client):
+    row = make_log(datetime.timedelta(0), request_body='{\n  "Body": "<b>Merhaba</b>"\n}', response_body="{}")
+    response = staff_client.get(reverse("admin:messaging_providerlog_change", args=[row.pk]))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "<pre" in page and "&lt;b&gt;Merhaba&lt;/b&gt;" in page
+    assert 'name="url"' not in page
+    assert staff_client.get(reverse("admin:messaging_providerlog_add")).status_code == 403
+    assert staff_client.post(reverse("admin:messaging_providerlog_delete", args=[row.pk])).status_code == 403
+    assert ProviderLog.objects.filter(pk=row.pk).exists()
+
+
+def test_an_operator_reads_the_log_and_an_agent_cannot(user_in_role):
+    operator_client, agent_client = Client(), Client()
+    operator_client.force_login(user_in_role("operator", OPERATORS, is_staff=True))
+    agent_client.force_login(user_in_role("agent", AGENTS))
+    row = make_log(datetime.timedelta(0))
+    assert operator_client.get(reverse("admin:messaging_providerlog_changelist")).status_code == 200
+    assert operator_client.get(reverse("admin:messaging_providerlog_change", args=[row.pk])).status_code == 200
+    for url in [
+        reverse("admin:messaging_providerlog_changelist"),
+        reverse("admin:messaging_providerlog_change", args=[row.pk]),
+    ]:
+        response = agent_client.get(url)
+        assert response.status_code == 302 and response["Location"].startswith("/admin/login/")
+
+
+def test_a_message_and_a_template_link_to_their_exchanges(staff_client):
+    template = TemplateFactory()
+    message = MessageFactory(template=template)
+    page = staff_client.get(reverse("admin:messaging_message_change", args=[message.pk])).content.decode()
+    assert f"/admin/messaging/providerlog/?message__id__exact={message.pk}" in page
+    page = staff_client.get(reverse("admin:templates_app_template_change", args=[template.pk])).content.decode()
+    assert f"/admin/messaging/providerlog/?template__id__exact={template.pk}" in page
+    page = staff_client.get(reverse("admin:templates_app_template_changelist")).content.decode()
+    assert "/admin/messaging/providerlog/?kind__exact=template_page" in page
+    make_log(datetime.timedelta(0), message=message, template=template)
+    make_log(datetime.timedelta(0))
+    url = reverse("admin:messaging_providerlog_changelist")
+    assert staff_client.get(url, {"message__id__exact": message.pk}).context["cl"].result_count == 1
+    assert staff_client.get(url, {"template__id__exact": template.pk}).context["cl"].result_count == 1
