@@ -17,8 +17,8 @@ ROLES: dict[str, list[str]] = {
         "messaging.view_messagemedia",
         "templates_app.view_template",
     ],
-    # The admin's everyday work: leads and stages, templates, campaigns, messages, webhook diagnostics,
-    # and unlocking a login that was locked out.
+    # The admin's everyday work: leads and stages, templates, campaigns, messages, webhook diagnostics, reading
+    # the provider HTTP log, and unlocking a login that was locked out.
     OPERATORS: [
         "leads.view_lead",
         "leads.add_lead",
@@ -33,6 +33,7 @@ ROLES: dict[str, list[str]] = {
         "messaging.view_messagemedia",
         "messaging.view_webhookevent",
         "messaging.change_webhookevent",
+        "messaging.view_providerlog",
         "campaigns.view_campaign",
         "campaigns.add_campaign",
         "campaigns.change_campaign",

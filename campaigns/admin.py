@@ -1,12 +1,10 @@
 from django.contrib import admin
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.urls import reverse
-from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from accounts.permissions import RUN_CAMPAIGN, START_CAMPAIGN, has_perms
-from happycrm.admin_site import ReadOnlyAdminMixin
+from happycrm.admin_site import ReadOnlyAdminMixin, related_rows_link
 from leads.admin import LeadAdmin as BaseLeadAdmin
 from leads.models import Lead
 from messaging.selectors import message_error_explanation
@@ -61,8 +59,9 @@ class CampaignAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description=_("recipients"))
     def recipients_link(self, obj):
-        url = reverse("admin:campaigns_campaignrecipient_changelist") + f"?campaign__id__exact={obj.pk}"
-        return format_html('<a href="{}">{}</a>', url, _("Each recipient's outcome"))
+        return related_rows_link(
+            "admin:campaigns_campaignrecipient_changelist", "campaign", obj, _("Each recipient's outcome")
+        )
 
     def has_run_permission(self, request):
         return has_perms(request.user, RUN_CAMPAIGN)

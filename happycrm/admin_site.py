@@ -13,6 +13,8 @@ from django.contrib.admin import AdminSite, ModelAdmin, helpers
 from django.contrib.admin.apps import AdminConfig
 from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
 NUL = "\x00"
@@ -67,3 +69,10 @@ class ReadOnlyAdminMixin:
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+def related_rows_link(url_name: str, field: str, obj, text) -> str:
+    """A link to the admin list `url_name` filtered to the rows whose `field` is `obj` ("-" before it is saved)."""
+    if obj is None or obj.pk is None:
+        return "-"
+    return format_html('<a href="{}">{}</a>', reverse(url_name) + f"?{field}__id__exact={obj.pk}", text)

@@ -2,9 +2,9 @@ from collections.abc import Callable
 
 from django.contrib import admin
 from django.db.models import Count, Q
-from django.urls import reverse
-from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+
+from happycrm.admin_site import related_rows_link
 
 from .models import Lead, Stage
 from .selectors import SearchTerms, SearchWord, lead_search_q
@@ -97,10 +97,7 @@ class LeadAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("messages"))
     def messages_link(self, obj):
-        if obj.pk is None:
-            return "-"
-        url = reverse("admin:messaging_message_changelist") + f"?lead__id__exact={obj.pk}"
-        return format_html('<a href="{}">{}</a>', url, _("View the conversation"))
+        return related_rows_link("admin:messaging_message_changelist", "lead", obj, _("View the conversation"))
 
     def save_model(self, request, obj, form, change):
         lead_save(lead=obj)  # as the conversation's panel saves it: open screens follow the change

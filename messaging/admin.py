@@ -1,3 +1,5 @@
+from urllib.parse import urlsplit
+
 from django.contrib import admin, messages
 from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
@@ -5,11 +7,11 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from accounts.permissions import CHANGE_MESSAGE, REPROCESS_WEBHOOK_EVENTS, SEND_MESSAGE, has_perms
-from happycrm.admin_site import ReadOnlyAdminMixin
+from happycrm.admin_site import ReadOnlyAdminMixin, related_rows_link
 from leads.admin import LeadAdmin
 from leads.selectors import SearchTerms
 
-from .models import Message, MessageMedia, WebhookEvent
+from .models import Message, MessageMedia, ProviderLog, WebhookEvent
 from .selectors import handoff_states, lead_message_places, message_error_explanation, messages_search_q
 from .services.messages import messages_mark_read, messages_set_starred
 from .services.outbound import SendRefused, message_resend
@@ -114,6 +116,7 @@ class MessageAdmin(admin.ModelAdmin):
         "handoff_error",
         "details",
         "error_explanation",
+        "provider_log_link",
         "created_at",
         "updated_at",
     ]
@@ -136,6 +139,15 @@ class MessageAdmin(admin.ModelAdmin):
     @admin.display(description=_("what the error means"))
     def error_explanation(self, obj):
         return message_error_explanation(obj) or "-"
+
+    @admin.display(description=_("provider exchanges"))
+    def provider_log_link(self, obj):
+        return related_rows_link(
+            "admin:messaging_providerlog_changelist",
+            "message",
+            obj,
+            _("The exchanges with the provider for this message"),
+        )
 
     @admin.display(description=_("direction"), boolean=False, ordering="is_from_lead")
     def direction(self, obj):
@@ -247,3 +259,69 @@ class WebhookEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def has_reprocess_permission(self, request):
         return has_perms(request.user, REPROCESS_WEBHOOK_EVENTS)
+
+
+@admin.register(ProviderLog)
+class ProviderLogAdmin(admin.ModelAdmin):
+    """Each HTTP exchange with a provider, secrets redacted: read only, and deleted only by the retention's prune."""
+
+    list_display = [
+        "created_at",
+        "provider",
+        "kind",
+        "method",
+        "status_code",
+        "duration_ms",
+        "short_url",
+        "short_error",
+    ]
+    list_filter = ["provider", "kind", "status_code", ("error", admin.EmptyFieldListFilter), "created_at"]
+    search_fields = ["url"]
+    date_hierarchy = "created_at"
+    fields = [
+        "created_at",
+        "provider",
+        "kind",
+        "method",
+        "url",
+        "status_code",
+        "duration_ms",
+        "error",
+        "message",
+        "template",
+        "request",
+        "response",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description=_("URL"), ordering="url")
+    def short_url(self, obj):
+        parts = urlsplit(obj.url)
+        return Truncator(f"{parts.netloc}{parts.path}").chars(80)
+
+    @admin.display(description=_("error"))
+    def short_error(self, obj):
+        return Truncator(obj.error).chars(80)
+
+    @admin.display(description=_("request body"))
+    def request(self, obj):
+        return body_block(obj.request_body)
+
+    @admin.display(description=_("response body"))
+    def response(self, obj):
+        return body_block(obj.response_body)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+def body_block(text: str) -> str:
+    if not text:
+        return "-"
+    return format_html('<pre style="white-space:pre-wrap;max-height:40em;overflow:auto">{}</pre>', text)

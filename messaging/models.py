@@ -281,3 +281,54 @@ class WebhookEvent(models.Model):
 
     def __str__(self):
         return f"{self.message_sid or self.pk} @ {local_timestamp(self.received_at, seconds=True)}"
+
+
+class ProviderLog(models.Model):
+    """One HTTP exchange with a messaging provider (RapidPro's HTTPLog), secrets redacted before it is stored.
+
+    Written by messaging.backends.httplog only; read in the admin; pruned after PROVIDER_LOG_RETENTION_DAYS."""
+
+    class Kind(models.TextChoices):
+        SEND = "send", _("Message send")
+        MEDIA_DOWNLOAD = "media_download", _("Media download")
+        TEMPLATE_PAGE = "template_page", _("Template catalogue page")
+
+    MAX_BODY_LENGTH = 10_000  # characters of a request or response body kept
+    MAX_URL_LENGTH = 2000
+
+    provider = models.CharField(_("provider"), max_length=32)
+    kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
+    method = models.CharField(_("method"), max_length=8)
+    url = models.CharField(_("URL"), max_length=MAX_URL_LENGTH)
+    status_code = models.PositiveSmallIntegerField(
+        _("HTTP status"), null=True, blank=True, help_text=_("Empty when the provider gave no answer.")
+    )
+    duration_ms = models.PositiveIntegerField(_("duration (ms)"))
+    error = models.TextField(_("error"), blank=True)
+    request_body = models.TextField(_("request body"), blank=True)
+    response_body = models.TextField(_("response body"), blank=True)
+    message = models.ForeignKey(
+        Message,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="provider_logs",
+        verbose_name=pgettext_lazy("field", "message"),
+    )
+    template = models.ForeignKey(
+        "templates_app.Template",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="provider_logs",
+        verbose_name=pgettext_lazy("field", "template"),
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("provider exchange")
+        verbose_name_plural = _("provider exchanges")
+
+    def __str__(self):
+        return f"{self.method} {self.url} @ {local_timestamp(self.created_at, seconds=True)}"

@@ -7,6 +7,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from accounts.permissions import SYNC_TEMPLATES, has_perms
+from happycrm.admin_site import related_rows_link
 from leads.models import Lead
 
 from .models import Template
@@ -31,7 +32,7 @@ class TemplateAdmin(admin.ModelAdmin):
     list_display = ["name", "approval_badge", "status", "language", "category", "content_sid", "updated_at"]
     list_filter = ["approval_status", "status", "language", "category"]
     search_fields = ["name", "content", "content_sid"]
-    readonly_fields = ["preview", "created_at", "updated_at"]
+    readonly_fields = ["preview", "provider_log_link", "created_at", "updated_at"]
 
     @admin.display(description=_("WhatsApp approval"), ordering="approval_status")
     def approval_badge(self, obj):
@@ -57,6 +58,15 @@ class TemplateAdmin(admin.ModelAdmin):
             rendered["text"],
             _("For %(lead)s.") % {"lead": lead.name}
             + (" " + _("Missing: %(missing)s") % {"missing": missing} if missing else ""),
+        )
+
+    @admin.display(description=_("provider exchanges"))
+    def provider_log_link(self, obj):
+        return related_rows_link(
+            "admin:messaging_providerlog_changelist",
+            "template",
+            obj,
+            _("The exchanges with the provider for this template"),
         )
 
     def get_readonly_fields(self, request, obj=None):

@@ -51,6 +51,7 @@ ENDPOINTS = [
     ("admin", "get", "/admin/leads/stage/", None, ADMIN, 200),
     ("admin", "get", "/admin/messaging/message/", None, ADMIN, 200),
     ("admin", "get", "/admin/messaging/webhookevent/", None, ADMIN, 200),
+    ("admin", "get", "/admin/messaging/providerlog/", None, ADMIN, 200),
     ("admin", "get", "/admin/campaigns/campaign/", None, ADMIN, 200),
     ("admin", "get", "/admin/campaigns/campaignrecipient/", None, ADMIN, 200),
     ("admin", "get", "/admin/templates_app/template/", None, ADMIN, 200),

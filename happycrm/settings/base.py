@@ -180,6 +180,7 @@ CELERY_BEAT_SCHEDULE = {
     "start-due-campaigns": {"task": "campaigns.start_due_campaigns", "schedule": 60.0},
     "resume-lost-campaigns": {"task": "campaigns.resume_lost_campaigns", "schedule": 60.0},
     "sync-templates": {"task": "templates_app.sync_templates", "schedule": 3600.0},
+    "prune-provider-logs": {"task": "messaging.prune_provider_logs", "schedule": 3600.0},
 }
 
 if REDIS_URL:
@@ -212,6 +213,8 @@ MESSAGING_PROVIDERS = [TWILIO_BACKEND, SIMULATOR_BACKEND, "messaging.backends.lo
 # A channel through another provider than MESSAGING_BACKEND's, e.g.
 # MESSAGING_CHANNEL_BACKENDS="sms=messaging.backends.simulator.SimulatorBackend"; empty: every channel uses it.
 MESSAGING_CHANNEL_BACKENDS = env.dict("MESSAGING_CHANNEL_BACKENDS", default={})
+# Days the log of HTTP exchanges with the provider (sends, media downloads, template pages) is kept.
+PROVIDER_LOG_RETENTION_DAYS = env.int("PROVIDER_LOG_RETENTION_DAYS", default=14)
 
 DEFAULT_PHONE_REGION = env("DEFAULT_PHONE_REGION", default="TR").upper()
 

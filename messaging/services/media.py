@@ -8,8 +8,9 @@ from django.utils import timezone
 
 from happycrm.outbound_http import OutboundRequestFailed, OutboundRequestRefused, guarded_get
 from messaging.backends.base import BaseBackend, backend_for_provider
+from messaging.backends.httplog import exchange_logged, log_context
 from messaging.media_types import content_type_for
-from messaging.models import Message, MessageMedia
+from messaging.models import Message, MessageMedia, ProviderLog
 
 MEDIA_MAX_BYTES = 25 * 1024 * 1024  # above WhatsApp's 16 MB and MMS's 5 MB limits
 MEDIA_TIMEOUT = (5, 30)  # connect, read (seconds)
@@ -21,15 +22,23 @@ class MediaFetchError(Exception):
 
 
 def _download(url: str, backend: BaseBackend) -> tuple[bytes, str]:
-    """The attachment's bytes and the server's Content-Type; OutboundRequestRefused when the URL is not allowed."""
+    """The attachment's bytes and the server's Content-Type; OutboundRequestRefused when the URL is not allowed.
+
+    Recorded in the provider log as one exchange (the redirect to the provider's storage included)."""
     try:
-        response = guarded_get(
-            url,
-            policy=backend.media_url_refusal,
-            auth_for=backend.media_credentials,
-            timeout=MEDIA_TIMEOUT,
-            max_bytes=MEDIA_MAX_BYTES,
-        )
+        with exchange_logged(
+            provider=backend.provider, kind=ProviderLog.Kind.MEDIA_DOWNLOAD, method="GET", url=url
+        ) as exchange:
+            response = guarded_get(
+                url,
+                policy=backend.media_url_refusal,
+                auth_for=exchange.sending(backend.media_credentials),
+                timeout=MEDIA_TIMEOUT,
+                max_bytes=MEDIA_MAX_BYTES,
+            )
+            exchange.answered(
+                status=response.status, body=response.content, content_type=response.content_type, url=response.url
+            )
     except OutboundRequestFailed as exc:
         raise MediaFetchError(str(exc)) from exc
     if response.status >= 400:
@@ -54,7 +63,8 @@ def media_fetch(*, media_id) -> MessageMedia:
         return media
     attempts = media.attempts + 1
     try:
-        content, served_type = _download(media.source_url, backend_for_provider(media.message.provider))
+        with log_context(message=media.message):
+            content, served_type = _download(media.source_url, backend_for_provider(media.message.provider))
     except OutboundRequestRefused as exc:
         MessageMedia.objects.filter(pk=media.pk).update(
             attempts=attempts,

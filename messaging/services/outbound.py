@@ -21,6 +21,7 @@ from messaging.backends.base import (
     UnknownOutcomeError,
     get_backend,
 )
+from messaging.backends.httplog import log_context
 from messaging.models import Channel, Message, MessageMedia, MessageStatus
 from messaging.ratelimit import HEADROOM, limiter, sender_key
 from messaging.selectors import AWAITING_WORKER, messages_awaiting_worker_overdue
@@ -428,7 +429,8 @@ def message_deliver(*, message_id) -> Message | None:
         return None
     message = Message.objects.select_related("lead", "template").get(pk=message_id)
     try:
-        result = backend.send(_outgoing(message))
+        with log_context(message=message, template=message.template_id):
+            result = backend.send(_outgoing(message))
     except RetryableSendError as exc:
         Message.objects.filter(pk=message.pk).update(
             send_claimed_at=None, error_code=exc.code, error_message=exc.message

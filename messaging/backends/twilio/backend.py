@@ -5,14 +5,14 @@ from django.conf import settings
 from messaging.backends.base import BaseBackend, OutgoingMessage, SendResult
 
 from . import content, media, parser
-from .client import client, message_create
+from .client import PROVIDER, client, message_create
 from .codes import TwilioLimits
 
 
 class TwilioBackend(TwilioLimits, BaseBackend):
     """WhatsApp and SMS through Twilio; TWILIO_API_BASE_URL points it at another server (tests, a stand-in)."""
 
-    provider = "twilio"
+    provider = PROVIDER
     needs_public_media_urls = True  # Twilio fetches attachments itself
     urls = "messaging.backends.twilio.urls"
 

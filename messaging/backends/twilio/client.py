@@ -12,10 +12,12 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from messaging.backends.base import OutgoingMessage, RetryableSendError, SendError, SendResult, UnknownOutcomeError
-from messaging.models import Channel
+from messaging.backends.httplog import exchange_logged
+from messaging.models import Channel, ProviderLog
 
 from .codes import OPTED_OUT_ERROR, RETRYABLE_ERROR_CODES
 
+PROVIDER = "twilio"
 # Status codes after which the message was certainly not taken.
 RETRYABLE_HTTP_STATUSES = frozenset({429, 500, 502, 503, 504})
 HTTP_TIMEOUT = 10  # seconds; Twilio answers a create in well under a second
@@ -30,9 +32,44 @@ def _not_connected(exc: requests.ConnectionError) -> bool:
     )
 
 
+class LoggedHttpClient(TwilioHttpClient):
+    """The twilio client's HTTP client, recording every exchange in the provider log (also one that raises).
+
+    Both our clients use it: the Messages API's and the Content API's. `kind` says what their requests are."""
+
+    def __init__(self, *, kind: str, **kwargs):
+        super().__init__(**kwargs)
+        self.kind = kind
+
+    def request(
+        self, method, url, params=None, data=None, headers=None, auth=None, timeout=None, allow_redirects=False
+    ):
+        full_url = requests.Request(method, url, params=params).prepare().url
+        with exchange_logged(
+            provider=PROVIDER,
+            kind=self.kind,
+            method=method,
+            url=full_url,
+            request_body=data,
+            secrets=tuple(auth[1:]) if auth else (),
+        ) as exchange:
+            response = super().request(
+                method,
+                url,
+                params=params,
+                data=data,
+                headers=headers,
+                auth=auth,
+                timeout=timeout,
+                allow_redirects=allow_redirects,
+            )
+            exchange.answered(status=response.status_code, body=response.text)
+        return response
+
+
 def client() -> Client:
     """The twilio client on our credentials; TWILIO_API_BASE_URL points it at another server (tests, a stand-in)."""
-    http = TwilioHttpClient(timeout=HTTP_TIMEOUT)
+    http = LoggedHttpClient(kind=ProviderLog.Kind.SEND, timeout=HTTP_TIMEOUT)
     twilio = Client(settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN, http_client=http)
     if settings.TWILIO_API_BASE_URL:
         twilio.api.base_url = settings.TWILIO_API_BASE_URL

@@ -7,6 +7,9 @@ from twilio.base.exceptions import TwilioException
 from twilio.rest import Client
 
 from messaging.backends.base import ProviderTemplate, TemplatesUnavailable, UnreadableTemplate
+from messaging.models import ProviderLog
+
+from .client import LoggedHttpClient
 
 PAGE_SIZE = 500
 CONTENT_SID = re.compile(r"^HX[0-9a-fA-F]{32}$")
@@ -60,7 +63,8 @@ def templates() -> list[ProviderTemplate | UnreadableTemplate]:
     """Every item of the account's catalogue (all pages); TemplatesUnavailable when it cannot be read to the end."""
     if not (settings.TWILIO_ACCOUNT_SID and settings.TWILIO_AUTH_TOKEN):
         raise TemplatesUnavailable("TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are not set.")
-    client = Client(settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN)
+    http = LoggedHttpClient(kind=ProviderLog.Kind.TEMPLATE_PAGE)
+    client = Client(settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN, http_client=http)
     if settings.TWILIO_CONTENT_BASE_URL:
         client.content.base_url = settings.TWILIO_CONTENT_BASE_URL
     try:
