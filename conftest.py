@@ -57,7 +57,7 @@ def operator_client(client, user_in_role):
 
 @pytest.fixture
 def twilio_settings(settings):
-    from messaging.tests.twilio import ACCOUNT_SID, AUTH_TOKEN
+    from messaging.backends.twilio.tests.payloads import ACCOUNT_SID, AUTH_TOKEN
 
     settings.TWILIO_ACCOUNT_SID = ACCOUNT_SID
     settings.TWILIO_AUTH_TOKEN = AUTH_TOKEN
@@ -69,7 +69,7 @@ def twilio_settings(settings):
 @pytest.fixture
 def post_webhook(client, twilio_settings, django_capture_on_commit_callbacks):
     """POST a payload to the webhook signed as Twilio would, running what it queues (Celery is eager in tests)."""
-    from messaging.tests.twilio import WEBHOOK_PATH, sign
+    from messaging.backends.twilio.tests.payloads import WEBHOOK_PATH, sign
 
     def post(payload, *, signature=None, path=WEBHOOK_PATH, signed_url=None, **headers):
         if signature is None:

@@ -32,7 +32,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=2, help="Celery worker processes")
     args = parser.parse_args()
 
-    from messaging.tests.fake_twilio import FakeTwilio
+    from messaging.backends.twilio.tests.fake_server import FakeTwilio
 
     fresh_database()
 

@@ -8,7 +8,7 @@ import base64
 from urllib.parse import urlsplit
 
 from happycrm.tests.local_server import Handler, LocalServer
-from messaging.tests.twilio import ACCOUNT_SID, AUTH_TOKEN
+from messaging.backends.twilio.tests.payloads import ACCOUNT_SID, AUTH_TOKEN
 
 EXPECTED_AUTH = "Basic " + base64.b64encode(f"{ACCOUNT_SID}:{AUTH_TOKEN}".encode()).decode()
 

@@ -66,8 +66,8 @@ def test_webhook_events_are_evidence_not_editable(staff_client):
 
 
 def test_reprocess_action(staff_client, post_webhook, monkeypatch):
+    from messaging.backends.twilio.tests.payloads import whatsapp_text
     from messaging.services import webhooks
-    from messaging.tests.twilio import whatsapp_text
 
     monkeypatch.setattr(webhooks, "inbound_message_receive", lambda **kwargs: 1 / 0)
     post_webhook(whatsapp_text(body="tekrar"))

@@ -2,9 +2,9 @@ import pytest
 from django.urls import reverse
 
 from leads.tests.factories import LeadFactory
+from messaging.backends.twilio.tests.payloads import new_sid, status_callback, whatsapp_text
 from messaging.models import Message, WebhookEvent
 from messaging.tests.factories import InboundMessageFactory, MessageFactory, WebhookEventFactory
-from messaging.tests.twilio import new_sid, status_callback, whatsapp_text
 
 pytestmark = pytest.mark.django_db
 

@@ -9,9 +9,9 @@ from django.db import connection
 from django.test import Client
 
 from leads.models import Lead
+from messaging.backends.twilio.tests.payloads import WEBHOOK_PATH, new_sid, sign, whatsapp_text
 from messaging.models import Message, WebhookEvent
 from messaging.services.webhooks import webhook_event_process
-from messaging.tests.twilio import WEBHOOK_PATH, new_sid, sign, whatsapp_text
 from notifications.models import Event
 
 pytestmark = [
@@ -103,9 +103,9 @@ def test_concurrent_webhook_requests_end_to_end(settings):
 
 def test_a_send_task_running_ten_times_at_once_calls_twilio_once(settings):
     from leads.tests.factories import LeadFactory
+    from messaging.backends.twilio.tests.fake_server import FakeTwilio
     from messaging.models import MessageStatus
     from messaging.services.outbound import message_deliver
-    from messaging.tests.fake_twilio import FakeTwilio
 
     with FakeTwilio() as fake:
         settings.MESSAGING_BACKEND = "messaging.backends.twilio.TwilioBackend"

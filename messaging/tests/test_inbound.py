@@ -6,8 +6,8 @@ from django.utils import timezone, translation
 from leads.models import Lead, Stage
 from leads.tests.factories import LeadFactory, StageFactory
 from messaging.backends.twilio.parser import channel_for_sender
+from messaging.backends.twilio.tests.payloads import button_reply, new_sid, sms, whatsapp_text
 from messaging.models import Channel, Message, MessageStatus, WebhookEvent
-from messaging.tests.twilio import button_reply, new_sid, sms, whatsapp_text
 from notifications.models import Event
 
 pytestmark = pytest.mark.django_db

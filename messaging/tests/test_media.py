@@ -5,12 +5,12 @@ import pytest
 from django.utils import timezone
 
 from messaging.backends.twilio.media import media_credentials
+from messaging.backends.twilio.tests.payloads import whatsapp_media, whatsapp_text
 from messaging.models import Message, MessageMedia
 from messaging.selectors import webhook_diagnostics
 from messaging.services.media import MEDIA_MAX_ATTEMPTS, MediaFetchError, media_fetch
 from messaging.services.webhooks import webhook_events_sweep
 from messaging.tests.media_server import EXPECTED_AUTH, MediaServer
-from messaging.tests.twilio import whatsapp_media, whatsapp_text
 
 pytestmark = pytest.mark.django_db
 

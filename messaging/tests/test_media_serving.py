@@ -8,11 +8,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from leads.tests.factories import LeadFactory
+from messaging.backends.twilio.tests.payloads import whatsapp_media
 from messaging.models import Message, MessageMedia
 from messaging.services.outbound import message_send_media
 from messaging.tests.factories import InboundMessageFactory
 from messaging.tests.media_server import MediaServer
-from messaging.tests.twilio import whatsapp_media
 
 pytestmark = pytest.mark.django_db
 

@@ -7,6 +7,8 @@ from django.utils import timezone, translation
 
 from leads.tests.factories import LeadFactory
 from messaging.backends.twilio import client as twilio_backend
+from messaging.backends.twilio.tests.fake_server import FakeTwilio
+from messaging.backends.twilio.tests.payloads import ACCOUNT_SID
 from messaging.models import Message, MessageStatus
 from messaging.selectors import message_error_explanation
 from messaging.services.messages import lead_activity_refresh
@@ -19,8 +21,6 @@ from messaging.services.outbound import (
     message_send_template,
 )
 from messaging.tests.factories import InboundMessageFactory
-from messaging.tests.fake_twilio import FakeTwilio
-from messaging.tests.twilio import ACCOUNT_SID
 from templates_app.models import Template
 from templates_app.tests.factories import TemplateFactory
 

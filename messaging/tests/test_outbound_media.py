@@ -5,9 +5,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from leads.tests.factories import LeadFactory
+from messaging.backends.twilio.tests.fake_server import FakeTwilio
 from messaging.models import Message
 from messaging.services.outbound import SendRefused, message_send_media
-from messaging.tests.fake_twilio import FakeTwilio
 
 pytestmark = pytest.mark.django_db
 

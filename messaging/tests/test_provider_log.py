@@ -16,14 +16,14 @@ from messaging.backends.httplog import body_text, exchange_logged, log_context, 
 from messaging.backends.locmem import LocmemBackend
 from messaging.backends.simulator import SimulatorBackend
 from messaging.backends.twilio import client as twilio_client
+from messaging.backends.twilio.tests.fake_server import FakeTwilio
+from messaging.backends.twilio.tests.payloads import ACCOUNT_SID, AUTH_TOKEN, whatsapp_media
 from messaging.models import Message, MessageMedia, ProviderLog
 from messaging.services.outbound import message_send, message_send_media, message_send_template
 from messaging.services.provider_log import provider_logs_prune
 from messaging.tasks import prune_provider_logs
 from messaging.tests.factories import MessageFactory
-from messaging.tests.fake_twilio import FakeTwilio
 from messaging.tests.media_server import EXPECTED_AUTH, MediaServer
-from messaging.tests.twilio import ACCOUNT_SID, AUTH_TOKEN, whatsapp_media
 from templates_app.services import TemplateSyncError, templates_sync
 from templates_app.tests.factories import TemplateFactory
 from templates_app.tests.fake_content import FakeContentApi, content

@@ -7,10 +7,10 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from happycrm.celery import app
+from messaging.backends.twilio.tests.payloads import whatsapp_text
 from messaging.models import Message, WebhookEvent
 from messaging.services import webhooks
 from messaging.services.webhooks import webhook_event_process, webhook_events_queue
-from messaging.tests.twilio import whatsapp_text
 
 pytestmark = pytest.mark.django_db
 

@@ -2,11 +2,11 @@ import pytest
 from django.utils import translation
 
 from leads.tests.factories import LeadFactory
+from messaging.backends.twilio.tests.payloads import new_sid, status_callback
 from messaging.models import Message, MessageStatus, WebhookEvent
 from messaging.selectors import message_error_explanation, webhook_diagnostics
 from messaging.services.status import message_sid_assign, status_supersedes
 from messaging.tests.factories import MessageFactory
-from messaging.tests.twilio import new_sid, status_callback
 from notifications.models import Event
 
 pytestmark = pytest.mark.django_db

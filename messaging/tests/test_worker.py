@@ -9,8 +9,8 @@ from django.conf import settings
 from django.test import Client
 
 from happycrm.celery import app
+from messaging.backends.twilio.tests.payloads import AUTH_TOKEN, WEBHOOK_PATH, sign, whatsapp_text
 from messaging.models import Message, WebhookEvent
-from messaging.tests.twilio import AUTH_TOKEN, WEBHOOK_PATH, sign, whatsapp_text
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

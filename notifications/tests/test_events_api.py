@@ -2,7 +2,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from messaging.tests.twilio import new_sid, status_callback, whatsapp_text
+from messaging.backends.twilio.tests.payloads import new_sid, status_callback, whatsapp_text
 from notifications.models import Event
 
 pytestmark = pytest.mark.django_db

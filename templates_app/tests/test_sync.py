@@ -2,8 +2,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
+from messaging.backends.twilio.tests.payloads import ACCOUNT_SID, AUTH_TOKEN
 from messaging.tests.factories import MessageFactory
-from messaging.tests.twilio import ACCOUNT_SID, AUTH_TOKEN
 from templates_app.models import Template
 from templates_app.selectors import templates_sendable
 from templates_app.services import TemplateSyncError, templates_sync

@@ -14,11 +14,11 @@ from accounts.roles import AGENTS
 from happycrm.tests.browser import MARKS as BROWSER_MARKS
 from happycrm.tests.browser import log_in
 from leads.tests.factories import LeadFactory
+from messaging.backends.twilio.tests.payloads import AUTH_TOKEN, sign, status_callback, whatsapp_text
 from messaging.models import Message
 from messaging.services.messages import lead_activity_refresh
 from messaging.services.outbound import message_send
 from messaging.tests.factories import InboundMessageFactory
-from messaging.tests.twilio import AUTH_TOKEN, sign, status_callback, whatsapp_text
 from templates_app.tests.factories import TemplateFactory
 
 pytestmark = BROWSER_MARKS

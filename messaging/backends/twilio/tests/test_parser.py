@@ -4,7 +4,7 @@ import pytest
 
 from messaging.backends.base import Attachment, Button, InboundMessage, Location, PermanentWebhookError, StatusUpdate
 from messaging.backends.twilio.parser import kind_and_sid, parse
-from messaging.tests.twilio import button_reply, sms, status_callback, whatsapp_media, whatsapp_text
+from messaging.backends.twilio.tests.payloads import button_reply, sms, status_callback, whatsapp_media, whatsapp_text
 
 
 def test_an_inbound_whatsapp_message_in_our_terms():

@@ -7,10 +7,10 @@ from django.urls import reverse
 from django.utils.datastructures import MultiValueDict
 
 from messaging.backends.twilio import views
+from messaging.backends.twilio.tests.payloads import WEBHOOK_PATH, new_sid, sign, sms, status_callback, whatsapp_text
 from messaging.models import Message, MessageStatus, WebhookEvent
 from messaging.selectors import signature_rejections
 from messaging.tests.factories import MessageFactory
-from messaging.tests.twilio import WEBHOOK_PATH, new_sid, sign, sms, status_callback, whatsapp_text
 
 pytestmark = pytest.mark.django_db
 
