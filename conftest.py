@@ -3,6 +3,9 @@ from urllib.parse import urlencode
 
 import pytest
 
+# The broker, a throwaway Redis and a worker for the tests that need a real task queue.
+pytest_plugins = ["happycrm.tests.broker"]
+
 
 @pytest.fixture(autouse=True)
 def _media_root(settings, tmp_path):
@@ -64,6 +67,42 @@ def twilio_settings(settings):
     settings.TWILIO_VALIDATE_SIGNATURE = True
     settings.PUBLIC_BASE_URL = ""
     return settings
+
+
+@pytest.fixture
+def twilio(twilio_settings, django_capture_on_commit_callbacks):
+    """The real Twilio backend against a local fake Twilio; queued sends run when the test commits."""
+    from messaging.backends.twilio.tests.fake_server import FakeTwilio
+
+    with FakeTwilio() as fake:
+        twilio_settings.MESSAGING_BACKEND = "messaging.backends.twilio.TwilioBackend"
+        twilio_settings.TWILIO_API_BASE_URL = fake.base_url
+        twilio_settings.TWILIO_PHONE_NUMBER = "+14155238886"
+        twilio_settings.TWILIO_MESSAGING_SERVICE_SID = ""
+        twilio_settings.PUBLIC_BASE_URL = "https://crm.example.com"
+        fake.commit = lambda: django_capture_on_commit_callbacks(execute=True)
+        yield fake
+
+
+@pytest.fixture
+def outbox():
+    """What the locmem backend "sent", empty at the start of the test."""
+    from messaging.backends import locmem
+
+    locmem.outbox.clear()
+    return locmem.outbox
+
+
+@pytest.fixture
+def run_sweep(django_capture_on_commit_callbacks):
+    """Run messaging's periodic sweep and what it queues (Celery is eager in tests)."""
+    from messaging.services.webhooks import webhook_events_sweep
+
+    def run():
+        with django_capture_on_commit_callbacks(execute=True):
+            return webhook_events_sweep()
+
+    return run
 
 
 @pytest.fixture

@@ -11,10 +11,11 @@ from django.utils import timezone
 from campaigns.models import Campaign, CampaignRecipient
 from campaigns.services import RUN_LOST_AFTER, RUN_NOT_STARTED_AFTER, campaign_create, campaign_run
 from campaigns.tasks import resume_lost_campaigns
+from happycrm.tests.broker import DEAD_BROKER, wait_until, worker
 from messaging.models import Message, MessageStatus
 from messaging.services import outbound
 from messaging.services.webhooks import webhook_events_sweep
-from messaging.tests.test_broker_outage import DEAD_BROKER, open_lead, wait_until, worker
+from messaging.tests.test_broker_outage import open_lead
 from templates_app.tests.factories import TemplateFactory
 
 pytestmark = pytest.mark.django_db

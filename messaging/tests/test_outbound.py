@@ -7,7 +7,6 @@ from django.utils import timezone, translation
 
 from leads.tests.factories import LeadFactory
 from messaging.backends.twilio import client as twilio_backend
-from messaging.backends.twilio.tests.fake_server import FakeTwilio
 from messaging.backends.twilio.tests.payloads import ACCOUNT_SID
 from messaging.models import Message, MessageStatus
 from messaging.selectors import message_error_explanation
@@ -27,19 +26,6 @@ from templates_app.tests.factories import TemplateFactory
 pytestmark = pytest.mark.django_db
 
 OUR_NUMBER = "+14155238886"
-
-
-@pytest.fixture
-def twilio(twilio_settings, django_capture_on_commit_callbacks):
-    """The real Twilio backend against a local fake Twilio; queued sends run when the test commits."""
-    with FakeTwilio() as fake:
-        twilio_settings.MESSAGING_BACKEND = "messaging.backends.twilio.TwilioBackend"
-        twilio_settings.TWILIO_API_BASE_URL = fake.base_url
-        twilio_settings.TWILIO_PHONE_NUMBER = OUR_NUMBER
-        twilio_settings.TWILIO_MESSAGING_SERVICE_SID = ""
-        twilio_settings.PUBLIC_BASE_URL = "https://crm.example.com"
-        fake.commit = lambda: django_capture_on_commit_callbacks(execute=True)
-        yield fake
 
 
 def lead_in_window(**kwargs):

@@ -5,7 +5,6 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from leads.tests.factories import LeadFactory
-from messaging.backends.twilio.tests.fake_server import FakeTwilio
 from messaging.models import Message
 from messaging.services.outbound import SendRefused, message_send_media
 
@@ -13,18 +12,6 @@ pytestmark = pytest.mark.django_db
 
 JPEG = b"\xff\xd8\xff\xe0" + b"x" * 2000
 PDF = b"%PDF-1.7\n" + b"y" * 1000
-
-
-@pytest.fixture
-def twilio(twilio_settings, django_capture_on_commit_callbacks):
-    with FakeTwilio() as fake:
-        twilio_settings.MESSAGING_BACKEND = "messaging.backends.twilio.TwilioBackend"
-        twilio_settings.TWILIO_API_BASE_URL = fake.base_url
-        twilio_settings.TWILIO_PHONE_NUMBER = "+14155238886"
-        twilio_settings.TWILIO_MESSAGING_SERVICE_SID = ""
-        twilio_settings.PUBLIC_BASE_URL = "https://crm.example.com"
-        fake.commit = lambda: django_capture_on_commit_callbacks(execute=True)
-        yield fake
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ from messaging.backends.httplog import body_text, exchange_logged, log_context, 
 from messaging.backends.locmem import LocmemBackend
 from messaging.backends.simulator import SimulatorBackend
 from messaging.backends.twilio import client as twilio_client
-from messaging.backends.twilio.tests.fake_server import FakeTwilio
 from messaging.backends.twilio.tests.payloads import ACCOUNT_SID, AUTH_TOKEN, whatsapp_media
 from messaging.models import Message, MessageMedia, ProviderLog
 from messaging.services.outbound import message_send, message_send_media, message_send_template
@@ -46,18 +45,6 @@ def assert_no_credentials(rows):
         for secret in CREDENTIALS:
             assert secret not in text, f"{secret!r} in {row.kind} row"
         assert "Basic " not in text
-
-
-@pytest.fixture
-def twilio(twilio_settings, django_capture_on_commit_callbacks):
-    with FakeTwilio() as fake:
-        twilio_settings.MESSAGING_BACKEND = "messaging.backends.twilio.TwilioBackend"
-        twilio_settings.TWILIO_API_BASE_URL = fake.base_url
-        twilio_settings.TWILIO_PHONE_NUMBER = "+14155238886"
-        twilio_settings.TWILIO_MESSAGING_SERVICE_SID = ""
-        twilio_settings.PUBLIC_BASE_URL = "https://crm.example.com"
-        fake.commit = lambda: django_capture_on_commit_callbacks(execute=True)
-        yield fake
 
 
 @pytest.fixture
