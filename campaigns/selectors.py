@@ -30,7 +30,7 @@ def campaigns_run_lost(*, older_than: datetime.timedelta, not_started_after: dat
 
 
 def campaign_progress(*, campaign: Campaign) -> dict:
-    """Counts by outcome, one query: sent (Twilio took it), failed, skipped, waiting; and the share done."""
+    """Counts by outcome, one query: sent (the provider took it), failed, skipped, waiting; and the share done."""
     message = "message__"
     counts = CampaignRecipient.objects.filter(campaign=campaign).aggregate(
         total=Count("pk"),

@@ -163,7 +163,7 @@ class Message(models.Model):
 
 
 PUBLIC_MEDIA_SALT = "messaging.public-media"
-PUBLIC_MEDIA_MAX_AGE = 7 * 24 * 3600  # Twilio fetches at once; a week covers retries and scheduled sends
+PUBLIC_MEDIA_MAX_AGE = 7 * 24 * 3600  # providers fetch at once; a week covers retries and scheduled sends
 
 
 def media_upload_to(instance: "MessageMedia", filename: str) -> str:
@@ -220,7 +220,7 @@ class MessageMedia(models.Model):
         return download_name(self.pk.hex[:8], self.content_type or GENERIC)
 
     def public_path(self) -> str:
-        """A signed, expiring path Twilio can GET and HEAD without a login (for attachments we send)."""
+        """A signed, expiring path the provider can GET and HEAD without a login (for attachments we send)."""
         return reverse("messaging:public-media", args=[signing.dumps(str(self.pk), salt=PUBLIC_MEDIA_SALT)])
 
 

@@ -70,7 +70,7 @@ class TemplateAdmin(admin.ModelAdmin):
         )
 
     def get_readonly_fields(self, request, obj=None):
-        # A template synced from Twilio is Twilio's: its approval, text and SID come from the sync.
+        # A synced template is the provider's: its approval, text and SID come from the sync.
         if obj is not None and obj.content_sid:
             return [*PROVIDER_FIELDS, "content", *self.readonly_fields]
         return self.readonly_fields

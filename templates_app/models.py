@@ -7,7 +7,7 @@ from happycrm.validators import prohibit_null_characters_in_json
 
 
 class Template(models.Model):
-    """A message template: a WhatsApp content template synced from Twilio (with a content SID) or a local one."""
+    """A message template: a WhatsApp content template synced from the provider (with a content SID) or a local one."""
 
     class Status(models.TextChoices):
         ACTIVE = "active", _("Active")

@@ -55,7 +55,7 @@ def template_values(*, lead: Lead, extra: Sequence[str] = ()) -> list[str]:
 
 def template_render(*, content: str, values: Sequence[str]) -> tuple[str, dict[str, str]]:
     """Fill every occurrence of every placeholder, and say what each was filled with; raises MissingValues when
-    one has no value (Twilio's 21656, avoided)."""
+    one has no value (which the provider would refuse)."""
     numbers = sorted({int(number) for number in PLACEHOLDER.findall(content)})
     missing = [number for number in numbers if number > len(values) or not str(values[number - 1]).strip()]
     if missing:

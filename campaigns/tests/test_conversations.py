@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def agent(agent_client):
-    """A member of the Agents group (conftest.py), as in messaging's chat tests."""
+    """A member of the Agents group (conftest.py), as in the inbox's tests."""
     return agent_client
 
 

@@ -278,7 +278,7 @@ def media_check(*, upload, channel: str) -> str:
 
 
 def message_send_media(*, lead: Lead, upload, caption: str = "", channel: str | None = None, sender=None) -> Message:
-    """The spec's sendMessageWithMedia: the file is checked, stored, and sent with a URL Twilio can fetch."""
+    """The spec's sendMessageWithMedia: the file is checked, stored, and sent with a URL the provider can fetch."""
     channel = channel or lead_default_channel(lead)
     _check_channel(channel)
     _check_recipient(lead)

@@ -4,7 +4,7 @@ from templates_app.services import TemplateSyncError, templates_sync
 
 
 class Command(BaseCommand):
-    help = "Sync WhatsApp content templates and their approval status from Twilio's Content API."
+    help = "Sync WhatsApp content templates and their approval status from the WhatsApp provider's catalogue."
 
     def handle(self, *args, **options):
         try:
