@@ -14,9 +14,21 @@ from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
-env = environ.Env()
+
+class Env(environ.Env):
+    """django-environ, except that every value is taken as written: it would read a value starting with "$" as the
+    name of another variable, so a generated secret that starts so would be lost (and the development key used)."""
+
+    def get_value(self, var, cast=None, default=environ.Env.NOTSET, parse_default=False):
+        value = self.ENVIRON.get(f"{self.prefix}{var}")
+        if isinstance(value, str) and value.startswith("$"):
+            return self.parse_value(value, cast) if cast is not None else value
+        return super().get_value(var, cast=cast, default=default, parse_default=parse_default)
+
+
+env = Env()
 # Variables already in the environment win over the file.
-environ.Env.read_env(env.path("DJANGO_ENV_FILE", default=BASE_DIR / ".env"), overwrite=False)
+Env.read_env(env.path("DJANGO_ENV_FILE", default=BASE_DIR / ".env"), overwrite=False)
 
 # Only good for development: local.py accepts it while DEBUG is on, nothing accepts it with DEBUG off.
 DEVELOPMENT_SECRET_KEY = "django-insecure-happycrm-development-key-never-use-in-production"  # noqa: S105

@@ -149,6 +149,15 @@ def test_production_refuses_debug_and_disabled_signatures(tmp_path):
     assert "TWILIO_VALIDATE_SIGNATURE" in unsigned.stderr.strip().splitlines()[-1]
 
 
+def test_a_value_starting_with_a_dollar_is_taken_as_written(tmp_path):
+    """A generated secret may start with "$": it is the key, not the name of another variable."""
+    secret = "$" + get_random_secret_key()
+    code = "from django.conf import settings; print(settings.SECRET_KEY == " + repr(secret) + ")"
+    result = run(tmp_path, module="happycrm.settings.production", code=code, DJANGO_SECRET_KEY=secret)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "True"
+
+
 def test_check_deploy_is_clean_under_production_settings(tmp_path):
     # As deployed: collectstatic has run (a manifest in STATIC_ROOT), whatever this checkout has collected.
     static_root = tmp_path / "static"
