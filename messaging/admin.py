@@ -262,7 +262,7 @@ class WebhookEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(ProviderLog)
-class ProviderLogAdmin(admin.ModelAdmin):
+class ProviderLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Each HTTP exchange with a provider, secrets redacted: read only, and deleted only by the retention's prune."""
 
     list_display = [
@@ -311,14 +311,8 @@ class ProviderLogAdmin(admin.ModelAdmin):
     def response(self, obj):
         return body_block(obj.response_body)
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
     def has_delete_permission(self, request, obj=None):
-        return False
+        return False  # only the retention's prune deletes
 
 
 def body_block(text: str) -> str:
