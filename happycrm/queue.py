@@ -8,19 +8,28 @@ import logging
 import os
 import threading
 
-from celery import current_app
 from django.db import transaction
+
+from happycrm.celery import app
 
 logger = logging.getLogger(__name__)
 
 
+_task_modules_lock = threading.Lock()
+
+
 def task_named(task):
-    """The task itself, given it or its registered name (the apps' task modules are imported on first need)."""
+    """The task itself, given it or its registered name, in the project's Celery app.
+
+    The apps' task modules are imported on first need, by one thread: a web process's first requests arrive
+    together, and a thread that finds the import begun by another would see the task missing."""
     if not isinstance(task, str):
         return task
-    if task not in current_app.tasks:
-        current_app.loader.import_default_modules()
-    return current_app.tasks[task]
+    if task not in app.tasks:
+        with _task_modules_lock:
+            if task not in app.tasks:
+                app.loader.import_default_modules()
+    return app.tasks[task]
 
 
 def send(task, *args, queue: str | None = None) -> bool:

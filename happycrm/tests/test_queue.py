@@ -1,7 +1,10 @@
 import logging
+import os
 import threading
 import time
 from types import SimpleNamespace
+
+import pytest
 
 from happycrm.queue import Batcher
 
@@ -65,3 +68,40 @@ def test_a_broker_that_is_down_is_logged_not_raised(caplog):
     assert "the sweep will pick it up" in caplog.text
     batcher.flush()  # the buffer was emptied: the stored row is the sweep's now
     assert caplog.text.count("Could not queue") == 1
+
+
+FIRST_LOOKUPS = """
+import threading, django
+django.setup()
+from happycrm.queue import task_named
+found = []
+barrier = threading.Barrier(16)
+def look():
+    barrier.wait()
+    try:
+        found.append(task_named("messaging.process_webhook_events").name)
+    except Exception as exc:
+        found.append(type(exc).__name__)
+threads = [threading.Thread(target=look) for _ in range(16)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+print(sorted(set(found)))
+"""
+
+
+@pytest.mark.slow
+def test_the_first_lookups_of_a_new_process_find_the_task_from_every_thread():
+    """A web process's first requests come at once, each in its thread: every one finds the task by its name."""
+    import subprocess
+    import sys
+
+    from django.conf import settings
+
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "happycrm.settings.test", "PYTHONPATH": str(settings.BASE_DIR)}
+    for _ in range(3):
+        result = subprocess.run(
+            [sys.executable, "-c", FIRST_LOOKUPS], env=env, capture_output=True, text=True, timeout=60, check=True
+        )
+        assert result.stdout.strip().splitlines()[-1] == "['messaging.process_webhook_events']"
