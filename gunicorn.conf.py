@@ -7,7 +7,7 @@ command line (or in GUNICORN_CMD_ARGS) override these.
 import os
 import sys
 
-bind = "0.0.0.0:8000"
+bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"  # a platform (or the benchmarks) may set PORT
 workers = 2
 # Each open agent page holds a thread for its live stream.
 threads = 16

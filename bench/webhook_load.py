@@ -1,139 +1,107 @@
-"""Webhook load benchmark: signed inbound webhooks against a bare view on the same production server.
+"""Webhook load benchmark: signed inbound webhooks against the web process as the Procfile starts it, the worker
+draining at the same time, against a bare WSGI app on the same gunicorn settings (the ceiling).
 
-Starts the production web server (gunicorn, threaded workers) with production settings and
-a Celery worker on PostgreSQL + Redis, then sends
-N signed inbound webhooks at concurrency C and the same load to /healthz (the ceiling: a
-Django view that returns 200 and touches nothing). Reports throughput, p50/p99 latency,
-how fast the worker drains the events, and how many messages were lost or duplicated,
-then re-delivers a share of the webhooks (as Twilio's retries would) and checks that no
-message is stored twice.
+Every process is started with its Procfile command (gunicorn with the root gunicorn.conf.py, the Celery worker at
+normal priority with its INFO log) under production settings on PostgreSQL + Redis; wrk (a C load generator)
+sends pre-signed inbound WhatsApp webhooks, each with its own SID, for --seconds at --connections. Then it waits
+for the worker to process every stored event and counts the messages lost and duplicated. Figures are ratios
+against the bare app measured in the same run.
 
-    .venv/bin/python bench/webhook_load.py [--requests 5000] [--concurrency 32] [--worker-after]
+    apt-get install wrk   # once
+    .venv/bin/python bench/webhook_load.py [--seconds 15] [--connections 32] [--senders 500]
 
-Needs PostgreSQL and Redis on 127.0.0.1 (as .ci/run starts them); it creates and drops
-its own database and uses Redis database 15.
+Needs PostgreSQL and Redis on 127.0.0.1; creates and drops its own database, uses Redis database 15.
 """
 
 import argparse
-import asyncio
 import os
-import random
-import signal
-import socket
-import statistics
+import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from urllib.parse import urlencode
 
-import aiohttp
 import psycopg
-from common import DATABASE_URL, REDIS_URL, drop_database, free_port, fresh_database
+from common import DATABASE_URL, drop_database, free_port
+from stack import ACCOUNT, ROOT, TOKEN, environment, migrate, start, stop, wait_for_port
 from twilio.request_validator import RequestValidator
 
-ROOT = Path(__file__).resolve().parent.parent
-PYTHON = sys.executable
-TOKEN = "bench-auth-token"
-ACCOUNT = "AC" + "b" * 32
+WRK_SCRIPT = """
+local threads = {}
+function setup(thread)
+  thread:set("tid", #threads)
+  table.insert(threads, thread)
+end
+function init(args)
+  local tid = wrk.thread:get("tid")
+  local items = dofile(args[1] .. "/requests_" .. tid .. ".lua")
+  requests = {}
+  for i, item in ipairs(items) do
+    requests[i] = wrk.format("POST", args[2], {
+      ["Content-Type"] = "application/x-www-form-urlencoded",
+      ["X-Twilio-Signature"] = item[2],
+    }, item[1])
+  end
+  n = 0
+end
+function request()
+  n = n % #requests + 1
+  return requests[n]
+end
+"""
 
 
-def environment(port: int) -> dict[str, str]:
+def payload(n: int, senders: int) -> dict[str, str]:
+    sid = f"SM{n:032x}"
+    phone = f"+90532{n % senders:07d}"
     return {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "happycrm.settings.production",
-        "DJANGO_SECRET_KEY": "bench-" + "x" * 60,
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-        "DJANGO_SECURE_SSL_REDIRECT": "false",
-        "DJANGO_LOG_LEVEL": "WARNING",
-        "DATABASE_URL": DATABASE_URL,
-        "REDIS_URL": REDIS_URL,
-        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
-        "TWILIO_ACCOUNT_SID": ACCOUNT,
-        "TWILIO_AUTH_TOKEN": TOKEN,
-        "MESSAGING_BACKEND": "messaging.backends.simulator.SimulatorBackend",
+        "MessageSid": sid,
+        "SmsMessageSid": sid,
+        "SmsSid": sid,
+        "AccountSid": ACCOUNT,
+        "From": f"whatsapp:{phone}",
+        "To": "whatsapp:+14155238886",
+        "Body": f"Merhaba, bu {n}. mesaj",
+        "ProfileName": f"Müşteri {n % senders}",
+        "WaId": phone.lstrip("+"),
+        "NumMedia": "0",
+        "NumSegments": "1",
+        "SmsStatus": "received",
+        "ApiVersion": "2010-04-01",
     }
 
 
-def reset_database(env: dict[str, str]) -> None:
-    fresh_database()
-    subprocess.run([PYTHON, "manage.py", "migrate", "--no-input", "-v0"], cwd=ROOT, env=env, check=True)
-
-
-def payloads(count: int, senders: int) -> list[dict[str, str]]:
-    items = []
-    for n in range(count):
-        sid = f"SM{n:032x}"
-        phone = f"+90532{n % senders:07d}"
-        items.append(
-            {
-                "MessageSid": sid,
-                "SmsMessageSid": sid,
-                "SmsSid": sid,
-                "AccountSid": ACCOUNT,
-                "From": f"whatsapp:{phone}",
-                "To": "whatsapp:+14155238886",
-                "Body": f"Merhaba, bu {n}. mesaj",
-                "ProfileName": f"Müşteri {n % senders}",
-                "WaId": phone.lstrip("+"),
-                "NumMedia": "0",
-                "NumSegments": "1",
-                "SmsStatus": "received",
-                "ApiVersion": "2010-04-01",
-            }
-        )
-    return items
-
-
-async def load(url: str, bodies: list[tuple[str, dict]], concurrency: int, method: str = "POST") -> dict:
-    """Send every (body, headers) to url with `concurrency` requests in flight; latency per request in ms."""
-    latencies, statuses = [], {}
-    queue = list(reversed(bodies))
-    connector = aiohttp.TCPConnector(limit=concurrency)
-    async with aiohttp.ClientSession(connector=connector) as session:
-
-        async def worker():
-            while queue:
-                body, headers = queue.pop()
-                started = time.perf_counter()
-                async with session.request(method, url, data=body or None, headers=headers) as response:
-                    await response.read()
-                latencies.append((time.perf_counter() - started) * 1000)
-                statuses[response.status] = statuses.get(response.status, 0) + 1
-
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        elapsed = time.perf_counter() - started
-    latencies.sort()
-    return {
-        "requests": len(latencies),
-        "seconds": elapsed,
-        "rps": len(latencies) / elapsed,
-        "p50": statistics.median(latencies),
-        "p99": latencies[int(len(latencies) * 0.99) - 1],
-        "max": latencies[-1],
-        "statuses": statuses,
-    }
-
-
-def signed(url: str, items: list[dict]) -> list[tuple[str, dict]]:
+def write_requests(folder: Path, url: str, *, threads: int, per_thread: int, senders: int) -> None:
+    """Each wrk thread's own signed requests (a Lua table), so every request carries a SID of its own."""
     validator = RequestValidator(TOKEN)
-    content_type = {"Content-Type": "application/x-www-form-urlencoded"}
-    return [
-        (urlencode(item), {**content_type, "X-Twilio-Signature": validator.compute_signature(url, item)})
-        for item in items
-    ]
+    for thread in range(threads):
+        lines = ["return {"]
+        for i in range(per_thread):
+            item = payload(thread * per_thread + i, senders)
+            body = urlencode(item)
+            lines.append(f"{{[==[{body}]==], [==[{validator.compute_signature(url, item)}]==]}},")
+        lines.append("}")
+        (folder / f"requests_{thread}.lua").write_text("\n".join(lines))
 
 
-def wait_for(url: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", int(url.rsplit(":", 1)[1].split("/")[0])), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit(f"server did not start at {url}")
+def wrk(url: str, *, seconds: int, connections: int, threads: int, script: Path | None = None, args=()) -> dict:
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", url]
+    if script:
+        command[1:1] = ["-s", str(script)]
+    output = subprocess.run([*command, "--", *args], capture_output=True, text=True, check=True).stdout
+    found = {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
+        "requests": int(re.search(r"(\d+) requests in", output).group(1)),
+        "non2xx": int(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", output)) else 0,
+        "errors": sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", output)),
+    }
+    for percent in ("50", "99"):
+        value, unit = re.search(rf"\s{percent}%\s+([\d.]+)(us|ms|s)", output).groups()
+        found[f"p{percent}"] = float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+    return found
 
 
 def counts() -> tuple[int, int, int, int]:
@@ -145,98 +113,84 @@ def counts() -> tuple[int, int, int, int]:
     return events, processed, messages, distinct
 
 
-def wait_drained(expected_events: int, timeout: float = 600) -> float:
+def wait_drained(timeout: float = 900) -> float:
+    """When every stored event has been processed (the store settles first: in-flight requests commit)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        _, processed, _, _ = counts()
-        if processed >= expected_events:
+        events, processed, _, _ = counts()
+        if processed >= events:
             return time.monotonic()
-        time.sleep(0.25)
-    raise SystemExit(f"worker did not drain {expected_events} events in {timeout}s: {counts()}")
-
-
-def report(name: str, result: dict) -> None:
-    print(
-        f"{name:<10} {result['requests']:>6} req in {result['seconds']:6.2f}s  {result['rps']:7.0f} req/s  "
-        f"p50 {result['p50']:6.1f} ms  p99 {result['p99']:6.1f} ms  max {result['max']:6.1f} ms  {result['statuses']}"
-    )
+        time.sleep(0.2)
+    raise SystemExit(f"the worker did not drain the events in {timeout}s: {counts()}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=5000)
-    parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--workers", type=int, default=2, help="web server worker processes")
-    parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker (gthread)")
-    parser.add_argument("--celery-concurrency", type=int, default=2)
-    parser.add_argument("--worker-after", action="store_true", help="start the worker once the load is sent")
-    parser.add_argument("--worker-nice", type=int, default=0, help="run the Celery worker at this niceness")
+    parser.add_argument("--seconds", type=int, default=15)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--senders", type=int, default=500, help="distinct phone numbers (new leads)")
-    parser.add_argument("--redeliver", type=float, default=0.1, help="share of webhooks delivered again")
     args = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("wrk is not installed (apt-get install wrk)")
 
     port = free_port()
     env = environment(port)
+    webhook_path = "/api/twilio/webhook"
+    migrate(env)
+    logs = Path(tempfile.mkdtemp(prefix="webhook-load-"))
+    per_thread = 3000 * args.seconds  # more than a thread sends: no request is sent twice
+    write_requests(logs, f"http://127.0.0.1:{port}{webhook_path}", threads=args.threads, per_thread=per_thread,
+                   senders=args.senders)  # fmt: skip
+    script = logs / "webhooks.lua"
+    script.write_text(WRK_SCRIPT)
     base = f"http://127.0.0.1:{port}"
-    webhook_url = f"{base}/api/twilio/webhook"
-    reset_database(env)
-    server_command = [
-        PYTHON, "-m", "gunicorn", "happycrm.wsgi:application", "--bind", f"127.0.0.1:{port}",
-        "--workers", str(args.workers), "--threads", str(args.threads), "--log-level", "warning",
-    ]  # fmt: skip
-    server = subprocess.Popen(server_command, cwd=ROOT, env=env, start_new_session=True)
-    worker_command = [
-        "nice", "-n", str(args.worker_nice), PYTHON, "-m", "celery", "-A", "happycrm", "worker",
-        "--loglevel", "WARNING", "--concurrency", str(args.celery_concurrency), "--without-gossip", "--without-mingle",
-    ]  # fmt: skip
-    workers = []
-    if not args.worker_after:
-        workers.append(subprocess.Popen(worker_command, cwd=ROOT, env=env, start_new_session=True))
+    load = {"seconds": args.seconds, "connections": args.connections, "threads": args.threads}
+    print(f"{os.cpu_count()} CPUs; wrk {args.threads} threads, {args.connections} connections, {args.seconds} s each")
+
+    # The ceiling: the bare app on the same gunicorn settings.
+    bare = start("web", env, command="gunicorn --pythonpath bench bare_wsgi:application", log=logs / "bare.log")
     try:
-        wait_for(base)
-        items = payloads(args.requests, args.senders)
-        bodies = signed(webhook_url, items)
-        ceiling_bodies = [("", {}) for _ in range(args.requests)]
-        asyncio.run(load(f"{base}/healthz", ceiling_bodies[:200], args.concurrency, "GET"))  # warm up
-        print(f"gunicorn workers={args.workers} threads={args.threads}, celery concurrency={args.celery_concurrency} "
-              f"(nice {args.worker_nice}), "
-              f"{args.requests} requests at concurrency {args.concurrency}, {os.cpu_count()} CPUs")  # fmt: skip
-
-        ceiling = asyncio.run(load(f"{base}/healthz", ceiling_bodies, args.concurrency, "GET"))
-        report("ceiling", ceiling)
-
-        started = time.monotonic()
-        webhook = asyncio.run(load(webhook_url, bodies, args.concurrency))
-        report("webhook", webhook)
-        if args.worker_after:
-            started = time.monotonic()
-            workers.append(subprocess.Popen(worker_command, cwd=ROOT, env=env, start_new_session=True))
-        drained = wait_drained(counts()[0])
-        events, processed, messages, distinct = counts()
-        drain_seconds = drained - started
-        print(
-            f"drain      {processed} events processed in {drain_seconds:6.2f}s "
-            f"({processed / drain_seconds:.0f} events/s)"
-        )
-        lost = args.requests - distinct
-        duplicated = messages - distinct
-        print(f"messages   {messages} stored for {args.requests} sent: lost {lost}, duplicated {duplicated}")
-
-        again = random.Random(7).sample(bodies, int(args.requests * args.redeliver))
-        redelivery = asyncio.run(load(webhook_url, again, args.concurrency))
-        report("redeliver", redelivery)
-        wait_drained(counts()[0])
-        events, _, messages, distinct = counts()
-        duplicated = messages - distinct
-        print(f"after      {events} events, {messages} messages ({distinct} distinct SIDs): duplicated {duplicated}")
-        print(f"ratio      webhook throughput = {webhook['rps'] / ceiling['rps']:.0%} of the ceiling")
+        wait_for_port(port)
+        wrk(base + "/", seconds=2, connections=args.connections, threads=args.threads)  # warm up
+        ceiling = wrk(base + "/", **load)
     finally:
-        for process in (server, *workers):
-            os.killpg(process.pid, signal.SIGTERM)
-        for process in (server, *workers):
-            process.wait(timeout=30)
+        stop(bare)
+
+    web = start("web", env, log=logs / "web.log")
+    worker = start("worker", env, log=logs / "worker.log")
+    try:
+        wait_for_port(port)
+        time.sleep(2)  # the worker connects
+        started = time.monotonic()
+        webhook = wrk(base + webhook_path, script=script, args=(str(logs), webhook_path), **load)
+        load_ended = time.monotonic()
+        drained = wait_drained()
+        events, processed, messages, distinct = counts()
+    finally:
+        stop(web, worker)
         drop_database()
+
+    answered = webhook["requests"] - webhook["non2xx"]
+    rows = [
+        ("bare WSGI app (ceiling)", f"{ceiling['rps']:,.0f}/s", "1.00",
+         f"{ceiling['p50']:.1f}", f"{ceiling['p99']:.1f}"),
+        ("signed webhook, worker draining", f"{webhook['rps']:,.0f}/s", f"{webhook['rps'] / ceiling['rps']:.3f}",
+         f"{webhook['p50']:.1f}", f"{webhook['p99']:.1f}"),
+    ]  # fmt: skip
+    print("\n| | throughput | × ceiling | p50 ms | p99 ms |\n|---|---|---|---|---|")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+    print(
+        f"\nanswered {answered:,} (non-2xx {webhook['non2xx']}, socket errors {webhook['errors']}); "
+        f"{events:,} events stored, all processed {drained - load_ended:.1f} s after the load ended; "
+        f"drain {processed / (drained - started):,.0f} events/s over the whole run"
+    )
+    print(f"messages: {messages:,} stored, {distinct:,} SIDs: lost {max(answered - distinct, 0)}, "
+          f"duplicated {messages - distinct}")  # fmt: skip
+    print(f"logs: {logs}")
 
 
 if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
     main()

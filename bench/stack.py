@@ -1,0 +1,86 @@
+"""The stack as users run it, for the benchmarks: each process started with its command from the root Procfile,
+production settings, PostgreSQL and Redis (each benchmark's own database), the default log levels."""
+
+import os
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from common import DATABASE_URL, REDIS_URL, fresh_database
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+TOKEN = "bench-auth-token"
+ACCOUNT = "AC" + "b" * 32
+
+
+def procfile() -> dict[str, str]:
+    """Each process's command, as the Procfile declares it."""
+    commands = {}
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            name, _, command = line.partition(":")
+            commands[name.strip()] = command.strip()
+    return commands
+
+
+def environment(port: int, **extra: str) -> dict[str, str]:
+    """Production settings on the benchmark's database; nothing turned down (log levels as shipped)."""
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "happycrm.settings.production",
+        "DJANGO_SECRET_KEY": "bench-" + "x" * 60,
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "DJANGO_SECURE_SSL_REDIRECT": "false",
+        "DATABASE_URL": DATABASE_URL,
+        "REDIS_URL": REDIS_URL,
+        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+        "TWILIO_ACCOUNT_SID": ACCOUNT,
+        "TWILIO_AUTH_TOKEN": TOKEN,
+        "MESSAGING_BACKEND": "messaging.backends.simulator.SimulatorBackend",
+        "PORT": str(port),
+        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        **extra,
+    }
+    env.pop("DJANGO_LOG_LEVEL", None)
+    return env
+
+
+def migrate(env: dict[str, str]) -> None:
+    """As a deployment does: static files collected (the web process refuses to start without), then migrations."""
+    fresh_database()
+    for command in (["collectstatic", "--no-input", "-v0"], ["migrate", "--no-input", "-v0"]):
+        subprocess.run([sys.executable, "manage.py", *command], cwd=ROOT, env=env, check=True)
+
+
+def start(name: str, env: dict[str, str], *, command: str | None = None, log: Path | None = None) -> subprocess.Popen:
+    """Start the Procfile's `name` (or `command`) in its own process group; its output to `log`."""
+    argv = shlex.split(os.path.expandvars(command or procfile()[name]))
+    output = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 -- closed with the process
+    return subprocess.Popen(argv, cwd=ROOT, env=env, start_new_session=True, stdout=output, stderr=output)
+
+
+def stop(*processes: subprocess.Popen) -> None:
+    for process in processes:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+def wait_for_port(port: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"nothing answered on port {port} within {timeout}s")
