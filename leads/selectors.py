@@ -1,4 +1,5 @@
-from collections.abc import Callable
+from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
@@ -34,6 +35,27 @@ def lead_find_by_phone(*, e164: str) -> PhoneMatch:
         )[:10]
     )
     return PhoneMatch(lead=candidates[0] if candidates else None, candidates=len(candidates))
+
+
+FALLBACK_CANDIDATES = 10  # as many as lead_find_by_phone counts
+
+
+def leads_find_by_phones(e164s: Iterable[str]) -> dict[str, PhoneMatch]:
+    """`lead_find_by_phone` for many numbers in two queries (the exact numbers, then the last 10 digits of the
+    others), for a worker's batch of messages."""
+    wanted = set(e164s)
+    matches = {lead.phone: PhoneMatch(lead=lead, candidates=1) for lead in Lead.objects.filter(phone__in=wanted)}
+    rest = {e164: fallback_digits(e164) for e164 in wanted - matches.keys()}
+    found = defaultdict(list)
+    if rest:
+        for lead in Lead.objects.filter(phone_national__in=set(rest.values())).order_by(
+            F("last_message_at").desc(nulls_last=True), "-created_at"
+        ):
+            found[lead.phone_national].append(lead)
+    for e164, digits in rest.items():
+        candidates = found[digits][:FALLBACK_CANDIDATES]
+        matches[e164] = PhoneMatch(lead=candidates[0] if candidates else None, candidates=len(candidates))
+    return matches
 
 
 # A word found for at most this many rows narrows a search to a list of ids (see every_word_q).

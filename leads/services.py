@@ -1,5 +1,7 @@
+from collections.abc import Iterable
+
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.db.models import Case, F, Value, When
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone, translation
@@ -8,7 +10,8 @@ from django.utils.translation import gettext
 from notifications.services import event_lead_changed
 
 from .models import Lead, Stage
-from .selectors import PhoneMatch, lead_find_by_phone
+from .phones import fallback_digits
+from .selectors import PhoneMatch, leads_find_by_phones
 
 NAME_MAX_LENGTH = Lead._meta.get_field("name").max_length
 
@@ -18,31 +21,50 @@ class NoDefaultStageError(Exception):
 
 
 def lead_get_or_create_for_phone(*, e164: str, profile_name: str = "") -> tuple[PhoneMatch, bool]:
-    """Find the lead writing from `e164`, or create it as an unregistered lead in the default stage.
+    """Find the lead writing from `e164`, or create it as an unregistered lead in the default stage."""
+    match = leads_get_or_create_for_phones(phones={e164: profile_name})[e164]
+    return match, match.lead is not None and match.candidates == 0
 
-    Two first messages from one new number at once create one lead: the unique phone
-    decides, and the loser of the race reads the winner's row.
+
+def leads_get_or_create_for_phones(*, phones: dict[str, str]) -> dict[str, PhoneMatch]:
+    """The lead writing from each number (E.164 → the sender's profile name, in arrival order), the missing ones
+    created together as unregistered leads in the default stage; a created lead's match has no candidates.
+
+    As if the numbers came one after another: a second new number with the same last 10 digits finds the lead the
+    first one made. Two workers bringing one new number at once create one lead: the unique phone decides, and
+    the loser reads the winner's row.
     """
-    match = lead_find_by_phone(e164=e164)
-    if match.lead is not None:
-        return match, False
+    matches = leads_find_by_phones(phones)
+    firsts = {}  # last 10 digits → the first new number with them
+    for e164 in phones:
+        if matches[e164].lead is None:
+            firsts.setdefault(fallback_digits(e164), e164)
+    if not firsts:
+        return matches
     stage = Stage.objects.filter(is_default=True).first()
     if stage is None:
         raise NoDefaultStageError("No default stage for new leads: make a stage the default in the admin.")
-    name = profile_name.strip()[:NAME_MAX_LENGTH]
-    if not name:
-        # In the site's language, not the language of whoever's request this runs in; the phone is shown
-        # beside the name everywhere, so the name does not repeat it.
-        with translation.override(settings.LANGUAGE_CODE):
-            name = gettext("New lead")
-    try:
-        with transaction.atomic():
-            lead = Lead.objects.create(
-                name=name, phone=e164, stage=stage, is_unregistered=True, first_message_answered=False
-            )
-    except IntegrityError:
-        return PhoneMatch(lead=Lead.objects.get(phone=e164), candidates=1), False
-    return PhoneMatch(lead=lead, candidates=0), True
+    # In the site's language, not the language of whoever's request this runs in; the phone is shown beside the
+    # name everywhere, so the name does not repeat it.
+    with translation.override(settings.LANGUAGE_CODE):
+        unnamed = gettext("New lead")
+    new = {
+        e164: Lead(
+            name=phones[e164].strip()[:NAME_MAX_LENGTH] or unnamed,
+            phone=e164,
+            stage=stage,
+            is_unregistered=True,
+            first_message_answered=False,
+        )
+        for e164 in sorted(firsts.values())  # one order for every worker: concurrent inserts wait, never deadlock
+    }
+    Lead.objects.bulk_create(new.values(), ignore_conflicts=True)
+    for lead in Lead.objects.filter(phone__in=new):
+        matches[lead.phone] = PhoneMatch(lead=lead, candidates=0 if lead.pk == new[lead.phone].pk else 1)
+    for e164 in phones:
+        if matches[e164].lead is None:
+            matches[e164] = PhoneMatch(lead=matches[firsts[fallback_digits(e164)]].lead, candidates=1)
+    return matches
 
 
 def lead_save(*, lead: Lead) -> Lead:
@@ -55,28 +77,74 @@ def lead_save(*, lead: Lead) -> Lead:
 
 def lead_set_opted_out(*, lead: Lead, opted_out: bool) -> bool:
     """STOP marks a lead opted out (kept at its first time), START clears it; returns whether anything changed."""
-    leads = Lead.objects.filter(pk=lead.pk)
-    if opted_out:
-        now = timezone.now()
-        changed = leads.filter(opted_out_at__isnull=True).update(opted_out_at=now, updated_at=now)
-    else:
-        changed = leads.filter(opted_out_at__isnull=False).update(opted_out_at=None, updated_at=timezone.now())
+    changed = leads_set_opted_out(lead_ids=[lead.pk], opted_out=opted_out)
     if changed:
         lead.refresh_from_db(fields=["opted_out_at"])
-        event_lead_changed(lead_id=lead.pk, lead_name=lead.name)
     return bool(changed)
 
 
+def leads_set_opted_out(*, lead_ids: Iterable, opted_out: bool) -> set:
+    """Mark leads opted out (each kept at its first time) or clear it; returns the ids that changed, whose screens
+    hear of it."""
+    with transaction.atomic(savepoint=False):
+        leads = Lead.objects.select_for_update().filter(pk__in=set(lead_ids), opted_out_at__isnull=opted_out)
+        changing = dict(leads.order_by("pk").values_list("pk", "name"))
+        if not changing:
+            return set()
+        now = timezone.now()
+        Lead.objects.filter(pk__in=changing).update(opted_out_at=now if opted_out else None, updated_at=now)
+        for lead_id, name in changing.items():
+            event_lead_changed(lead_id=lead_id, lead_name=name)
+    return set(changing)
+
+
 # A lead's message-derived columns, written here for the messaging services (which report what happened).
-def lead_record_inbound(*, lead_id, at) -> None:
-    """A message from the lead arrived at `at`: one more unread, and its last times move forward (never back)."""
-    received = Value(at)
-    Lead.objects.filter(pk=lead_id).update(
-        unread_count=F("unread_count") + 1,
-        last_inbound_at=Greatest(Coalesce("last_inbound_at", received), received),
-        last_message_at=Greatest(Coalesce("last_message_at", received), received),
-        updated_at=timezone.now(),
-    )
+def leads_record_inbound(*, received: dict) -> None:
+    """Messages from leads arrived (lead id → (how many, the newest one's time)): that many more unread, and the
+    last times move forward (never back). The rows are locked in one order first, so two workers' batches wait for
+    each other rather than deadlock; then one statement."""
+    if not received:
+        return
+    now = timezone.now()
+    with transaction.atomic(savepoint=False):
+        list(Lead.objects.select_for_update().filter(pk__in=received).order_by("pk").values_list("pk", flat=True))
+        if connection.vendor == "postgresql":
+            _leads_record_inbound_postgresql(received=received, now=now)
+            return
+        added = Case(*(When(pk=pk, then=Value(count)) for pk, (count, _) in received.items()), default=Value(0))
+        newest = Case(*(When(pk=pk, then=Value(at)) for pk, (_, at) in received.items()))
+        Lead.objects.filter(pk__in=received).update(
+            unread_count=F("unread_count") + added,
+            last_inbound_at=Greatest(Coalesce("last_inbound_at", newest), newest),
+            last_message_at=Greatest(Coalesce("last_message_at", newest), newest),
+            updated_at=now,
+        )
+
+
+def _leads_record_inbound_postgresql(*, received: dict, now) -> None:
+    """The same update joined to the batch's values as arrays: a CASE per lead costs the worker more to build
+    (in Python) than the database takes to run it. GREATEST skips NULLs."""
+    columns = {
+        key: connection.ops.quote_name(Lead._meta.get_field(name).column) for key, name in LEAD_INBOUND_COLUMNS.items()
+    }
+    sql = (  # noqa: S608 -- names from the model, values as parameters
+        "UPDATE {table} AS lead SET {unread} = lead.{unread} + batch.count, "
+        "{inbound} = GREATEST(lead.{inbound}, batch.at), {last} = GREATEST(lead.{last}, batch.at), {updated} = %s "
+        "FROM unnest(%s::uuid[], %s::integer[], %s::timestamptz[]) AS batch(id, count, at) "
+        "WHERE lead.{id} = batch.id"
+    ).format(table=connection.ops.quote_name(Lead._meta.db_table), **columns)
+    pks = list(received)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [now, pks, [received[pk][0] for pk in pks], [received[pk][1] for pk in pks]])
+
+
+LEAD_INBOUND_COLUMNS = {
+    "id": "id",
+    "unread": "unread_count",
+    "inbound": "last_inbound_at",
+    "last": "last_message_at",
+    "updated": "updated_at",
+}
 
 
 def leads_record_outbound(*, latest: dict) -> None:

@@ -266,7 +266,15 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    # Tasks that log one summary line per batch instead of Celery's per-task "received" and "succeeded" lines.
+    "filters": {
+        "quiet_tasks": {"()": "happycrm.logfilters.QuietTaskLines", "tasks": ["messaging.process_webhook_events"]}
+    },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "loggers": {
+        "celery.app.trace": {"filters": ["quiet_tasks"]},
+        "celery.worker.strategy": {"filters": ["quiet_tasks"]},
+    },
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
 }
 

@@ -4,7 +4,9 @@ The sweep is the project's periodic safety net for everything that crosses the b
 
 import datetime
 import logging
-from collections import Counter
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
 
 from django.core.cache import cache
 from django.db import DataError, transaction
@@ -15,10 +17,10 @@ from messaging.backends.base import InboundMessage, PermanentWebhookError, backe
 from messaging.models import WebhookEvent
 from messaging.selectors import SIGNATURE_REJECTIONS_KEY, media_pending_for_retry, webhook_events_unfinished
 
-from .inbound import FETCH_MEDIA_TASK, inbound_message_receive
+from .inbound import FETCH_MEDIA_TASK, Delivery, inbound_message_receive, inbound_messages_receive
 from .outbound import messages_mark_stuck, messages_requeue_overdue
 from .payloads import payload_storable, webhook_event_parse
-from .status import message_status_apply, status_callbacks_replay
+from .status import message_status_apply, message_statuses_apply, status_callbacks_replay
 
 logger = logging.getLogger(__name__)
 
@@ -67,46 +69,144 @@ def webhook_event_store(
     return event
 
 
-def webhook_event_process(*, event_id, retry_rejected: bool = False) -> WebhookEvent:
-    """Process one stored event; safe to run twice, concurrently included (the event row is locked).
+@dataclass
+class ProcessedBatch:
+    """What a batch of events came to: the events processed (outcomes set), the transient failures (event id →
+    the error, recorded on the event and left for a retry) and how long it took."""
 
-    A transient failure is recorded on the event and raised (the task retries it); a
+    events: list[WebhookEvent] = field(default_factory=list)
+    failures: dict = field(default_factory=dict)
+    skipped: int = 0  # locked by another worker, already processed or gone
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        counts = Counter(event.outcome for event in self.events if event.pk not in self.failures)
+        parts = [f"{count} {outcome}" for outcome, count in sorted(counts.items())]
+        parts.append(f"{len(self.failures)} failed")
+        if self.skipped:
+            parts.append(f"{self.skipped} skipped")
+        return f"{len(self.events)} webhook events in {self.seconds:.3f} s: " + ", ".join(parts)
+
+
+def webhook_events_process(*, event_ids, retry_rejected: bool = False, skip_locked: bool = True) -> ProcessedBatch:
+    """Process stored events together, in one transaction and a fixed number of queries whatever their number;
+    safe to run twice, concurrently included.
+
+    The events are locked together; with `skip_locked` those another worker holds are left to it, so two workers
+    split a batch rather than wait. A transient failure is recorded on its event (the caller retries it), a
     permanent one ends the event as rejected; `retry_rejected` tries those again (after a fix).
     """
-    failure = None
+    started = time.monotonic()
+    batch = ProcessedBatch()
     with transaction.atomic():
-        event = WebhookEvent.objects.select_for_update().get(pk=event_id)
-        finished = event.processed_at is not None
-        if finished and not (retry_rejected and event.outcome == WebhookEvent.Outcome.REJECTED):
-            return event
-        event.attempts += 1
+        events = list(
+            WebhookEvent.objects.select_for_update(skip_locked=skip_locked)
+            .filter(pk__in=event_ids)
+            .order_by("received_at", "pk")
+        )
+        batch.events = [
+            event
+            for event in events
+            if event.processed_at is None or (retry_rejected and event.outcome == WebhookEvent.Outcome.REJECTED)
+        ]
+        batch.skipped = len(set(map(str, event_ids))) - len(batch.events)
+        for event in batch.events:
+            event.attempts += 1
+        results, now = _events_apply(batch.events), timezone.now()
+        for event, result in results.items():
+            if not _event_settle(event, result, now=now):
+                batch.failures[event.pk] = result
+        _events_save(batch.events)
+    batch.seconds = time.monotonic() - started
+    return batch
+
+
+def webhook_event_process(*, event_id, retry_rejected: bool = False) -> WebhookEvent:
+    """Process one stored event (the admin's and the command's reprocess): the batch of one, waiting for a worker
+    that holds it. A transient failure is recorded on the event and raised."""
+    batch = webhook_events_process(event_ids=[event_id], retry_rejected=retry_rejected, skip_locked=False)
+    if batch.failures:
+        raise next(iter(batch.failures.values()))
+    return batch.events[0] if batch.events else WebhookEvent.objects.get(pk=event_id)
+
+
+def _events_apply(events: list[WebhookEvent]) -> dict:
+    """Each event's (outcome, notes), or the error that stopped it. The events are applied together; when that
+    fails, each one alone (its own savepoint), so one failing event never fails the others."""
+    results, parsed = {}, {}
+    for event in events:
+        try:
+            parsed[event] = webhook_event_parse(event)
+        except Exception as exc:
+            results[event] = exc
+    if len(parsed) > 1:
         try:
             with transaction.atomic():
-                result = _event_apply(event)
-        except PermanentWebhookError as exc:
-            event.outcome, event.last_error = WebhookEvent.Outcome.REJECTED, str(exc)
-        except DataError as exc:
-            # The database refuses these values (too long, out of range): the same every time, so not retried.
-            event.outcome, event.last_error = WebhookEvent.Outcome.REJECTED, f"The database refused a value: {exc}"
-        except Exception as exc:
-            failure = exc
-            event.last_error = f"{type(exc).__name__}: {exc}"
-        else:
-            event.outcome, event.notes = result
-            event.last_error = ""
-        if failure is None:
-            event.processed_at = timezone.now()
-        event.save(update_fields=["attempts", "outcome", "notes", "last_error", "processed_at"])
-    if failure is not None:
-        raise failure
-    return event
+                results.update(_events_apply_together(parsed))
+            return results
+        except Exception:
+            logger.info(
+                "A batch of %d webhook events failed together; processing each alone", len(parsed), exc_info=True
+            )
+    for event, item in parsed.items():
+        results[event] = _event_apply_alone(event, item)
+    return results
 
 
-def _event_apply(event: WebhookEvent) -> tuple[WebhookEvent.Outcome, str]:
-    parsed = webhook_event_parse(event)
-    if isinstance(parsed, InboundMessage):
-        return inbound_message_receive(message=parsed, provider=event.provider, received_at=event.received_at)
-    return message_status_apply(update=parsed), ""
+def _events_apply_together(parsed: dict) -> dict:
+    inbound = [(event, item) for event, item in parsed.items() if isinstance(item, InboundMessage)]
+    status = [(event, item) for event, item in parsed.items() if not isinstance(item, InboundMessage)]
+    results = {}
+    if inbound:
+        received = inbound_messages_receive(
+            deliveries=[
+                Delivery(message=item, provider=event.provider, received_at=event.received_at)
+                for event, item in inbound
+            ]
+        )
+        results.update((event, result) for (event, _), result in zip(inbound, received, strict=True))
+    if status:
+        outcomes = message_statuses_apply(updates=[item for _, item in status])
+        results.update((event, (outcome, "")) for (event, _), outcome in zip(status, outcomes, strict=True))
+    return results
+
+
+def _event_apply_alone(event: WebhookEvent, item) -> tuple[WebhookEvent.Outcome, str] | Exception:
+    try:
+        with transaction.atomic():
+            if isinstance(item, InboundMessage):
+                return inbound_message_receive(message=item, provider=event.provider, received_at=event.received_at)
+            return message_status_apply(update=item), ""
+    except Exception as exc:
+        return exc
+
+
+def _events_save(events: list[WebhookEvent]) -> None:
+    """One UPDATE per distinct result (a few per batch: most events end alike)."""
+    groups = defaultdict(list)
+    for event in events:
+        groups[(event.attempts, event.outcome, event.notes, event.last_error, event.processed_at)].append(event.pk)
+    for (attempts, outcome, notes, last_error, processed_at), pks in groups.items():
+        WebhookEvent.objects.filter(pk__in=pks).update(
+            attempts=attempts, outcome=outcome, notes=notes, last_error=last_error, processed_at=processed_at
+        )
+
+
+def _event_settle(event: WebhookEvent, result, *, now) -> bool:
+    """Record what became of an event on it (saved by the caller); False when it is to be tried again."""
+    if isinstance(result, PermanentWebhookError):
+        event.outcome, event.last_error = WebhookEvent.Outcome.REJECTED, str(result)
+    elif isinstance(result, DataError):
+        # The database refuses these values (too long, out of range): the same every time, so not retried.
+        event.outcome, event.last_error = WebhookEvent.Outcome.REJECTED, f"The database refused a value: {result}"
+    elif isinstance(result, Exception):
+        event.last_error = f"{type(result).__name__}: {result}"
+        return False
+    else:
+        event.outcome, event.notes = result
+        event.last_error = ""
+    event.processed_at = now
+    return True
 
 
 def webhook_events_reprocess(*, event_ids, retry_rejected: bool = False) -> Counter:
