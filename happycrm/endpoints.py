@@ -63,4 +63,3 @@ class Application:
     def __call__(self, environ, start_response):
         handler = self.endpoints if environ.get("PATH_INFO") in self.endpoint_paths else self.pages
         return handler(environ, start_response)
-
