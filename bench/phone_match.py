@@ -210,7 +210,9 @@ def main():
 
     django.setup()
     try:
-        if not reuse:
+        from leads.models import Lead
+
+        if not reuse or not Lead.objects.exists():  # a kept database that a failed run left empty is loaded
             load(args.leads)
         measure(args)
     finally:
