@@ -1,7 +1,10 @@
 import os
 
-from django.core.wsgi import get_wsgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "happycrm.settings.production")
+django.setup(set_prefix=False)  # as get_wsgi_application() does
 
-application = get_wsgi_application()
+from happycrm.endpoints import Application  # noqa: E402 -- needs the apps loaded
+
+application = Application()

@@ -1,14 +1,15 @@
-from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db.models import F, Model, Q
+from django.db import connections, router
+from django.db.models import Case, F, Model, Q, Value, When
+from django.db.models.sql.compiler import SQLCompiler
 
 from happycrm.search import MIN_INDEXED_TERM, fold
 
 from .models import Lead
-from .phones import fallback_digits, normalize_phone
+from .phones import FALLBACK_DIGITS, fallback_digits, normalize_phone
 
 
 @dataclass(frozen=True)
@@ -21,41 +22,106 @@ class PhoneMatch:
         return self.candidates > 1
 
 
+# The lead a phone belongs to, asked once per message: one query, compiled once per database (see _phone_query).
+FALLBACK_CANDIDATES = 10  # how many leads sharing the last 10 digits are counted
+# Stand-ins for the parameters while the query is compiled (a phone lookup normalises its value: a real number).
+_E164, _DIGITS = "+442071838750", "\x00digits"
+
+
+@dataclass(frozen=True)
+class _CompiledQuery:
+    sql: str
+    params: tuple
+    attnames: list[str]  # the lead's columns, as selected
+    compiler: SQLCompiler
+    converters: dict  # the backend's conversions of what the driver returns (SQLite's UUIDs and times)
+
+    def rows(self, cursor, values: dict[str, str]) -> list:
+        """Run with each stand-in replaced by its value in `values`."""
+        cursor.execute(self.sql, [values.get(p, p) if isinstance(p, str) else p for p in self.params])
+        rows = cursor.fetchall()
+        return list(self.compiler.apply_converters(rows, self.converters)) if self.converters else rows
+
+
+_phone_queries: dict[str, _CompiledQuery] = {}
+
+
+def _fallback_order() -> tuple:
+    return F("last_message_at").desc(nulls_last=True), F("created_at").desc()
+
+
+def _phone_query(alias: str) -> _CompiledQuery:
+    """The exact number or its last 10 digits, the exact one first, then the most recently active: as SQL.
+
+    Building and compiling a queryset costs more Python than the indexed lookup costs PostgreSQL (normalising the
+    number again, the lookups, the SQL), so it is compiled once, with stand-ins for the parameters.
+    """
+    if alias not in _phone_queries:
+        queryset = (
+            Lead.objects.using(alias)
+            .filter(Q(phone=_E164) | Q(phone_national=_DIGITS))
+            .order_by(Case(When(phone=_E164, then=Value(0)), default=Value(1)), *_fallback_order())
+        )[: FALLBACK_CANDIDATES + 1]
+        compiler = queryset.query.get_compiler(using=alias)
+        sql, params = compiler.as_sql()
+        columns = [column for column, _sql, _alias in compiler.select]
+        _phone_queries[alias] = _CompiledQuery(
+            sql=sql,
+            params=tuple(params),
+            attnames=[column.target.attname for column in columns],
+            compiler=compiler,
+            converters=compiler.get_converters(columns),
+        )
+    return _phone_queries[alias]
+
+
 def lead_find_by_phone(*, e164: str) -> PhoneMatch:
     """The spec's phone matcher: the exact E.164 number, else the last 10 digits (an indexed column, no LIKE).
 
     When the fallback finds several leads, the most recently active one wins and the caller is told.
+    One query, the exact number first (a bitmap of the two indexes), ten fallback candidates at most.
     """
-    lead = Lead.objects.filter(phone=e164).first()
-    if lead is not None:
-        return PhoneMatch(lead=lead, candidates=1)
-    candidates = list(
-        Lead.objects.filter(phone_national=fallback_digits(e164)).order_by(
-            F("last_message_at").desc(nulls_last=True), "-created_at"
-        )[:10]
-    )
-    return PhoneMatch(lead=candidates[0] if candidates else None, candidates=len(candidates))
+    alias = router.db_for_read(Lead)
+    query = _phone_query(alias)
+    with connections[alias].cursor() as cursor:
+        rows = query.rows(cursor, {_E164: e164, _DIGITS: fallback_digits(e164)})
+    leads = [Lead.from_db(alias, query.attnames, row) for row in rows]
+    if leads and leads[0].phone == e164:
+        return PhoneMatch(lead=leads[0], candidates=1)
+    leads = leads[:FALLBACK_CANDIDATES]
+    return PhoneMatch(lead=leads[0] if leads else None, candidates=len(leads))
 
 
-FALLBACK_CANDIDATES = 10  # as many as lead_find_by_phone counts
+def leads_find_by_phones(*, e164s: Iterable[str]) -> dict[str, PhoneMatch]:
+    """`lead_find_by_phone` for many numbers in one query (a batch of messages): each number to its match.
 
-
-def leads_find_by_phones(e164s: Iterable[str]) -> dict[str, PhoneMatch]:
-    """`lead_find_by_phone` for many numbers in two queries (the exact numbers, then the last 10 digits of the
-    others), for a worker's batch of messages."""
-    wanted = set(e164s)
-    matches = {lead.phone: PhoneMatch(lead=lead, candidates=1) for lead in Lead.objects.filter(phone__in=wanted)}
-    rest = {e164: fallback_digits(e164) for e164 in wanted - matches.keys()}
-    found = defaultdict(list)
-    if rest:
-        for lead in Lead.objects.filter(phone_national__in=set(rest.values())).order_by(
-            F("last_message_at").desc(nulls_last=True), "-created_at"
-        ):
-            found[lead.phone_national].append(lead)
-    for e164, digits in rest.items():
-        candidates = found[digits][:FALLBACK_CANDIDATES]
-        matches[e164] = PhoneMatch(lead=candidates[0] if candidates else None, candidates=len(candidates))
+    Every lead a number can match is found through `phone_national` alone: the exact lead's column holds the
+    number's last 10 characters (the column is `RIGHT(phone, 10)`), the fallback's its last 10 digits. A lookup on
+    `phone` would parse every number again (the field normalises what it is compared with).
+    """
+    e164s = list(dict.fromkeys(e164s))
+    if not e164s:
+        return {}
+    keys = {key for e164 in e164s for key in (e164[-FALLBACK_DIGITS:], fallback_digits(e164))}
+    leads = list(Lead.objects.filter(phone_national__in=sorted(keys)))
+    by_phone = {lead.phone: lead for lead in leads}
+    by_digits: dict[str, list[Lead]] = {}
+    for lead in sorted(leads, key=_most_recently_active):
+        by_digits.setdefault(lead.phone_national, []).append(lead)
+    matches = {}
+    for e164 in e164s:
+        if (lead := by_phone.get(e164)) is not None:
+            matches[e164] = PhoneMatch(lead=lead, candidates=1)
+        else:
+            candidates = by_digits.get(fallback_digits(e164), [])[:FALLBACK_CANDIDATES]
+            matches[e164] = PhoneMatch(lead=candidates[0] if candidates else None, candidates=len(candidates))
     return matches
+
+
+def _most_recently_active(lead: Lead) -> tuple:
+    """The fallback's order (last message first, never-written leads last, then the newest) as a sort key."""
+    last = lead.last_message_at
+    return (last is None, -last.timestamp() if last else 0.0, -lead.created_at.timestamp())
 
 
 # A word found for at most this many rows narrows a search to a list of ids (see every_word_q).

@@ -34,7 +34,7 @@ def leads_get_or_create_for_phones(*, phones: dict[str, str]) -> dict[str, Phone
     first one made. Two workers bringing one new number at once create one lead: the unique phone decides, and
     the loser reads the winner's row.
     """
-    matches = leads_find_by_phones(phones)
+    matches = leads_find_by_phones(e164s=phones)
     firsts = {}  # last 10 digits → the first new number with them
     for e164 in phones:
         if matches[e164].lead is None:

@@ -76,6 +76,14 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",  # last: turns a login refused by the lockout into the lockout page
 ]
 
+# What the endpoints other servers call (views marked @machine_endpoint) get instead: the security headers
+# (and CommonMiddleware's Content-Length).
+ENDPOINT_MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
 ROOT_URLCONF = "happycrm.urls"
 WSGI_APPLICATION = "happycrm.wsgi.application"
 ASGI_APPLICATION = "happycrm.asgi.application"

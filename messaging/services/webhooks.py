@@ -12,6 +12,7 @@ from django.core.cache import cache
 from django.db import DataError, transaction
 from django.utils import timezone
 
+from happycrm.db.insert import row_insert
 from happycrm.queue import Batcher, enqueue_on_commit
 from messaging.backends.base import InboundMessage, PermanentWebhookError, backend_for_provider
 from messaging.models import WebhookEvent
@@ -56,14 +57,16 @@ def webhook_event_store(
     and processing rejects the event with that reason."""
     payload, original_fields = payload_storable(payload)
     kind, message_sid = backend_for_provider(provider).event_kind_and_sid(payload)
-    event = WebhookEvent.objects.create(
-        provider=provider,
-        kind=kind,
-        payload=payload,
-        original_fields=original_fields,
-        message_sid=message_sid,
-        signature_valid=signature_valid,
-        idempotency_token=idempotency_token[:128],
+    event = row_insert(
+        WebhookEvent(
+            provider=provider,
+            kind=kind,
+            payload=payload,
+            original_fields=original_fields,
+            message_sid=message_sid,
+            signature_valid=signature_valid,
+            idempotency_token=idempotency_token[:128],
+        )
     )
     webhook_events_queue.add_on_commit(str(event.pk))
     return event

@@ -6,8 +6,15 @@ longer after each failed check (1 s, 2 s, 4 s...), so with a few dead ones a req
 timeout and gets a 503 (a webhook so refused is lost). Here a failed check makes the pool check every resting
 connection at once (psycopg's `ConnectionPool.check()`: the dead ones are replaced), so the request that met
 the first dead connection waits one short pause and gets a live one.
+
+The check itself asks the connection's socket first: a connection the server closed (a restart, a terminated
+backend) has its goodbye or its end waiting to be read. One with nothing to read is handed out without the
+round trip to the server that psycopg's check costs on every request; any other is checked the usual way.
 """
 
+import select
+
+import psycopg
 from django.core.exceptions import ImproperlyConfigured
 from django.db.backends.base.base import NO_DB_ALIAS
 from django.db.backends.postgresql import base
@@ -28,6 +35,8 @@ class DatabaseWrapper(base.DatabaseWrapper):
             alias = self.alias
 
             def check(conn) -> None:
+                if quiet(conn):
+                    return
                 try:
                     ConnectionPool.check_connection(conn)
                 except Exception:
@@ -43,3 +52,11 @@ class DatabaseWrapper(base.DatabaseWrapper):
             )
             self._connection_pools.setdefault(self.alias, pool)
         return self._connection_pools[self.alias]
+
+
+def quiet(conn) -> bool:
+    """An idle connection the server has said nothing on since it was last used: alive as far as can be told."""
+    if conn.closed or conn.broken or conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        return False
+    readable, _, _ = select.select([conn.fileno()], [], [], 0)
+    return not readable

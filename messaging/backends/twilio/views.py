@@ -8,6 +8,7 @@ from django.http import HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from happycrm.endpoints import machine_endpoint
 from messaging.models import WebhookEvent
 from messaging.services.webhooks import signature_rejection_record, webhook_event_store
 from messaging.views import refuse
@@ -21,6 +22,7 @@ MAX_BODY_BYTES = 64 * 1024  # Twilio's largest payloads (1600-character body, te
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
 
+@machine_endpoint
 @csrf_exempt
 @require_POST
 def twilio_webhook(request):

@@ -273,3 +273,63 @@ def test_an_error_code_out_of_any_range_still_fails_the_message(post_webhook):
     assert WebhookEvent.objects.get().outcome == WebhookEvent.Outcome.STATUS_APPLIED
     message.refresh_from_db()
     assert (message.status, message.error_code) == (MessageStatus.FAILED, None)
+
+
+@pytest.fixture
+def through_wsgi(twilio_settings, django_capture_on_commit_callbacks):
+    """POST a signed payload through the site's WSGI application, the way gunicorn calls it."""
+    import io
+    import sys
+    from urllib.parse import urlencode
+
+    from django.core import signals
+    from django.db import close_old_connections
+
+    from happycrm.endpoints import Application
+
+    signals.request_started.disconnect(close_old_connections)  # the test's transaction stays open
+    signals.request_finished.disconnect(close_old_connections)
+    application = Application()
+
+    def post(payload):
+        body = urlencode(payload).encode()
+        environ = {
+            "REQUEST_METHOD": "POST", "PATH_INFO": WEBHOOK_PATH, "QUERY_STRING": "", "SERVER_NAME": "testserver",
+            "SERVER_PORT": "80", "HTTP_HOST": "testserver", "SERVER_PROTOCOL": "HTTP/1.1",
+            "wsgi.input": io.BytesIO(body), "CONTENT_TYPE": "application/x-www-form-urlencoded",
+            "CONTENT_LENGTH": str(len(body)),
+            "HTTP_X_TWILIO_SIGNATURE": sign(f"http://testserver{WEBHOOK_PATH}", payload), "wsgi.url_scheme": "http",
+            "wsgi.errors": sys.stderr, "wsgi.version": (1, 0), "wsgi.multithread": True, "wsgi.multiprocess": True,
+            "wsgi.run_once": False,
+        }  # fmt: skip
+        answer = {}
+
+        def start_response(status, headers, exc_info=None):
+            answer.update(status=status, headers=dict(headers))
+
+        with django_capture_on_commit_callbacks(execute=True):
+            result = application(environ, start_response)
+        answer["body"] = b"".join(result).decode()
+        result.close()
+        return answer
+
+    yield post
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
+def test_served_without_the_pages_middleware_and_stored(through_wsgi):
+    answer = through_wsgi(whatsapp_text(body="Merhaba"))
+    assert (answer["status"], answer["body"]) == ("200 OK", EMPTY_TWIML)
+    assert answer["headers"]["X-Content-Type-Options"] == "nosniff"
+    assert "Set-Cookie" not in answer["headers"] and "Content-Security-Policy" not in answer["headers"]
+    assert WebhookEvent.objects.get().signature_valid is True
+    assert Message.objects.get().body == "Merhaba"
+
+
+def test_database_down_is_still_a_503_without_the_pages_middleware(through_wsgi, monkeypatch):
+    def unreachable(**kwargs):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(views, "webhook_event_store", unreachable)
+    assert through_wsgi(whatsapp_text())["status"].startswith("503")

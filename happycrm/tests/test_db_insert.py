@@ -1,0 +1,38 @@
+import pytest
+from django.db.models import signals
+from django.utils import timezone
+
+from happycrm.db.insert import row_insert
+from messaging.models import WebhookEvent
+
+pytestmark = pytest.mark.django_db
+
+
+def new_event(**fields) -> WebhookEvent:
+    return WebhookEvent(provider="twilio", kind="inbound", payload={"Body": "Merhaba", "N": ["1", "2"]}, **fields)
+
+
+def test_the_row_is_stored_as_save_stores_it(django_assert_num_queries):
+    before = timezone.now()
+    with django_assert_num_queries(1):
+        event = row_insert(new_event(message_sid="SM1", signature_valid=True))
+    assert not event._state.adding and event._state.db == "default"
+    stored = WebhookEvent.objects.get()
+    assert stored.pk == event.pk
+    assert stored.payload == {"Body": "Merhaba", "N": ["1", "2"]} and stored.original_fields == {}
+    assert (stored.message_sid, stored.signature_valid, stored.attempts, stored.outcome) == ("SM1", True, 0, "")
+    assert before <= stored.received_at == event.received_at
+
+
+def test_a_model_with_save_receivers_is_saved_the_usual_way():
+    seen = []
+
+    def receiver(sender, instance, **kwargs):
+        seen.append(instance.pk)
+
+    signals.post_save.connect(receiver, sender=WebhookEvent)
+    try:
+        event = row_insert(new_event())
+    finally:
+        signals.post_save.disconnect(receiver, sender=WebhookEvent)
+    assert seen == [event.pk] and WebhookEvent.objects.filter(pk=event.pk).exists()
