@@ -135,6 +135,16 @@ def _default_stage_after_flush(request):
     Stage.objects.get_or_create(is_default=True, defaults={"name": "New"})
 
 
+@pytest.fixture(scope="session")
+def live_server():
+    """pytest-django's live server, served by uvicorn (ASGI) instead of a WSGI thread: the pages' live stream
+    never ends, and only an ASGI server serves it while it waits. Static files are served as before."""
+    from happycrm.tests.asgi_server import AsgiServer
+
+    with AsgiServer() as server:
+        yield server
+
+
 @pytest.fixture(scope="module")
 def browser():
     """Debian's chromium through Playwright (see happycrm/tests/browser.py for the marks browser tests carry)."""
