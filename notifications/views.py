@@ -2,7 +2,7 @@ import asyncio
 import random
 import time
 
-from asgiref.sync import sync_to_async
+from asgiref.sync import SyncToAsync, sync_to_async
 from django.contrib.auth.decorators import login_required, permission_required
 from django.http import StreamingHttpResponse
 from django.views.decorators.http import require_GET
@@ -20,6 +20,16 @@ def _catch_up_page(cursor: int, user_id) -> tuple[list, int, int]:
     """One page of what a (re)connecting screen missed (those for it), where the next page starts, how many read."""
     events = events_after(cursor=cursor)
     return [event for event in events if event.is_for(user_id)], (events[-1].pk if events else cursor), len(events)
+
+
+def _request_thread_release() -> None:
+    """Django runs a request's sync parts (the session, the permission check, the catch-up read) in a thread of its
+    own that lives as long as the request: for a stream, as long as the page is open, idle. Let it go now; a sync
+    call later in this request (its end) gets a fresh one, which Django ends with the request."""
+    context = SyncToAsync.thread_sensitive_context.get(None)
+    executor = SyncToAsync.context_to_thread_executor.pop(context, None) if context is not None else None
+    if executor is not None:
+        executor.shutdown(wait=False)
 
 
 async def event_stream(*, cursor: int, user_id, seconds: float = STREAM_SECONDS):
@@ -43,6 +53,7 @@ async def event_stream(*, cursor: int, user_id, seconds: float = STREAM_SECONDS)
                     break
         finally:
             await sync_to_async(connection_release)()  # the request's own connection (session, permissions) too
+            _request_thread_release()
         deadline = time.monotonic() + seconds
         while (left := deadline - time.monotonic()) > 0:
             try:

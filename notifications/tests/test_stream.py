@@ -59,7 +59,7 @@ class Sse:
         self.response = self.connection.getresponse()
         self.messages = queue.Queue()
         self.ended = threading.Event()
-        threading.Thread(target=self._read, daemon=True).start()
+        threading.Thread(target=self._read, name="sse-client", daemon=True).start()
 
     def _read(self):
         fields = {}
@@ -223,6 +223,26 @@ def test_an_open_stream_holds_no_database_connection_while_it_waits(server, sess
     assert opened, "the server read the database"
     assert all(wrapper.connection is None for wrapper in opened), "a waiting stream holds a connection"
     for stream in streams:
+        stream.close()
+
+
+def server_threads() -> list[str]:
+    return [thread.name for thread in threading.enumerate() if thread.name != "sse-client"]
+
+
+def test_open_streams_hold_no_thread_while_they_wait(server, session_for):
+    _, session = session_for("agent")
+    before = event_new_message(message=InboundMessageFactory(body="önce"))
+    warm = open_stream(server, session, last_event_id=before.pk - 1)  # the hub and its reader thread exist now
+    caught_up(warm, before)
+    time.sleep(0.2)
+    threads = len(server_threads())
+    streams = [open_stream(server, session, last_event_id=before.pk - 1) for _ in range(8)]
+    for stream in streams:
+        caught_up(stream, before)
+    # Django gives each request a thread for its sync parts; a stream lets its own go once it has caught up.
+    assert wait_until(lambda: len(server_threads()) <= threads + 1, timeout=3), server_threads()
+    for stream in [warm, *streams]:
         stream.close()
 
 
