@@ -99,6 +99,8 @@ class Hub:
         self._users_lock = threading.Lock()
         self._redis = None
         self._tasks: list[asyncio.Task] = []
+        self._stale = False  # announcements were dropped while no stream was open: the cursor is behind
+        self._fresh_lock = asyncio.Lock()
 
     def start(self) -> None:
         self._tasks = [self.loop.create_task(self._run())]
@@ -180,8 +182,12 @@ class Hub:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=poll)
             self._wake.clear()
-            if not self._pending and not self.streams:
-                continue  # a poll with nobody listening: a stream that connects catches up itself
+            if not self.streams:
+                # Nobody listens here: no read. The next stream to open moves the cursor to now (`fresh`) and
+                # catches up itself.
+                self._stale = self._stale or bool(self._pending)
+                self._pending.clear()
+                continue
             try:
                 await self._fan_out()
             except Exception:
@@ -225,6 +231,13 @@ class Hub:
         if len(newer) >= PAGE:
             self._wake.set()  # a page more
 
+    async def fresh(self) -> None:
+        """Before the first stream after a quiet spell: the cursor to now, so what it missed is not read again."""
+        async with self._fresh_lock:
+            if self._stale and not self.streams:
+                self.cursor = max(self.cursor, await sync_to_async(_events_cursor, thread_sensitive=False)())
+                self._stale = False
+
     def _remember(self, pk: int) -> None:
         if len(self._recent) == self._recent.maxlen:
             self._recent_set.discard(self._recent[0])
@@ -249,6 +262,7 @@ async def hub_ready() -> Hub:
         hub = _hubs[loop] = Hub(loop)
         hub.start()
     await hub.ready.wait()
+    await hub.fresh()
     return hub
 
 

@@ -1,6 +1,7 @@
 """The project's ASGI application under uvicorn in a thread of the test process, on a free port: the stream
 tests and the browser tests' live server (an endless stream needs an ASGI server; WSGI would wait for its end)."""
 
+import asyncio
 import threading
 import time
 
@@ -18,7 +19,13 @@ class AsgiServer:
         self.host = "127.0.0.1"
         self.port = free_port()
         self.url = f"http://{self.host}:{self.port}"
-        app = ASGIStaticFilesHandler(application) if static else application
+        inner = ASGIStaticFilesHandler(application) if static else application
+        self.loop = None  # the server's event loop (its stream hub is notifications.hub._hubs[loop])
+
+        async def app(scope, receive, send):
+            self.loop = asyncio.get_running_loop()
+            return await inner(scope, receive, send)
+
         config = uvicorn.Config(
             app, host=self.host, port=self.port, log_level="warning", lifespan="on", timeout_graceful_shutdown=1
         )
@@ -35,6 +42,12 @@ class AsgiServer:
                 raise RuntimeError("uvicorn did not start")
             time.sleep(0.02)
         return self
+
+    def wait_idle(self, timeout: float = 5.0) -> None:
+        """Until no request is in flight (a closed page's last requests): a test's flush must not meet them."""
+        deadline = time.monotonic() + timeout
+        while self.server.server_state.tasks and time.monotonic() < deadline:
+            time.sleep(0.02)
 
     def stop(self) -> None:
         self.server.should_exit = True
