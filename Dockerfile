@@ -12,6 +12,8 @@ RUN DJANGO_SETTINGS_MODULE=happycrm.settings.production DJANGO_SECRET_KEY=collec
     && useradd --system --home /app happycrm && chown -R happycrm /app
 USER happycrm
 
-EXPOSE 8000
-# Server settings in gunicorn.conf.py; it refuses to start when a system check fails (static files not collected).
+EXPOSE 8000 8001
+# One image for every process of the Procfile (docker-compose.yml gives each its command); by default the web
+# process. Server settings in gunicorn.conf.py; it refuses to start when a system check fails (static files not
+# collected).
 CMD ["gunicorn", "happycrm.wsgi:application"]

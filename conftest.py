@@ -125,14 +125,29 @@ def post_webhook(client, twilio_settings, django_capture_on_commit_callbacks):
 @pytest.fixture(autouse=True)
 def _default_stage_after_flush(request):
     """Transactional tests empty the database between tests, the starter pipeline included: put the default
-    stage back, as the data migration made it."""
+    stage back, as the data migration made it. After a live-server test, wait for the server's requests first."""
     marker = request.node.get_closest_marker("django_db")
     if not (marker and marker.kwargs.get("transaction")) and "live_server" not in request.fixturenames:
+        yield
         return
     request.getfixturevalue("transactional_db")
     from leads.models import Stage
 
     Stage.objects.get_or_create(is_default=True, defaults={"name": "New"})
+    yield
+    if "live_server" in request.fixturenames:
+        # The test's pages are closed by now; their last requests finish before the flush empties the tables.
+        request.getfixturevalue("live_server").wait_idle()
+
+
+@pytest.fixture(scope="session")
+def live_server():
+    """pytest-django's live server, served by uvicorn (ASGI) instead of a WSGI thread: the pages' live stream
+    never ends, and only an ASGI server serves it while it waits. Static files are served as before."""
+    from happycrm.tests.asgi_server import AsgiServer
+
+    with AsgiServer() as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

@@ -1,16 +1,20 @@
-"""The web server's settings, read by `gunicorn happycrm.wsgi:application` from the working directory.
+"""The web server's settings, read by `gunicorn happycrm.wsgi:application` (the Procfile's `web`) from the working
+directory.
 
-The Dockerfile, docker-compose.yml and the README start gunicorn through this file; options given on the
-command line (or in GUNICORN_CMD_ARGS) override these.
+The Procfile, the Dockerfile, docker-compose.yml and the README start gunicorn through this file; options given on
+the command line (or in GUNICORN_CMD_ARGS) override these. The live stream (/events/stream) is not served here but
+by the `stream` process (uvicorn), so every thread here serves requests.
 """
 
 import os
 import sys
 
-bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"  # a platform (or the benchmarks) may set PORT
-workers = 2
-# Each open agent page holds a thread for its live stream.
-threads = 16
+bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"  # a platform that runs the Procfile sets PORT
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+# Threads cover a request waiting on PostgreSQL (the webhook's commit): 2 x 4 reached the plateau of the webhook
+# benchmark, more threads only queued on the two cores. No open page holds one any more: the stream process serves
+# them. Keep DJANGO_DB_POOL_SIZE at least this.
+threads = 4
 
 
 def on_starting(server):

@@ -1,6 +1,6 @@
 """Agent pages benchmark.
 
-1. Webhook-to-screen latency: gunicorn (production settings) and a Celery worker on PostgreSQL +
+1. Webhook-to-screen latency: the ASGI app under uvicorn (production settings) and a Celery worker on PostgreSQL +
    Redis; a conversation open in Debian's chromium (Playwright); 50 signed inbound webhooks, one
    at a time; the time from sending each until its bubble is on the screen.
 2. Server time of the inbox with 100,000 leads and 1,000,000 messages, and of a conversation
@@ -349,8 +349,10 @@ def main():
     subprocess.run([sys.executable, "manage.py", "migrate", "--no-input", "-v0"], cwd=ROOT, env=env, check=True)
     processes = [
         subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "happycrm.wsgi:application", "--bind", f"127.0.0.1:{port}",
-             "--workers", "2", "--threads", "16", "--log-level", "warning"],
+            # One origin for the browser: the ASGI application serves the pages and the live stream (the stack
+            # routes the stream to its own process behind nginx; gunicorn alone would never send the stream).
+            [sys.executable, "-m", "uvicorn", "happycrm.asgi:application", "--host", "127.0.0.1", "--port", str(port),
+             "--log-level", "warning", "--timeout-graceful-shutdown", "2"],
             cwd=ROOT, env=env, start_new_session=True,
         ),
         subprocess.Popen(

@@ -1,7 +1,35 @@
+"""The ASGI application: the stream process (`uvicorn happycrm.asgi:application`, see the Procfile) and `make run`.
+
+Django's application, plus the ASGI lifespan so that a stopping server ends its open streams and closes its
+subscription (notifications.hub). With DEBUG on (`make run`) it serves the static files too, as runserver does.
+"""
+
 import os
 
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "happycrm.settings.production")
 
-application = get_asgi_application()
+django_application = get_asgi_application()
+
+from django.conf import settings  # noqa: E402 -- after the settings are configured
+
+if settings.DEBUG:
+    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+
+    django_application = ASGIStaticFilesHandler(django_application)
+
+
+async def application(scope, receive, send):
+    if scope["type"] != "lifespan":
+        return await django_application(scope, receive, send)
+    from notifications.hub import hubs_stop
+
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await hubs_stop()
+            await send({"type": "lifespan.shutdown.complete"})
+            return

@@ -11,4 +11,4 @@ class EventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ["type", "created_at"]
     list_select_related = ["lead"]
     raw_id_fields = ["lead", "message"]
-    readonly_fields = ["type", "lead", "message", "payload", "created_at"]
+    readonly_fields = ["type", "lead", "message", "payload", "user_ids", "created_at"]

@@ -33,6 +33,7 @@ class EventsView(APIView):
                         "data": event.payload,
                     }
                     for event in events
+                    if event.is_for(request.user.pk)  # an assignee's notification reaches the assignee only
                 ],
                 "cursor": events[-1].pk if events else cursor,
                 "more": len(events) == EVENTS_PAGE,

@@ -27,6 +27,8 @@ class Event(models.Model):
         verbose_name=pgettext_lazy("field", "message"),
     )
     payload = models.JSONField(_("payload"), default=dict)
+    # The ids of the users this event is for (an assignee's notification); empty: every agent.
+    user_ids = models.JSONField(_("for users"), default=list, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
 
     class Meta:
@@ -36,3 +38,6 @@ class Event(models.Model):
 
     def __str__(self):
         return f"{self.get_type_display()} #{self.pk}"
+
+    def is_for(self, user_id) -> bool:
+        return not self.user_ids or user_id in self.user_ids

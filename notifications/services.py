@@ -2,30 +2,46 @@
 app writes only its own rows."""
 
 import datetime
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from django.utils import timezone
 
-from .broadcast import announce
+from .broadcast import announce, publish
 from .models import Event
 
 RETENTION = datetime.timedelta(days=7)
 
 
-def event_record(*, type: Event.Type, lead_id, payload: dict, message_id=None) -> Event:
-    """One event; the caller's transaction makes it appear together with what it reports."""
-    event = Event.objects.create(type=type, lead_id=lead_id, message_id=message_id, payload=payload)
-    announce()
+def event_record(*, type: Event.Type, lead_id, payload: dict, message_id=None, user_ids: Sequence[int] = ()) -> Event:
+    """One event; the caller's transaction makes it appear together with what it reports. With `user_ids` only
+    those users' screens hear of it (an assignee's notification)."""
+    event = Event.objects.create(
+        type=type, lead_id=lead_id, message_id=message_id, payload=payload, user_ids=list(user_ids)
+    )
+    announce([event.pk])
     return event
 
 
 def events_record(*, type: Event.Type, items: Iterable[tuple]) -> None:
     """Many events of one type in one insert: (lead id, message id or None, payload) each."""
-    Event.objects.bulk_create(
+    events = Event.objects.bulk_create(
         Event(type=type, lead_id=lead_id, message_id=message_id, payload=payload)
         for lead_id, message_id, payload in items
     )
-    announce()
+    announce(event.pk for event in events)
+
+
+def signal_typing(*, lead_id, user) -> None:
+    """An agent is typing in a lead's conversation: the other agents' open pages hear it now, and never again (it
+    is not stored, so a page that connects later or resumes does not replay it)."""
+    publish(
+        {
+            "kind": "typing",
+            "lead_id": str(lead_id),
+            "user_id": user.pk,
+            "name": user.get_full_name() or user.get_username(),
+        }
+    )
 
 
 def event_read(*, lead_ids) -> None:

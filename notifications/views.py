@@ -1,59 +1,96 @@
-import json
+import asyncio
+import random
 import time
 
+from asgiref.sync import SyncToAsync, sync_to_async
 from django.contrib.auth.decorators import login_required, permission_required
-from django.db import close_old_connections, connection
 from django.http import StreamingHttpResponse
 from django.views.decorators.http import require_GET
 
 from accounts.permissions import READ_CONVERSATIONS
 
-from .broadcast import Listener
-from .selectors import cursor_parse, events_after, events_cursor
+from .hub import connection_release, hub_ready, sse
+from .selectors import EVENTS_PAGE, cursor_parse, events_after, events_cursor
 
 STREAM_SECONDS = 300  # then the browser reconnects (EventSource does) and resumes from its Last-Event-ID
 KEEPALIVE_SECONDS = 15
 
 
-def _sse(event) -> str:
-    data = json.dumps({"type": event.type, **event.payload}, ensure_ascii=False)
-    return f"id: {event.pk}\nevent: {event.type}\ndata: {data}\n\n"
+def _catch_up_page(cursor: int, user_id) -> tuple[list, int, int]:
+    """One page of what a (re)connecting screen missed (those for it), where the next page starts, how many read."""
+    events = events_after(cursor=cursor)
+    return [event for event in events if event.is_for(user_id)], (events[-1].pk if events else cursor), len(events)
 
 
-def event_stream(cursor: int, seconds: float = STREAM_SECONDS):
-    listener = Listener()  # subscribed before the first read: nothing announced in between is missed
-    deadline = time.monotonic() + seconds
+def _request_thread_release() -> None:
+    """Django runs a request's sync parts (the session, the permission check, the catch-up read) in a thread of its
+    own that lives as long as the request: for a stream, as long as the page is open, idle. Let it go now; a sync
+    call later in this request (its end) gets a fresh one, which Django ends with the request."""
+    context = SyncToAsync.thread_sensitive_context.get(None)
+    executor = SyncToAsync.context_to_thread_executor.pop(context, None) if context is not None else None
+    if executor is not None:
+        executor.shutdown(wait=False)
+
+
+async def event_stream(*, cursor: int, user_id, seconds: float = STREAM_SECONDS):
+    """What one open page receives: the events after `cursor`, then whatever the process's hub hands it.
+
+    It waits on an in-memory queue only: no thread and no database connection while the page is open.
+    """
+    hub = await hub_ready()
+    stream = hub.add(user_id)  # before the catch-up read: nothing committed in between is missed
     try:
         yield f"retry: 2000\nid: {cursor}\n\n"
-        quiet_since = time.monotonic()
-        while time.monotonic() < deadline:
-            events = events_after(cursor=cursor)
-            connection.close()  # back to the pool while waiting: an open page must not hold a connection
-            for event in events:
-                yield _sse(event)
-            if events:
-                cursor = events[-1].pk
-                quiet_since = time.monotonic()
+        seen = set()
+        try:
+            while True:
+                events, after, read = await sync_to_async(_catch_up_page)(cursor, user_id)
+                for event in events:
+                    seen.add(event.pk)
+                    yield f"id: {event.pk}\n" + sse(event_type=event.type, data={"type": event.type, **event.payload})
+                cursor = max(cursor, after)
+                if read < EVENTS_PAGE:
+                    break
+        finally:
+            await sync_to_async(connection_release)()  # the request's own connection (session, permissions) too
+            _request_thread_release()
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                item = await asyncio.wait_for(stream.queue.get(), timeout=min(KEEPALIVE_SECONDS, left))
+            except TimeoutError:
+                if deadline - time.monotonic() > 0:
+                    yield ": keepalive\n\n"
                 continue
-            listener.wait(timeout=min(listener.poll_seconds, max(deadline - time.monotonic(), 0)))
-            if time.monotonic() - quiet_since >= KEEPALIVE_SECONDS:
-                yield ": keepalive\n\n"
-                quiet_since = time.monotonic()
+            if item is None:  # closed by the hub (shutdown, or this page fell too far behind)
+                break
+            pk, body = item
+            if pk is None:  # a transient signal (typing): no id, so it never becomes a resume point
+                yield body
+            elif pk not in seen:
+                cursor = max(
+                    cursor, pk
+                )  # an event that committed after a newer one must not move the resume point back
+                yield f"id: {cursor}\n{body}"
     finally:
-        listener.close()
-        close_old_connections()
+        hub.remove(stream)
 
 
 @login_required
 @permission_required(READ_CONVERSATIONS, raise_exception=True)
 @require_GET
-def stream(request):
+async def stream(request):
     """Server-Sent Events: every event after the client's Last-Event-ID (or `?cursor`, or from now)."""
     raw = request.headers.get("Last-Event-ID") or request.GET.get("cursor") or ""
     cursor = cursor_parse(raw)
     if cursor is None:
-        cursor = events_cursor()
-    response = StreamingHttpResponse(event_stream(cursor), content_type="text/event-stream")
+        cursor = await sync_to_async(events_cursor)()  # before the headers: what is stored after it is sent
+    user = await request.auser()
+    # Spread the reconnects of pages opened together (a deploy, a network blip) over half a minute.
+    seconds = STREAM_SECONDS * random.uniform(0.9, 1.0)  # noqa: S311 -- not a secret
+    response = StreamingHttpResponse(
+        event_stream(cursor=cursor, user_id=user.pk, seconds=seconds), content_type="text/event-stream"
+    )
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"
     return response

@@ -82,15 +82,21 @@ def test_gunicorn_refuses_to_start_without_the_manifest(tmp_path):
     assert "Booting worker" not in result.stderr
 
 
-def test_every_start_command_uses_the_one_gunicorn_configuration():
+def test_every_start_command_uses_the_one_gunicorn_configuration(monkeypatch):
+    monkeypatch.delenv("PORT", raising=False)
+    monkeypatch.delenv("WEB_CONCURRENCY", raising=False)
     config = runpy.run_path(str(BASE_DIR / "gunicorn.conf.py"))
-    assert (config["bind"], config["workers"], config["threads"]) == ("0.0.0.0:8000", 2, 16)
+    # Threads for requests only: the live stream is the stream process's (uvicorn).
+    assert (config["bind"], config["workers"], config["threads"]) == ("0.0.0.0:8000", 2, 4)
+    monkeypatch.setenv("PORT", "5000")  # a platform running the Procfile picks the port
+    assert runpy.run_path(str(BASE_DIR / "gunicorn.conf.py"))["bind"] == "0.0.0.0:5000"
     assert callable(config["on_starting"])
     compose = yaml.safe_load((BASE_DIR / "docker-compose.yml").read_text())
     commands = [
         (BASE_DIR / "Dockerfile").read_text().rsplit("CMD", 1)[1],
         compose["services"]["web"]["command"],
         (BASE_DIR / "README.md").read_text(),
+        (BASE_DIR / "Procfile").read_text(),
     ]
     for command in commands:
         assert "gunicorn happycrm.wsgi:application" in command or '"gunicorn", "happycrm.wsgi:application"' in command

@@ -1,6 +1,8 @@
 """Docker cannot run here: the compose file is checked as data — services, wiring and variable names."""
 
+import json
 import re
+import shlex
 
 import pytest
 import yaml
@@ -8,7 +10,7 @@ import yaml
 from happycrm.settings.base import BASE_DIR
 from happycrm.tests.test_settings import variables_read_by_settings
 
-APP_SERVICES = ["web", "worker", "beat"]
+APP_SERVICES = ["release", "web", "stream", "worker", "beat"]
 
 
 @pytest.fixture(scope="module")
@@ -31,14 +33,59 @@ def test_app_services_share_one_image_and_configuration(compose):
     assert (BASE_DIR / "Dockerfile").exists()
     for name in APP_SERVICES:
         assert {"db", "redis"} <= set(services[name]["depends_on"])
+    for name in ["web", "stream", "worker", "beat"]:
+        assert services[name]["depends_on"]["release"] == {"condition": "service_completed_successfully"}
 
 
-def test_commands(compose):
+def procfile() -> dict[str, str]:
+    lines = (BASE_DIR / "Procfile").read_text().splitlines()
+    return dict(line.split(": ", 1) for line in lines if line.strip() and not line.startswith("#"))
+
+
+def as_started(command: str) -> str:
+    """What the container's process runs: compose's `$$` is a literal `$`; `sh -c "exec …"` only expands $PORT."""
+    command = command.replace("$$", "$")
+    words = shlex.split(command)
+    if words[:2] == ["sh", "-c"] and len(words) == 3:
+        command = words[2].removeprefix("exec ")
+    return command
+
+
+def test_the_procfile_declares_each_process_once():
+    processes = procfile()
+    assert set(processes) == {"release", "web", "stream", "worker", "beat"}
+    assert processes["web"] == "gunicorn happycrm.wsgi:application"  # settings from gunicorn.conf.py
+    assert processes["stream"].startswith("uvicorn happycrm.asgi:application ")
+    assert "--port ${PORT:-8001}" in processes["stream"]
+    assert processes["worker"] == "celery -A happycrm worker --loglevel INFO --queues celery,campaigns"
+    assert processes["beat"].startswith("celery -A happycrm beat")
+    assert "nice" not in " ".join(processes.values())  # the worker runs at normal priority
+
+
+def test_compose_and_the_dockerfile_run_the_procfiles_commands(compose):
     services = compose["services"]
-    assert "migrate" in services["web"]["command"]
-    assert "gunicorn happycrm.wsgi:application" in services["web"]["command"]
-    assert services["worker"]["command"].startswith("celery -A happycrm worker")
-    assert services["beat"]["command"].startswith("celery -A happycrm beat")
+    for name, command in procfile().items():
+        assert as_started(services[name]["command"]) == command, name
+    dockerfile = (BASE_DIR / "Dockerfile").read_text()
+    (cmd,) = re.findall(r"^CMD (.+)$", dockerfile, flags=re.MULTILINE)
+    assert " ".join(json.loads(cmd)) == procfile()["web"]
+
+
+def test_the_proxy_sends_the_stream_to_the_stream_process_unbuffered(compose):
+    proxy = compose["services"]["proxy"]
+    assert proxy["image"].startswith("nginx:")
+    (mount,) = proxy["volumes"]
+    source, target, _ = mount.split(":")
+    assert target == "/etc/nginx/nginx.conf"
+    config = (BASE_DIR / source).read_text()
+    stream = re.search(r"location = /events/stream \{(.*?)\}", config, flags=re.DOTALL).group(1)
+    assert "proxy_pass http://stream;" in stream and "proxy_buffering off;" in stream
+    assert re.search(r"location / \{\s*proxy_pass http://web;", config)
+    assert "server stream:8001;" in config and "server web:8000;" in config
+    assert "8001" in procfile()["stream"]
+    assert "web" not in {name for name, service in compose["services"].items() if service.get("ports")}
+    for name in ("stream", "proxy"):
+        assert compose["services"][name]["ulimits"]["nofile"]["soft"] >= 4096  # 1,000 open pages and more
 
 
 def test_variables_point_at_the_stack(compose):

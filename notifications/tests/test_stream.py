@@ -1,69 +1,307 @@
+"""The live stream under a real ASGI server (uvicorn in a thread of the test process), read by plain HTTP clients."""
+
+import http.client
+import queue
+import socket
 import threading
+import time
 
 import pytest
 from django.db import connection
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.utils import CursorWrapper
 from django.test import Client
 
+from happycrm.tests.asgi_server import AsgiServer
+from happycrm.tests.broker import wait_until
 from messaging.services.events import event_new_message, event_status_update
 from messaging.tests.factories import InboundMessageFactory, MessageFactory
-from notifications import broadcast
+from notifications import hub, views
 from notifications.models import Event
-from notifications.views import event_stream
+from notifications.services import event_record, signal_typing
 
 URL = "/events/stream"
 
-
-@pytest.mark.django_db
-def test_the_stream_needs_a_login():
-    assert Client().get(URL).status_code == 302
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.mark.django_db
-def test_a_reconnecting_screen_gets_what_it_missed(staff_client):
-    message = InboundMessageFactory(body="kaçırdığın mesaj")
-    first = event_new_message(message=message)
-    second = event_status_update(message=MessageFactory(status="delivered"))
-    response = staff_client.get(URL, HTTP_LAST_EVENT_ID=str(first.pk - 1))
-    assert response["Content-Type"] == "text/event-stream"
-    chunks = iter(response.streaming_content)
-    assert next(chunks).decode().startswith("retry: 2000")
-    one, two = next(chunks).decode(), next(chunks).decode()
-    response.close()
-    assert one.startswith(f"id: {first.pk}\nevent: new_message\n") and "kaçırdığın mesaj" in one
-    assert two.startswith(f"id: {second.pk}\nevent: status_update\n") and '"status": "delivered"' in two
+@pytest.fixture
+def server(monkeypatch):
+    # Only announcements may deliver in time: a periodic look at the database would hide a missed wake-up.
+    monkeypatch.setattr(hub, "LOCAL_POLL_SECONDS", 60.0)
+    monkeypatch.setattr(hub, "REDIS_POLL_SECONDS", 60.0)
+    with AsgiServer(static=False) as running:
+        yield running
 
 
-@pytest.mark.django_db(transaction=True)
-@pytest.mark.slow
-def test_a_new_event_wakes_an_open_stream_at_once(monkeypatch):
-    monkeypatch.setattr(broadcast, "LOCAL_POLL_SECONDS", 60.0)  # so only the wake-up can deliver it in time
-    monkeypatch.setattr(broadcast, "REDIS_POLL_SECONDS", 60.0)
-    message = InboundMessageFactory(body="canlı")
-    cursor = Event.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
-    stream = event_stream(cursor, seconds=30)
-    assert next(stream).startswith("retry:")
+@pytest.fixture
+def session_for(user_in_role):
+    from accounts.roles import AGENTS
 
-    def fire():
+    def make(username):
+        user = user_in_role(username, AGENTS)
+        client = Client()
+        client.force_login(user)
+        return user, client.cookies["sessionid"].value
+
+    return make
+
+
+class Sse:
+    """One open event stream, its messages parsed into dicts (id, event, data, comment) by a reader thread."""
+
+    def __init__(self, server, session, last_event_id=None):
+        self.connection = http.client.HTTPConnection(server.host, server.port, timeout=30)
+        headers = {"Cookie": f"sessionid={session}", "Accept": "text/event-stream"}
+        if last_event_id is not None:
+            headers["Last-Event-ID"] = str(last_event_id)
+        self.connection.request("GET", URL, headers=headers)
+        self.response = self.connection.getresponse()
+        self.messages = queue.Queue()
+        self.ended = threading.Event()
+        threading.Thread(target=self._read, name="sse-client", daemon=True).start()
+
+    def _read(self):
+        fields = {}
         try:
-            event_new_message(message=message)
+            while line := self.response.readline():
+                line = line.decode().rstrip("\n")
+                if not line:
+                    if fields:
+                        self.messages.put(fields)
+                    fields = {}
+                elif line.startswith(":"):
+                    fields["comment"] = line[1:].strip()
+                else:
+                    name, _, value = line.partition(": ")
+                    fields[name] = value
+        except (OSError, ValueError, AttributeError, http.client.HTTPException):
+            pass  # closed by the test (http.client trips over its own closed file then)
         finally:
-            connection.close()  # this thread's own connection
+            self.ended.set()
 
-    timer = threading.Timer(0.3, fire)
-    timer.start()
-    chunk = next(stream)  # a keepalive here (after 15 s) would mean the stream was not woken
+    def next(self, timeout=5.0) -> dict:
+        return self.messages.get(timeout=timeout)
+
+    def events(self, timeout=5.0) -> dict:
+        """The next message that is not a keepalive."""
+        while True:
+            message = self.next(timeout)
+            if message.get("comment") != "keepalive":
+                return message
+
+    def nothing_within(self, seconds: float) -> bool:
+        try:
+            message = self.next(seconds)
+        except queue.Empty:
+            return True
+        return message.get("comment") == "keepalive"
+
+    def close(self):
+        if self.connection.sock is not None:
+            self.connection.sock.shutdown(socket.SHUT_RDWR)
+        self.connection.close()
+
+
+def open_stream(server, session, last_event_id=None) -> Sse:
+    stream = Sse(server, session, last_event_id)
+    assert stream.response.status == 200
+    assert stream.response.getheader("Content-Type") == "text/event-stream"
+    assert stream.next()["retry"] == "2000"
+    return stream
+
+
+def caught_up(stream, event) -> None:
+    """The stream's catch-up read (its only database work) is done once it has sent `event`."""
+    assert stream.events()["id"] == str(event.pk)
+
+
+def hub_of(server) -> hub.Hub:
+    """The test server's hub (a live server of the browser tests may have its own in this process)."""
+    return hub._hubs[server.loop]
+
+
+def test_the_stream_needs_a_login_and_the_permission(server, django_user_model):
+    anonymous = http.client.HTTPConnection(server.host, server.port, timeout=10)
+    anonymous.request("GET", URL)
+    response = anonymous.getresponse()
+    assert response.status == 302 and "/accounts/login/" in response.getheader("Location")
+    client = Client()
+    client.force_login(django_user_model.objects.create_user(username="nobody"))
+    no_role = http.client.HTTPConnection(server.host, server.port, timeout=10)
+    no_role.request("GET", URL, headers={"Cookie": f"sessionid={client.cookies['sessionid'].value}"})
+    assert no_role.getresponse().status == 403
+
+
+def test_a_reconnecting_screen_gets_what_it_missed_from_its_last_event_id(server, session_for):
+    _, session = session_for("agent")
+    first = event_new_message(message=InboundMessageFactory(body="kaçırdığın mesaj"))
+    second = event_status_update(message=MessageFactory(status="delivered"))
+    stream = open_stream(server, session, last_event_id=first.pk - 1)
+    one, two = stream.events(), stream.events()
+    assert (one["id"], one["event"]) == (str(first.pk), "new_message") and "kaçırdığın mesaj" in one["data"]
+    assert (two["id"], two["event"]) == (str(second.pk), "status_update") and '"status": "delivered"' in two["data"]
     stream.close()
-    timer.join()
-    assert "event: new_message" in chunk and "canlı" in chunk
+
+    # ?cursor= does the same (the page's first connection); from the second event on only what came after it.
+    later = event_new_message(message=InboundMessageFactory(body="sonra"))
+    connection_ = http.client.HTTPConnection(server.host, server.port, timeout=10)
+    connection_.request("GET", f"{URL}?cursor={second.pk}", headers={"Cookie": f"sessionid={session}"})
+    response = connection_.getresponse()
+    assert response.readline() == b"retry: 2000\n"
+    assert response.readline() == f"id: {second.pk}\n".encode()
+    response.readline()
+    assert response.readline() == f"id: {later.pk}\n".encode()
+    connection_.close()
 
 
-@pytest.mark.django_db
 @pytest.mark.parametrize("cursor", ["²", "99999999999999999999999"])
-def test_a_resume_point_that_is_not_an_event_id_starts_from_now(staff_client, cursor):
-    InboundMessageFactory(body="eski")
-    event_new_message(message=InboundMessageFactory(body="eski"))
-    response = staff_client.get(URL, HTTP_LAST_EVENT_ID=cursor)
-    assert response.status_code == 200
-    first = next(iter(response.streaming_content)).decode()
-    assert first == f"retry: 2000\nid: {Event.objects.order_by('-pk').first().pk}\n\n"
-    response.close()
+def test_a_resume_point_that_is_not_an_event_id_starts_from_now(server, session_for, cursor):
+    _, session = session_for("agent")
+    newest = event_new_message(message=InboundMessageFactory(body="eski"))
+    stream = Sse(server, session, last_event_id=cursor)
+    assert stream.next() == {"retry": "2000", "id": str(newest.pk)}
+    assert stream.nothing_within(0.3)
+    stream.close()
+
+
+def test_one_database_read_delivers_a_new_event_to_every_open_stream(server, session_for, monkeypatch):
+    sessions = [session_for(name)[1] for name in ("ayse", "deniz", "mert")]
+    before = event_new_message(message=InboundMessageFactory(body="önce"))
+    message = InboundMessageFactory(body="herkese")
+    streams = [open_stream(server, session, last_event_id=before.pk - 1) for session in sessions]
+    for stream in streams:
+        caught_up(stream, before)
+    assert wait_until(lambda: len(hub_of(server).streams) == 3, timeout=5)
+    reads_before = hub_of(server).reads
+
+    queries = []
+    test_thread = threading.get_ident()
+    real_execute = CursorWrapper._execute
+
+    def counting(self, sql, *args, **kwargs):
+        if threading.get_ident() != test_thread:
+            queries.append(sql)
+        return real_execute(self, sql, *args, **kwargs)
+
+    monkeypatch.setattr(CursorWrapper, "_execute", counting)
+    started = time.monotonic()
+    event = event_new_message(message=message)
+    received = [stream.events() for stream in streams]
+    elapsed = time.monotonic() - started
+    monkeypatch.setattr(CursorWrapper, "_execute", real_execute)
+
+    assert all(item["id"] == str(event.pk) and "herkese" in item["data"] for item in received)
+    assert hub_of(server).reads - reads_before == 1
+    assert len(queries) == 1 and "notifications_event" in queries[0], queries
+    assert elapsed < 2.0
+    for stream in streams:
+        stream.close()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite's in-memory test database ignores close()")
+def test_an_open_stream_holds_no_database_connection_while_it_waits(server, session_for, monkeypatch):
+    opened = []
+    test_thread = threading.get_ident()
+    real_connect = BaseDatabaseWrapper.connect
+
+    def tracking(self):
+        if threading.get_ident() != test_thread:
+            opened.append(self)
+        return real_connect(self)
+
+    monkeypatch.setattr(BaseDatabaseWrapper, "connect", tracking)
+    _, session = session_for("agent")
+    before = event_new_message(message=InboundMessageFactory(body="önce"))
+    streams = [open_stream(server, session, last_event_id=before.pk - 1) for _ in range(3)]
+    for stream in streams:
+        caught_up(stream, before)
+    event_new_message(message=InboundMessageFactory(body="şimdi"))
+    for stream in streams:
+        assert "şimdi" in stream.events()["data"]
+    time.sleep(0.2)
+    assert opened, "the server read the database"
+    assert all(wrapper.connection is None for wrapper in opened), "a waiting stream holds a connection"
+    for stream in streams:
+        stream.close()
+
+
+def server_threads() -> list[str]:
+    return [thread.name for thread in threading.enumerate() if thread.name != "sse-client"]
+
+
+def test_open_streams_hold_no_thread_while_they_wait(server, session_for):
+    _, session = session_for("agent")
+    before = event_new_message(message=InboundMessageFactory(body="önce"))
+    warm = open_stream(server, session, last_event_id=before.pk - 1)  # the hub and its reader thread exist now
+    caught_up(warm, before)
+    time.sleep(0.2)
+    threads = len(server_threads())
+    streams = [open_stream(server, session, last_event_id=before.pk - 1) for _ in range(8)]
+    for stream in streams:
+        caught_up(stream, before)
+    # Django gives each request a thread for its sync parts; a stream lets its own go once it has caught up.
+    assert wait_until(lambda: len(server_threads()) <= threads + 1, timeout=3), server_threads()
+    for stream in [warm, *streams]:
+        stream.close()
+
+
+def test_an_event_for_some_users_reaches_only_their_streams(server, session_for):
+    assignee, assignee_session = session_for("assignee")
+    _, other_session = session_for("other")
+    lead = InboundMessageFactory().lead
+    start = event_new_message(message=InboundMessageFactory(lead=lead))
+    mine, theirs = (open_stream(server, s, last_event_id=start.pk - 1) for s in (assignee_session, other_session))
+    caught_up(mine, start)
+    caught_up(theirs, start)
+
+    private = event_record(
+        type=Event.Type.LEAD_CHANGED, lead_id=lead.pk, payload={"lead_id": str(lead.pk)}, user_ids=[assignee.pk]
+    )
+    public = event_new_message(message=InboundMessageFactory(lead=lead, body="herkes"))
+    assert mine.events()["id"] == str(private.pk)
+    assert mine.events()["id"] == str(public.pk)
+    assert theirs.events()["id"] == str(public.pk)  # the private one was never sent to it
+    mine.close()
+    theirs.close()
+
+    again = open_stream(server, other_session, last_event_id=start.pk)  # catching up skips it too
+    assert again.events()["id"] == str(public.pk)
+    again.close()
+
+
+def test_typing_reaches_the_other_open_pages_now_and_is_never_replayed(server, session_for):
+    typist, typist_session = session_for("typist")
+    reader, reader_session = session_for("reader")
+    lead = InboundMessageFactory().lead
+    start = event_new_message(message=InboundMessageFactory(lead=lead))
+    mine = open_stream(server, typist_session, last_event_id=start.pk - 1)
+    theirs = open_stream(server, reader_session, last_event_id=start.pk - 1)
+    caught_up(mine, start)
+    caught_up(theirs, start)
+    assert wait_until(lambda: hub_of(server).presence() == {typist.pk: 1, reader.pk: 1}, timeout=5)
+    assert {typist.pk: 1, reader.pk: 1}.items() <= hub.presence().items()  # the process's view: every hub
+
+    signal_typing(lead_id=lead.pk, user=typist)
+    typing = theirs.events()
+    assert typing["event"] == "typing" and "id" not in typing  # no id: it never becomes a resume point
+    assert f'"lead_id": "{lead.pk}"' in typing["data"] and '"name": "typist"' in typing["data"]
+    assert mine.nothing_within(0.5)  # not echoed to the typist
+    assert not Event.objects.filter(type="typing").exists()
+    theirs.close()
+    assert wait_until(lambda: hub_of(server).presence() == {typist.pk: 1}, timeout=5)
+
+    again = open_stream(server, reader_session, last_event_id=start.pk)
+    assert again.nothing_within(0.5)
+    again.close()
+    mine.close()
+
+
+def test_keepalive_then_the_stream_ends_so_the_page_reconnects(server, session_for, monkeypatch):
+    monkeypatch.setattr(views, "KEEPALIVE_SECONDS", 0.2)
+    monkeypatch.setattr(views, "STREAM_SECONDS", 1.0)
+    _, session = session_for("agent")
+    stream = open_stream(server, session)
+    assert stream.next(timeout=2) == {"comment": "keepalive"}
+    assert stream.ended.wait(timeout=3)
+    stream.close()
