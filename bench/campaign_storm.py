@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from common import DATABASE_URL, drop_database, free_port  # noqa: E402 -- after the path
-from stack import ACCOUNT, TOKEN, environment, migrate, start, stop, wait_for_port  # noqa: E402
+from stack import ACCOUNT, TOKEN, environment, migrate, procfile, start, stop, wait_for_port  # noqa: E402
 from twilio.request_validator import RequestValidator  # noqa: E402
 
 CALLBACKS = [(0.2, "sent"), (1.0, "delivered"), (3.0, "read")]
@@ -182,6 +182,7 @@ def main() -> None:
     logs = Path(tempfile.mkdtemp(prefix="campaign-storm-"))
     web_process = start("web", env, log=logs / "web.log")
     worker = start("worker", env, log=logs / "worker.log")
+    bulk = start("bulk", env, log=logs / "bulk.log") if "bulk" in procfile() else None
     samples = []
     try:
         wait_for_port(web_port)
@@ -206,7 +207,7 @@ def main() -> None:
     finally:
         loop.call_soon_threadsafe(stop_event.set)
         thread.join(30)
-        stop(web_process, worker)
+        stop(web_process, worker, *([bulk] if bulk else []))
         from django.db import connections
 
         connections.close_all()

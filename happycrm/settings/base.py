@@ -184,7 +184,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 # A broker that is down must not hold a webhook request: fail fast, the stored event is swept later.
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
-# Workers take queues in the order given (-Q celery,campaigns): agent replies and webhooks before campaigns.
+# Campaign sends go on their own queue (CAMPAIGN_QUEUE) to a worker of their own (the Procfile's `bulk`), so
+# neither they nor agent replies and webhooks wait behind the other.
 # A broker that hangs (no answer on an open connection) fails a publish after socket_timeout too; it must stay
 # above the workers' 1 s BRPOP wait.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -282,6 +283,9 @@ LOGGING = {
     "loggers": {
         "celery.app.trace": {"filters": ["quiet_tasks"]},
         "celery.worker.strategy": {"filters": ["quiet_tasks"]},
+        # The twilio client writes every request and its headers and body (a message's text, a lead's number) at
+        # INFO: several lines a send. The provider log keeps each exchange, redacted; only its problems go here.
+        "twilio.http_client": {"level": "WARNING"},
     },
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
 }

@@ -53,11 +53,12 @@ def as_started(command: str) -> str:
 
 def test_the_procfile_declares_each_process_once():
     processes = procfile()
-    assert set(processes) == {"release", "web", "stream", "worker", "beat"}
+    assert set(processes) == {"release", "web", "stream", "worker", "bulk", "beat"}
     assert processes["web"] == "gunicorn happycrm.wsgi:application"  # settings from gunicorn.conf.py
     assert processes["stream"].startswith("uvicorn happycrm.asgi:application ")
     assert "--port ${PORT:-8001}" in processes["stream"]
-    assert processes["worker"] == "celery -A happycrm worker --loglevel INFO --queues celery,campaigns"
+    assert processes["worker"] == "celery -A happycrm worker --loglevel INFO --queues celery"
+    assert processes["bulk"].startswith("celery -A happycrm worker --loglevel INFO --queues campaigns ")
     assert processes["beat"].startswith("celery -A happycrm beat")
     assert "nice" not in " ".join(processes.values())  # the worker runs at normal priority
 
