@@ -2,7 +2,7 @@
 production settings, PostgreSQL and Redis (each benchmark's own database), the default log levels."""
 
 import os
-import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -57,11 +57,21 @@ def migrate(env: dict[str, str]) -> None:
         subprocess.run([sys.executable, "manage.py", *command], cwd=ROOT, env=env, check=True)
 
 
-def start(name: str, env: dict[str, str], *, command: str | None = None, log: Path | None = None) -> subprocess.Popen:
-    """Start the Procfile's `name` (or `command`) in its own process group; its output to `log`."""
-    argv = shlex.split(os.path.expandvars(command or procfile()[name]))
+def start(
+    name: str, env: dict[str, str], *, command: str | None = None, port: int | None = None, log: Path | None = None
+) -> subprocess.Popen:
+    """Start the Procfile's `name` (or `command`) as a Procfile runner does: its line through the shell (which
+    expands `${PORT:-8001}`), `$PORT` set to `port` if given, in its own process group; its output to `log`."""
+    process_env = {**env, "PORT": str(port)} if port else env
     output = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 -- closed with the process
-    return subprocess.Popen(argv, cwd=ROOT, env=env, start_new_session=True, stdout=output, stderr=output)
+    return subprocess.Popen(
+        [shutil.which("sh"), "-c", f"exec {command or procfile()[name]}"],
+        cwd=ROOT,
+        env=process_env,
+        start_new_session=True,
+        stdout=output,
+        stderr=output,
+    )
 
 
 def stop(*processes: subprocess.Popen) -> None:

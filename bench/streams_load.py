@@ -23,10 +23,7 @@ import asyncio
 import os
 import resource
 import shlex
-import shutil
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,54 +34,12 @@ os.environ.setdefault("BENCH_DB_NAME", "happycrm_bench_streams")
 os.environ.setdefault("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 
 import aiohttp
-from common import DATABASE_URL, REDIS_URL, drop_database, free_port, fresh_database
+from common import DATABASE_URL, REDIS_URL, drop_database, free_port
+from stack import ACCOUNT, TOKEN, environment, migrate, procfile, start, stop
 from twilio.request_validator import RequestValidator
 
 ROOT = Path(__file__).resolve().parent.parent
-PYTHON = sys.executable
-TOKEN = "bench-auth-token"
-ACCOUNT = "AC" + "c" * 32
-
-
-def procfile() -> dict[str, str]:
-    lines = (ROOT / "Procfile").read_text().splitlines()
-    return dict(line.split(": ", 1) for line in lines if line.strip() and not line.startswith("#"))
-
-
-def environment(web_port: int) -> dict[str, str]:
-    return {
-        **os.environ,
-        "PATH": f"{Path(PYTHON).parent}:{os.environ['PATH']}",  # the Procfile's commands from this virtualenv
-        "DJANGO_SETTINGS_MODULE": "happycrm.settings.production",
-        "DJANGO_SECRET_KEY": "bench-" + "x" * 60,
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-        "DJANGO_SECURE_SSL_REDIRECT": "false",
-        "DJANGO_LOG_LEVEL": "WARNING",
-        "DATABASE_URL": DATABASE_URL,
-        "REDIS_URL": REDIS_URL,
-        "PUBLIC_BASE_URL": f"http://127.0.0.1:{web_port}",
-        "TWILIO_ACCOUNT_SID": ACCOUNT,
-        "TWILIO_AUTH_TOKEN": TOKEN,
-        "MESSAGING_BACKEND": "messaging.backends.simulator.SimulatorBackend",
-    }
-
-
 LOG = Path(tempfile.gettempdir()) / "streams_load.log"
-
-
-def start(name: str, env: dict[str, str], port: int | None = None) -> subprocess.Popen:
-    """A Procfile process, started as a Procfile runner does: its line through the shell, $PORT set; its output
-    (with its logging, as users run it) goes to LOG."""
-    process_env = {**env, "PORT": str(port)} if port else env
-    log = LOG.open("a")
-    return subprocess.Popen(
-        [shutil.which("sh"), "-c", f"exec {procfile()[name]}"],
-        cwd=ROOT,
-        env=process_env,
-        start_new_session=True,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
 
 
 def sessions(count: int) -> list[str]:
@@ -364,34 +319,28 @@ def main() -> None:
         raise SystemExit(f"open-file limit {hard}: too low for {args.streams} streams")
 
     web_port, stream_port = free_port(), free_port()
-    env = environment(web_port)
+    env = environment(web_port)  # production settings, the log levels as shipped
     os.environ.update({key: env[key] for key in ("DJANGO_SETTINGS_MODULE", "DJANGO_SECRET_KEY", "DATABASE_URL")})
     os.environ.update({key: env[key] for key in ("REDIS_URL", "DJANGO_ALLOWED_HOSTS", "DJANGO_SECURE_SSL_REDIRECT")})
     sys.path.insert(0, str(ROOT))
-    fresh_database()
-    subprocess.run(
-        [PYTHON, "manage.py", "collectstatic", "--no-input", "-v0"], cwd=ROOT, env=env, check=True
-    )  # gunicorn refuses to start without the manifest
-    subprocess.run([PYTHON, "manage.py", "migrate", "--no-input", "-v0"], cwd=ROOT, env=env, check=True)
+    migrate(env)
     keys = sessions(args.streams)
     print("stream:", shlex.join(["sh", "-c", procfile()["stream"]]), f"PORT={stream_port}")
     print("web:   ", procfile()["web"], f"PORT={web_port}")
     print("worker:", procfile()["worker"])
     print(f"the processes' output: {LOG}")
     LOG.write_text("")
-    processes = [start("stream", env, stream_port), start("web", env, web_port), start("worker", env)]
+    processes = [
+        start("stream", env, port=stream_port, log=LOG),
+        start("web", env, port=web_port, log=LOG),
+        start("worker", env, log=LOG),
+    ]
     try:
         wait_port(web_port)
         wait_port(stream_port)
         asyncio.run(run(args, web_port, stream_port, processes[0].pid, keys))
     finally:
-        for process in processes:
-            os.killpg(process.pid, signal.SIGTERM)
-        for process in processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
+        stop(*processes)
         drop_database()
 
 

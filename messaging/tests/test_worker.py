@@ -1,6 +1,5 @@
 """The real path with a broker: the request only stores, a Celery worker (over Redis) processes."""
 
-import time
 from urllib.parse import urlencode
 
 import pytest
@@ -9,6 +8,7 @@ from django.conf import settings
 from django.test import Client
 
 from happycrm.celery import app
+from happycrm.tests.broker import wait_until
 from messaging.backends.twilio.tests.payloads import AUTH_TOKEN, WEBHOOK_PATH, sign, whatsapp_text
 from messaging.models import Message, WebhookEvent
 
@@ -17,15 +17,6 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(not settings.REDIS_URL, reason="REDIS_URL is not set (CI sets it)"),
 ]
-
-
-def wait_until(predicate, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_webhook_request_stores_and_a_worker_processes(settings):
