@@ -1,7 +1,9 @@
 """What the benchmarks share: their own PostgreSQL database and Redis database, and a free port."""
 
 import os
+import resource
 import socket
+import time
 
 import psycopg
 import redis
@@ -29,3 +31,53 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a process and every process under it that is still running."""
+    total, pending = 0.0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            with open(f"/proc/{current}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / TICKS
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children") as children:
+                    pending += [int(child) for child in children.read().split()]
+        except FileNotFoundError:
+            continue  # it ended meanwhile
+    return total
+
+
+def machine_cpu_seconds() -> float:
+    """CPU time the whole machine spent busy (every core, everything but idle and I/O wait)."""
+    with open("/proc/stat") as stat:
+        fields = [int(value) for value in stat.readline().split()[1:]]
+    return (sum(fields) - fields[3] - fields[4]) / TICKS
+
+
+class CpuMeter:
+    """CPU seconds spent by each process (and this load generator, and the machine) between start and stop."""
+
+    def __init__(self, pids: dict[str, int]):
+        self.pids = pids
+
+    def _read(self) -> dict[str, float]:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        readings = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
+        return {**readings, "load generator": usage.ru_utime + usage.ru_stime, "machine": machine_cpu_seconds()}
+
+    def start(self) -> None:
+        self._started, self._at = self._read(), time.perf_counter()
+
+    def stop(self) -> dict[str, float]:
+        stopped, elapsed = self._read(), time.perf_counter() - self._at
+        used = {name: stopped[name] - self._started[name] for name in stopped}
+        used["PostgreSQL, Redis and the rest"] = used["machine"] - sum(
+            value for name, value in used.items() if name != "machine"
+        )
+        return {"elapsed": elapsed, **used}

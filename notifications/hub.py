@@ -2,9 +2,10 @@
 
 One `Hub` per event loop (one per stream process). It listens on the broadcast channel (Redis pub/sub, or this
 process's announcements without Redis), reads the announced events from the database once, renders each once and
-puts it on the queue of every open stream it is for (`Event.user_ids`). Open streams only wait on their queue:
-no thread, no database connection. A stream reads the database itself only when it (re)connects, to catch up
-after its Last-Event-ID. Typing signals go straight from the channel to the streams, never stored.
+puts them on the queue of every open stream they are for (`Event.user_ids`), one batch per stream per read. Open
+streams only wait on their queue: no thread, no database connection. A stream reads the database itself only
+when it (re)connects, to catch up after its Last-Event-ID. Typing signals go straight from the channel to the
+streams, never stored.
 
 It also knows who has a stream open here (`presence()`).
 """
@@ -33,6 +34,9 @@ REDIS_POLL_SECONDS = 15.0  # with Redis a lost message only delays an event this
 LOCAL_POLL_SECONDS = 2.0  # without Redis another process (a command, a worker) cannot signal: look this often
 MAX_BACKLOG = 1000  # a stream this far behind (a stalled client) is closed; its page reconnects and catches up
 RECENT = 10_000  # ids already handed out, so an event announced twice (or read by cursor and by id) goes once
+# Reads are at least this far apart: the first event after a quiet spell goes at once, a burst (a campaign's
+# callbacks) goes in batches, so the work per open stream follows the reads, not the events.
+FAN_OUT_INTERVAL = 0.1
 
 
 def connection_release() -> None:
@@ -63,14 +67,15 @@ def sse(*, event_type: str, data: dict) -> str:
 
 
 class Stream:
-    """One open stream's side of the hub: what is waiting to be sent to it."""
+    """One open stream's side of the hub: what is waiting to be sent to it, in batches of (event id, frame); a
+    transient signal's id is None."""
 
     def __init__(self, user_id):
         self.user_id = user_id
         self.queue: asyncio.Queue = asyncio.Queue()
         self.closed = False
 
-    def put(self, item) -> None:
+    def put(self, item: list[tuple[int | None, str]]) -> None:
         if self.closed:
             return
         if self.queue.qsize() >= MAX_BACKLOG:
@@ -154,7 +159,7 @@ class Hub:
             )
             for stream in list(self.streams):
                 if stream.user_id != message.get("user_id"):
-                    stream.put((None, body))
+                    stream.put([(None, body)])
 
     def _receive_threadsafe(self, message: dict) -> None:
         with contextlib.suppress(RuntimeError):  # the loop has closed
@@ -178,10 +183,14 @@ class Hub:
                 logger.exception("stream hub: the database cannot be read; trying again")
                 await asyncio.sleep(1)
         self.ready.set()
+        last_read = 0.0
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=poll)
+            if (early := last_read + FAN_OUT_INTERVAL - self.loop.time()) > 0:
+                await asyncio.sleep(early)  # what is announced meanwhile goes in the same read
             self._wake.clear()
+            last_read = self.loop.time()
             if not self.streams:
                 # Nobody listens here: no read. The next stream to open moves the cursor to now (`fresh`) and
                 # catches up itself.
@@ -221,11 +230,12 @@ class Hub:
         events = await sync_to_async(_events_read, thread_sensitive=False)(self.cursor, ids)
         self.reads += 1
         newer = [event for event in events if event.pk > self.cursor]
+        fresh = []
         for event in events:
-            if event.pk in self._recent_set:
-                continue
-            self._remember(event.pk)
-            self._deliver(event)
+            if event.pk not in self._recent_set:
+                self._remember(event.pk)
+                fresh.append(event)
+        self._deliver(fresh)
         if newer:
             self.cursor = newer[-1].pk
         if len(newer) >= PAGE:
@@ -244,11 +254,22 @@ class Hub:
         self._recent.append(pk)
         self._recent_set.add(pk)
 
-    def _deliver(self, event: Event) -> None:
-        body = sse(event_type=event.type, data={"type": event.type, **event.payload})
+    def _deliver(self, events: list[Event]) -> None:
+        """Each event rendered once; each open stream gets one batch with those that are for it, in id order."""
+        everyone, targeted = [], {}
+        for event in events:
+            frame = (event.pk, sse(event_type=event.type, data={"type": event.type, **event.payload}))
+            if event.user_ids:
+                targeted[event.pk] = (frame, set(event.user_ids))
+            else:
+                everyone.append(frame)
         for stream in list(self.streams):
-            if event.is_for(stream.user_id):
-                stream.put((event.pk, body))
+            batch = everyone
+            if targeted:
+                mine = [frame for frame, users in targeted.values() if stream.user_id in users]
+                batch = sorted(everyone + mine) if mine else everyone
+            if batch:
+                stream.put(batch)
 
 
 _hubs: dict[asyncio.AbstractEventLoop, Hub] = {}

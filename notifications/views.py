@@ -62,16 +62,23 @@ async def event_stream(*, cursor: int, user_id, seconds: float = STREAM_SECONDS)
                 if deadline - time.monotonic() > 0:
                     yield ": keepalive\n\n"
                 continue
+            batches = [item]
+            while item is not None and not stream.queue.empty():  # whatever else is waiting: one write
+                item = stream.queue.get_nowait()
+                batches.append(item)
+            frames = []
+            for batch in batches:
+                for pk, body in batch or ():
+                    if pk is None:  # a transient signal (typing): no id, so it never becomes a resume point
+                        frames.append(body)
+                    elif pk not in seen:
+                        # an event that committed after a newer one must not move the resume point back
+                        cursor = max(cursor, pk)
+                        frames.append(f"id: {cursor}\n{body}")
+            if frames:
+                yield "".join(frames)
             if item is None:  # closed by the hub (shutdown, or this page fell too far behind)
                 break
-            pk, body = item
-            if pk is None:  # a transient signal (typing): no id, so it never becomes a resume point
-                yield body
-            elif pk not in seen:
-                cursor = max(
-                    cursor, pk
-                )  # an event that committed after a newer one must not move the resume point back
-                yield f"id: {cursor}\n{body}"
     finally:
         hub.remove(stream)
 

@@ -199,6 +199,26 @@ def test_one_database_read_delivers_a_new_event_to_every_open_stream(server, ses
         stream.close()
 
 
+def test_a_burst_of_events_reaches_every_stream_in_a_few_reads_in_order(server, session_for):
+    sessions = [session_for(name)[1] for name in ("ayse", "deniz")]
+    before = event_new_message(message=InboundMessageFactory(body="önce"))
+    messages = InboundMessageFactory.create_batch(30)
+    streams = [open_stream(server, session, last_event_id=before.pk - 1) for session in sessions]
+    for stream in streams:
+        caught_up(stream, before)
+    assert wait_until(lambda: len(hub_of(server).streams) == 2, timeout=5)
+    reads_before = hub_of(server).reads
+
+    events = [event_new_message(message=message) for message in messages]  # announced one by one, as a storm is
+
+    for stream in streams:
+        assert [stream.events()["id"] for _ in events] == [str(event.pk) for event in events]
+    # Reads are spaced: the open streams cost work per read, not per event.
+    assert hub_of(server).reads - reads_before <= 5
+    for stream in streams:
+        stream.close()
+
+
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite's in-memory test database ignores close()")
 def test_an_open_stream_holds_no_database_connection_while_it_waits(server, session_for, monkeypatch):
     opened = []
