@@ -31,7 +31,7 @@ from aiohttp import ClientSession, ClientTimeout, TCPConnector, web
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from common import DATABASE_URL, drop_database, free_port  # noqa: E402 -- after the path
+from common import DATABASE_URL, CpuMeter, drop_database, free_port  # noqa: E402 -- after the path
 from stack import ACCOUNT, TOKEN, environment, migrate, procfile, start, stop, wait_for_port  # noqa: E402
 from twilio.request_validator import RequestValidator  # noqa: E402
 
@@ -189,12 +189,17 @@ def main() -> None:
         time.sleep(3)  # the worker connects
         expected = args.leads / args.mps
         asyncio.run_coroutine_threadsafe(fake.replies(args.replies, expected), loop)
+        pids = {"web": web_process.pid, "worker": worker.pid, **({"bulk": bulk.pid} if bulk else {})}
+        meter, cpu = CpuMeter(pids), None
+        meter.start()
         started = time.time()
         campaign_create(name="Storm", template=template, stage=stage)
         deadline = started + expected * 3 + 120
         with psycopg.connect(DATABASE_URL, autocommit=True) as conn:
             while time.time() < deadline:
                 samples.append(sample(conn))
+                if cpu is None and len(fake.sends) >= args.leads:
+                    cpu = meter.stop()  # while the campaign was sending
                 read = samples[-1]["statuses"].get("read", 0)
                 if read >= args.leads and samples[-1]["backlog"] == 0:
                     break
@@ -237,6 +242,9 @@ def main() -> None:
     print(f"| webhook requests that failed | {dict(fake.failures) or 0} | 0 | |")
     print("\nbacklog over time (s after the start: events waiting):")
     print(", ".join(f"{s['at'] - started:.0f}: {s['backlog']}" for s in samples[:: max(len(samples) // 20, 1)]))
+    if cpu:
+        print(f"\nCPU seconds while the campaign was sending ({cpu.pop('elapsed'):.0f} s, 2 cores):")
+        print(", ".join(f"{name} {seconds:.1f}" for name, seconds in cpu.items()))
     (logs / "samples.json").write_text(json.dumps(samples))
 
 

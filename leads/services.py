@@ -156,11 +156,15 @@ def leads_record_outbound(*, latest: dict) -> None:
     Lead.objects.filter(pk__in=latest).update(last_message_at=Greatest(Coalesce("last_message_at", newest), newest))
 
 
-def lead_mark_answered(*, lead_id) -> None:
-    """The lead, who wrote to us, got our first answer."""
-    Lead.objects.filter(pk=lead_id, first_message_answered=False, last_inbound_at__isnull=False).update(
+def lead_mark_answered(*, lead: Lead) -> None:
+    """The lead, who wrote to us, got our first answer. No query when the lead as read has nothing to mark (one
+    who never wrote, a campaign's usual recipient, or one already answered)."""
+    if lead.first_message_answered or lead.last_inbound_at is None:
+        return
+    Lead.objects.filter(pk=lead.pk, first_message_answered=False, last_inbound_at__isnull=False).update(
         first_message_answered=True
     )
+    lead.first_message_answered = True
 
 
 def leads_unread_decrease(*, counts: dict) -> None:

@@ -4,12 +4,11 @@ import logging
 
 from celery import shared_task
 
-from .backends.base import RetryableSendError
 from .backends.simulator import PROVIDER as SIMULATOR
 from .backends.simulator import status_callback_payload
 from .models import Message, WebhookEvent
 from .services.media import MEDIA_MAX_ATTEMPTS, MediaFetchError, media_fetch
-from .services.outbound import message_deliver, message_send_failed
+from .services.outbound import message_send_failed, messages_deliver
 from .services.provider_log import provider_logs_prune
 from .services.webhooks import webhook_event_store, webhook_events_process, webhook_events_sweep
 
@@ -69,15 +68,12 @@ def _deliver(task, message_ids: list[str]) -> tuple[list[str], Exception | None]
     """Send each message; those the provider certainly did not take are retried, or failed on the final attempt.
     Returns the ids to retry and the last reason."""
     retry, reason = [], None
-    for message_id in message_ids:
-        try:
-            message_deliver(message_id=message_id)
-        except RetryableSendError as exc:
-            if final_attempt(task):
-                message_send_failed(message=Message.objects.get(pk=message_id), code=exc.code, error=exc.message)
-            else:
-                retry.append(message_id)
-                reason = exc
+    for message_id, exc in messages_deliver(message_ids=message_ids).items():
+        if final_attempt(task):
+            message_send_failed(message=Message.objects.get(pk=message_id), code=exc.code, error=exc.message)
+        else:
+            retry.append(message_id)
+            reason = exc
     return retry, reason
 
 

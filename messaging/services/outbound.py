@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -404,30 +404,51 @@ def _outgoing(message: Message) -> OutgoingMessage:
     )
 
 
-def message_deliver(*, message_id) -> Message | None:
-    """Hand one queued message to the backend; a second run for the same message does nothing.
-
-    The sender's rate limit is waited for first; then the row is claimed with a conditional
-    UPDATE before the call, so however many workers run this, the provider is called once.
-    Errors after which the provider certainly did not take the message release the claim
-    and are raised for the task to retry; a timeout leaves the claim and marks the message
-    for attention; any other refusal fails it.
-    """
-    sendable = Message.objects.filter(
-        pk=message_id,
+def _sendable(message_ids: Sequence) -> QuerySet:
+    """Those of these messages still to hand to a provider: ours, queued, not claimed by a send, no SID yet."""
+    return Message.objects.filter(
+        pk__in=message_ids,
         is_from_lead=False,
         status=MessageStatus.QUEUED,
         send_claimed_at__isnull=True,
         twilio_message_sid__isnull=True,
     )
-    channel = sendable.values_list("channel", flat=True).first()
-    if channel is None:
-        return None
-    backend = get_backend(channel)
-    limiter.wait_for_slot(sender_key(backend, channel), backend.send_rate(channel))
-    if not sendable.update(send_claimed_at=timezone.now(), provider=backend.provider):
-        return None
-    message = Message.objects.select_related("lead", "template").get(pk=message_id)
+
+
+def message_deliver(*, message_id) -> Message | None:
+    """Hand one queued message to the backend; a second run for the same message does nothing (`_message_send`).
+    Raises RetryableSendError when the provider certainly did not take it."""
+    message = _sendable([message_id]).select_related("lead", "template").first()
+    return _message_send(message) if message is not None else None
+
+
+def messages_deliver(*, message_ids: Sequence) -> dict[str, RetryableSendError]:
+    """A batch (a campaign's): read together with their leads, templates and attachments in two queries, then
+    each sent as `message_deliver` sends one, in the batch's order. Returns those the provider certainly did not
+    take, with why (the caller retries them)."""
+    messages = {
+        str(message.pk): message
+        for message in _sendable(message_ids).select_related("lead", "template").prefetch_related("media")
+    }
+    refused = {}
+    for message_id in map(str, message_ids):
+        if (message := messages.get(message_id)) is not None:
+            try:
+                _message_send(message)
+            except RetryableSendError as exc:
+                refused[message_id] = exc
+    return refused
+
+
+def _message_send(message: Message) -> Message | None:
+    """The sender's rate limit is waited for first; then the row is claimed with a conditional UPDATE before the
+    call, so however many workers send it, the provider is called once. Errors after which the provider certainly
+    did not take the message release the claim and are raised for the task to retry; a timeout leaves the claim
+    and marks the message for attention; any other refusal fails it."""
+    backend = get_backend(message.channel)
+    limiter.wait_for_slot(sender_key(backend, message.channel), backend.send_rate(message.channel))
+    if not _sendable([message.pk]).update(send_claimed_at=timezone.now(), provider=backend.provider):
+        return None  # another send took it meanwhile, or it was canceled
     try:
         with log_context(message=message, template=message.template_id):
             result = backend.send(_outgoing(message))
@@ -445,7 +466,7 @@ def message_deliver(*, message_id) -> Message | None:
         )
     with transaction.atomic():
         message = message_sid_assign(message=message, sid=result.sid)
-        lead_mark_answered(lead_id=message.lead_id)
+        lead_mark_answered(lead=message.lead)
     return message
 
 

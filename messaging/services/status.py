@@ -127,8 +127,9 @@ def status_callbacks_replay(*, sid: str | None = None) -> int:
 
 def message_sid_assign(*, message: Message, sid: str) -> Message:
     """Record the SID the provider gave a sent message, then apply any of its callbacks that came first."""
-    message.twilio_message_sid = sid
-    message.save(update_fields=["twilio_message_sid", "updated_at"])
-    status_callbacks_replay(sid=sid)
-    message.refresh_from_db()
+    now = timezone.now()
+    Message.objects.filter(pk=message.pk).update(twilio_message_sid=sid, updated_at=now)
+    message.twilio_message_sid, message.updated_at = sid, now
+    if status_callbacks_replay(sid=sid):
+        message.refresh_from_db()
     return message

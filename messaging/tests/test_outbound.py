@@ -421,3 +421,23 @@ def test_one_send_choice_for_the_page_and_the_api():
     with pytest.raises(SendRefused) as refused:
         message_send_any(lead=lead, sender=None)
     assert refused.value.code == "empty"
+
+
+def test_a_batch_is_read_at_once_and_each_send_costs_a_few_queries(twilio, django_assert_max_num_queries, settings):
+    from messaging.services import outbound
+
+    settings.TWILIO_WHATSAPP_MPS = 10_000  # the rate is not what is measured here
+    template = TemplateFactory(content="Merhaba {{1}}", content_sid="HX" + "a" * 32)
+    leads = [LeadFactory(name=f"Toplu {n}") for n in range(10)]
+    messages = [outbound.template_message_build(lead=lead, template=template) for lead in leads]
+    Message.objects.bulk_create(messages)
+    ids = [str(message.pk) for message in messages]
+
+    # Read: the messages with their leads and templates, their attachments. Each: the claim, the provider log
+    # (a savepoint around it), the SID, the callbacks that raced it (a savepoint around both). Nothing more per
+    # message, however big the batch.
+    with django_assert_max_num_queries(2 + 10 * 8):
+        assert outbound.messages_deliver(message_ids=ids) == {}
+    assert [form["To"] for form in twilio.forms] == [f"whatsapp:{lead.phone}" for lead in leads]
+    assert all(message.twilio_message_sid for message in Message.objects.filter(pk__in=ids))
+    assert outbound.messages_deliver(message_ids=ids) == {} and len(twilio.forms) == 10  # sent once

@@ -3,6 +3,7 @@
 import functools
 import json
 import re
+from urllib.parse import urlsplit
 
 import requests
 import urllib3
@@ -33,6 +34,25 @@ def _not_connected(exc: requests.ConnectionError) -> bool:
     )
 
 
+class _Session(requests.Session):
+    """requests reads the environment's proxy and CA settings on every request (it walks every variable twice,
+    a fifth of a send's CPU); the environment does not change under a running process, so read them once per
+    origin."""
+
+    def __init__(self):
+        super().__init__()
+        self._environment: dict[tuple[str, str], dict] = {}
+
+    def merge_environment_settings(self, url, proxies, stream, verify, cert):
+        if proxies or stream is not None or verify is not None or cert is not None or not self.trust_env:
+            return super().merge_environment_settings(url, proxies, stream, verify, cert)
+        origin = urlsplit(url)[:2]
+        if origin not in self._environment:
+            self._environment[origin] = super().merge_environment_settings(url, {}, None, None, None)
+        settings = self._environment[origin]
+        return {**settings, "proxies": dict(settings["proxies"])}
+
+
 class LoggedHttpClient(TwilioHttpClient):
     """The twilio client's HTTP client, recording every exchange in the provider log (also one that raises).
 
@@ -40,6 +60,10 @@ class LoggedHttpClient(TwilioHttpClient):
 
     def __init__(self, *, kind: str, **kwargs):
         super().__init__(**kwargs)
+        session = _Session()
+        for prefix, adapter in self.session.adapters.items():  # the twilio client's connection pools
+            session.mount(prefix, adapter)
+        self.session = session
         self.kind = kind
 
     def request(
