@@ -11,7 +11,7 @@ logged-in sessions directly in the session store (not 1,000 logins), then:
 3. a small load of signed webhooks against the web process (`--webhooks` at `--concurrency`) with no stream open,
    then with the 1,000 open (the worker and the stream process busy fanning each event out): p50 / p99.
 
-    .venv/bin/python bench/streams_load.py [--streams 1000] [--messages 10] [--webhooks 400] [--concurrency 8]
+    .venv/bin/python bench/streams_load.py [--streams 1000] [--messages 10] [--webhooks 2000] [--concurrency 8]
 
 Needs PostgreSQL and Redis on 127.0.0.1 (as .ci/run starts them); it creates and drops its own database
 (`happycrm_bench_streams`) and uses Redis database 14 (BENCH_DB_NAME / BENCH_REDIS_URL pick others). The load
@@ -328,7 +328,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--streams", type=int, default=1000)
     parser.add_argument("--messages", type=int, default=10, help="live messages timed to every stream")
-    parser.add_argument("--webhooks", type=int, default=400, help="webhooks in each small load")
+    parser.add_argument("--webhooks", type=int, default=2000, help="webhooks in each small load")
     parser.add_argument("--concurrency", type=int, default=8)
     args = parser.parse_args()
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)

@@ -25,7 +25,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import psycopg
-from common import DATABASE_URL, drop_database, free_port
+from common import DATABASE_URL, CpuMeter, drop_database, free_port
 from stack import ACCOUNT, ROOT, TOKEN, environment, migrate, start, stop, wait_for_port
 from twilio.request_validator import RequestValidator
 
@@ -153,7 +153,10 @@ def main() -> None:
     try:
         wait_for_port(port)
         wrk(base + "/", seconds=2, connections=args.connections, threads=args.threads)  # warm up
+        meter = CpuMeter({"web": bare.pid})
+        meter.start()
         ceiling = wrk(base + "/", **load)
+        ceiling_cpu = meter.stop()
     finally:
         stop(bare)
 
@@ -162,9 +165,12 @@ def main() -> None:
     try:
         wait_for_port(port)
         time.sleep(2)  # the worker connects
+        meter = CpuMeter({"web": web.pid, "worker": worker.pid})
+        meter.start()
         started = time.monotonic()
         webhook = wrk(base + webhook_path, script=script, args=(str(logs), webhook_path), **load)
         load_ended = time.monotonic()
+        webhook_cpu = meter.stop()
         drained = wait_drained()
         events, processed, messages, distinct = counts()
     finally:
@@ -188,6 +194,12 @@ def main() -> None:
     )
     print(f"messages: {messages:,} stored, {distinct:,} SIDs: lost {max(answered - distinct, 0)}, "
           f"duplicated {messages - distinct}")  # fmt: skip
+    print("\n| CPU per request, µs (2 cores) | bare app | webhook |\n|---|---|---|")
+    for name in ("web", "worker", "load generator", "PostgreSQL, Redis and the rest", "machine"):
+        bare_us = ceiling_cpu.get(name, 0) / ceiling["requests"] * 1e6
+        print(f"| {name} | {bare_us:,.0f} | {webhook_cpu[name] / webhook['requests'] * 1e6:,.0f} |")
+    print(f"machine busy: {ceiling_cpu['machine'] / ceiling_cpu['elapsed']:.2f} and "
+          f"{webhook_cpu['machine'] / webhook_cpu['elapsed']:.2f} cores of {os.cpu_count()}")  # fmt: skip
     print(f"logs: {logs}")
 
 

@@ -16,6 +16,7 @@ import contextlib
 import json
 import logging
 import threading
+from typing import NamedTuple
 
 import redis
 import redis.asyncio
@@ -34,9 +35,6 @@ REDIS_POLL_SECONDS = 15.0  # with Redis a lost message only delays an event this
 LOCAL_POLL_SECONDS = 2.0  # without Redis another process (a command, a worker) cannot signal: look this often
 MAX_BACKLOG = 1000  # a stream this far behind (a stalled client) is closed; its page reconnects and catches up
 RECENT = 10_000  # ids already handed out, so an event announced twice (or read by cursor and by id) goes once
-# Reads are at least this far apart: the first event after a quiet spell goes at once, a burst (a campaign's
-# callbacks) goes in batches, so the work per open stream follows the reads, not the events.
-FAN_OUT_INTERVAL = 0.1
 
 
 def connection_release() -> None:
@@ -66,16 +64,29 @@ def sse(*, event_type: str, data: dict) -> str:
     return f"event: {event_type}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
+class Frame(NamedTuple):
+    """An event as every stream sends it, encoded once: with its id line, and without (for a stream whose resume
+    point is already past it). A transient signal (typing) has no id."""
+
+    pk: int | None
+    framed: bytes
+    body: bytes
+
+
+def frame(*, pk: int | None, event_type: str, data: dict) -> Frame:
+    body = sse(event_type=event_type, data=data).encode()
+    return Frame(pk, body if pk is None else b"id: %d\n%s" % (pk, body), body)
+
+
 class Stream:
-    """One open stream's side of the hub: what is waiting to be sent to it, in batches of (event id, frame); a
-    transient signal's id is None."""
+    """One open stream's side of the hub: what is waiting to be sent to it, in batches of `Frame`s."""
 
     def __init__(self, user_id):
         self.user_id = user_id
         self.queue: asyncio.Queue = asyncio.Queue()
         self.closed = False
 
-    def put(self, item: list[tuple[int | None, str]]) -> None:
+    def put(self, item: list[Frame]) -> None:
         if self.closed:
             return
         if self.queue.qsize() >= MAX_BACKLOG:
@@ -153,13 +164,14 @@ class Hub:
             self._pending.update(pk for pk in message.get("ids", ()) if isinstance(pk, int))
             self._wake.set()
         elif kind == "typing":
-            body = sse(
+            typing = frame(
+                pk=None,
                 event_type="typing",
                 data={"type": "typing", **{key: message.get(key) for key in ("lead_id", "user_id", "name")}},
             )
             for stream in list(self.streams):
                 if stream.user_id != message.get("user_id"):
-                    stream.put([(None, body)])
+                    stream.put([typing])
 
     def _receive_threadsafe(self, message: dict) -> None:
         with contextlib.suppress(RuntimeError):  # the loop has closed
@@ -183,14 +195,10 @@ class Hub:
                 logger.exception("stream hub: the database cannot be read; trying again")
                 await asyncio.sleep(1)
         self.ready.set()
-        last_read = 0.0
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=poll)
-            if (early := last_read + FAN_OUT_INTERVAL - self.loop.time()) > 0:
-                await asyncio.sleep(early)  # what is announced meanwhile goes in the same read
             self._wake.clear()
-            last_read = self.loop.time()
             if not self.streams:
                 # Nobody listens here: no read. The next stream to open moves the cursor to now (`fresh`) and
                 # catches up itself.
@@ -258,15 +266,15 @@ class Hub:
         """Each event rendered once; each open stream gets one batch with those that are for it, in id order."""
         everyone, targeted = [], {}
         for event in events:
-            frame = (event.pk, sse(event_type=event.type, data={"type": event.type, **event.payload}))
+            encoded = frame(pk=event.pk, event_type=event.type, data={"type": event.type, **event.payload})
             if event.user_ids:
-                targeted[event.pk] = (frame, set(event.user_ids))
+                targeted[event.pk] = (encoded, set(event.user_ids))
             else:
-                everyone.append(frame)
+                everyone.append(encoded)
         for stream in list(self.streams):
             batch = everyone
             if targeted:
-                mine = [frame for frame, users in targeted.values() if stream.user_id in users]
+                mine = [encoded for encoded, users in targeted.values() if stream.user_id in users]
                 batch = sorted(everyone + mine) if mine else everyone
             if batch:
                 stream.put(batch)
