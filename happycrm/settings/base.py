@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "campaigns",
     "notifications",
     "accounts",
+    "privacy",
 ]
 
 MIDDLEWARE = [

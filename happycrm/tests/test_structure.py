@@ -7,7 +7,7 @@ from pathlib import Path
 from django.conf import settings
 
 ROOT = Path(settings.BASE_DIR)
-APPS = ["accounts", "campaigns", "happycrm", "leads", "messaging", "notifications", "templates_app"]
+APPS = ["accounts", "campaigns", "happycrm", "leads", "messaging", "notifications", "privacy", "templates_app"]
 TWILIO_PACKAGE = "messaging.backends.twilio"
 
 
@@ -160,11 +160,19 @@ def test_twilio_is_known_only_to_its_package():
 
 
 # What an app may use of the apps built on it: leads knows nothing of them; templates_app reaches messaging only
-# through the provider interface (to sync the catalogue) and its Channel; notifications records ids and payloads.
+# through the provider interface (to sync the catalogue) and its Channel; notifications records ids and payloads;
+# privacy is built on all of them and none uses it.
 APP_LIMITS = {
-    "leads": {"messaging": set(), "campaigns": set(), "templates_app": set()},
-    "templates_app": {"messaging": {"messaging.backends.base", "messaging.models"}, "campaigns": set()},
-    "notifications": {"messaging": set(), "campaigns": set()},
+    "leads": {"messaging": set(), "campaigns": set(), "templates_app": set(), "privacy": set()},
+    "templates_app": {
+        "messaging": {"messaging.backends.base", "messaging.models"},
+        "campaigns": set(),
+        "privacy": set(),
+    },
+    "notifications": {"messaging": set(), "campaigns": set(), "privacy": set()},
+    "messaging": {"privacy": set()},
+    "campaigns": {"privacy": set()},
+    "accounts": {"privacy": set()},
 }
 
 
