@@ -16,7 +16,6 @@ import contextlib
 import json
 import logging
 import threading
-from typing import NamedTuple
 
 import redis
 import redis.asyncio
@@ -64,29 +63,16 @@ def sse(*, event_type: str, data: dict) -> str:
     return f"event: {event_type}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
-class Frame(NamedTuple):
-    """An event as every stream sends it, encoded once: with its id line, and without (for a stream whose resume
-    point is already past it). A transient signal (typing) has no id."""
-
-    pk: int | None
-    framed: bytes
-    body: bytes
-
-
-def frame(*, pk: int | None, event_type: str, data: dict) -> Frame:
-    body = sse(event_type=event_type, data=data).encode()
-    return Frame(pk, body if pk is None else b"id: %d\n%s" % (pk, body), body)
-
-
 class Stream:
-    """One open stream's side of the hub: what is waiting to be sent to it, in batches of `Frame`s."""
+    """One open stream's side of the hub: what is waiting to be sent to it, in batches of (event id, frame); a
+    transient signal's id is None."""
 
     def __init__(self, user_id):
         self.user_id = user_id
         self.queue: asyncio.Queue = asyncio.Queue()
         self.closed = False
 
-    def put(self, item: list[Frame]) -> None:
+    def put(self, item: list[tuple[int | None, str]]) -> None:
         if self.closed:
             return
         if self.queue.qsize() >= MAX_BACKLOG:
@@ -164,14 +150,13 @@ class Hub:
             self._pending.update(pk for pk in message.get("ids", ()) if isinstance(pk, int))
             self._wake.set()
         elif kind == "typing":
-            typing = frame(
-                pk=None,
+            body = sse(
                 event_type="typing",
                 data={"type": "typing", **{key: message.get(key) for key in ("lead_id", "user_id", "name")}},
             )
             for stream in list(self.streams):
                 if stream.user_id != message.get("user_id"):
-                    stream.put([typing])
+                    stream.put([(None, body)])
 
     def _receive_threadsafe(self, message: dict) -> None:
         with contextlib.suppress(RuntimeError):  # the loop has closed
@@ -266,15 +251,15 @@ class Hub:
         """Each event rendered once; each open stream gets one batch with those that are for it, in id order."""
         everyone, targeted = [], {}
         for event in events:
-            encoded = frame(pk=event.pk, event_type=event.type, data={"type": event.type, **event.payload})
+            frame = (event.pk, sse(event_type=event.type, data={"type": event.type, **event.payload}))
             if event.user_ids:
-                targeted[event.pk] = (encoded, set(event.user_ids))
+                targeted[event.pk] = (frame, set(event.user_ids))
             else:
-                everyone.append(encoded)
+                everyone.append(frame)
         for stream in list(self.streams):
             batch = everyone
             if targeted:
-                mine = [encoded for encoded, users in targeted.values() if stream.user_id in users]
+                mine = [frame for frame, users in targeted.values() if stream.user_id in users]
                 batch = sorted(everyone + mine) if mine else everyone
             if batch:
                 stream.put(batch)

@@ -68,17 +68,15 @@ async def event_stream(*, cursor: int, user_id, seconds: float = STREAM_SECONDS)
                 batches.append(item)
             frames = []
             for batch in batches:
-                for pk, framed, body in batch or ():
+                for pk, body in batch or ():
                     if pk is None:  # a transient signal (typing): no id, so it never becomes a resume point
                         frames.append(body)
-                    elif pk > cursor:
-                        cursor = pk
-                        frames.append(framed)
                     elif pk not in seen:
                         # an event that committed after a newer one must not move the resume point back
-                        frames.append(b"id: %d\n%s" % (cursor, body))
+                        cursor = max(cursor, pk)
+                        frames.append(f"id: {cursor}\n{body}")
             if frames:
-                yield b"".join(frames)  # encoded once by the hub for every stream
+                yield "".join(frames)
             if item is None:  # closed by the hub (shutdown, or this page fell too far behind)
                 break
     finally:
