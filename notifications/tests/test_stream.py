@@ -121,6 +121,20 @@ def hub_of(server) -> hub.Hub:
     return hub._hubs[server.loop]
 
 
+def other_hubs_reads(server) -> int:
+    """Reads by the other hubs of this process (the browser tests' live server may still hold a closing page's
+    stream): each is one query, which a test counting queries leaves out."""
+    return sum(other.reads for other in list(hub._hubs.values()) if other is not hub_of(server))
+
+
+def settled(server) -> None:
+    """Until the hub has finished what it was woken for (its first look at the database, a reconnect)."""
+    last = None
+    while last != hub_of(server).reads:
+        last = hub_of(server).reads
+        time.sleep(0.3)
+
+
 def test_the_stream_needs_a_login_and_the_permission(server, django_user_model):
     anonymous = http.client.HTTPConnection(server.host, server.port, timeout=10)
     anonymous.request("GET", URL)
@@ -173,7 +187,8 @@ def test_one_database_read_delivers_a_new_event_to_every_open_stream(server, ses
     for stream in streams:
         caught_up(stream, before)
     assert wait_until(lambda: len(hub_of(server).streams) == 3, timeout=5)
-    reads_before = hub_of(server).reads
+    settled(server)
+    reads_before, others_before = hub_of(server).reads, other_hubs_reads(server)
 
     queries = []
     test_thread = threading.get_ident()
@@ -193,7 +208,8 @@ def test_one_database_read_delivers_a_new_event_to_every_open_stream(server, ses
 
     assert all(item["id"] == str(event.pk) and "herkese" in item["data"] for item in received)
     assert hub_of(server).reads - reads_before == 1
-    assert len(queries) == 1 and "notifications_event" in queries[0], queries
+    assert len(queries) - (other_hubs_reads(server) - others_before) == 1, queries
+    assert all("notifications_event" in query for query in queries), queries
     assert elapsed < 2.0
     for stream in streams:
         stream.close()
@@ -207,10 +223,17 @@ def test_what_one_read_finds_reaches_each_stream_as_one_batch_in_order(server, s
     for stream in streams:
         caught_up(stream, before)
     assert wait_until(lambda: len(hub_of(server).streams) == 2, timeout=5)
+    settled(server)
     reads_before = hub_of(server).reads
     batches = []
     real_put = hub.Stream.put
-    monkeypatch.setattr(hub.Stream, "put", lambda self, item: batches.append(len(item)) or real_put(self, item))
+
+    def put(stream, item):
+        if stream in hub_of(server).streams:  # not another hub's (a closing page's stream of the live server)
+            batches.append(len(item))
+        real_put(stream, item)
+
+    monkeypatch.setattr(hub.Stream, "put", put)
 
     with transaction.atomic():  # a worker's batch: committed together, announced one by one
         events = [event_new_message(message=message) for message in messages]
