@@ -7,6 +7,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 
 from messaging.backends.base import ProviderDeletion, backend_for_provider
+from messaging.backends.httplog import log_context_cleared
 from messaging.models import ErasedMessage, Message, MessageMedia, ProviderLog, WebhookEvent
 from messaging.selectors import lead_webhook_events_q
 
@@ -63,14 +64,18 @@ def lead_messaging_erase(*, lead_id, e164: str) -> MessagingErased:
 def provider_messages_delete(*, messages: list[tuple[str, str]]) -> list[ProviderDeletion]:
     """Delete each (provider, SID) at its provider; one that fails is recorded, never raised."""
     outcomes = []
-    for provider, sid in messages:
-        try:
-            backend = backend_for_provider(provider)
-        except LookupError as exc:
-            outcomes.append(ProviderDeletion(sid=sid, outcome=ProviderDeletion.FAILED, error=str(exc)))
-            continue
-        outcomes.append(backend.message_delete(sid))
+    with log_context_cleared():  # the messages are gone: their log lines must not point at them
+        for provider, sid in messages:
+            outcomes.append(_provider_message_delete(provider, sid))
     return outcomes
+
+
+def _provider_message_delete(provider: str, sid: str) -> ProviderDeletion:
+    try:
+        backend = backend_for_provider(provider)
+    except LookupError as exc:
+        return ProviderDeletion(sid=sid, outcome=ProviderDeletion.FAILED, error=str(exc))
+    return backend.message_delete(sid)
 
 
 def stored_files_delete(*, names: list[str]) -> dict[str, str]:
