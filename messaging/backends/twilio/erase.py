@@ -9,9 +9,20 @@ from messaging.backends.base import ProviderDeletion
 NOT_FOUND = 404
 
 
+def _status(exc: TwilioException) -> int | None:
+    """The HTTP status of a refusal: a REST error's, or that of the page a list could not read (the client raises
+    the base class there, with the response beside the text)."""
+    if isinstance(exc, TwilioRestException):
+        return exc.status
+    response = exc.args[1] if len(exc.args) > 1 else None
+    return getattr(response, "status_code", None)
+
+
 def _error(exc: Exception) -> str:
     if isinstance(exc, TwilioRestException):
         return f"HTTP {exc.status}, error {exc.code}: {exc.msg}" if exc.code else f"HTTP {exc.status}: {exc.msg}"
+    if isinstance(exc, TwilioException) and _status(exc):
+        return f"HTTP {_status(exc)}: {exc.args[0]}"
     return f"{type(exc).__name__}: {exc}"
 
 
@@ -31,13 +42,13 @@ def message_delete(twilio: Client, sid: str) -> ProviderDeletion:
                     raise
             deleted_media += 1
         message.delete()
-    except TwilioRestException as exc:
-        if exc.status == NOT_FOUND:
+    except TwilioException as exc:
+        if _status(exc) == NOT_FOUND:
             return ProviderDeletion(sid=sid, outcome=ProviderDeletion.ABSENT, media_deleted=deleted_media)
         return ProviderDeletion(
             sid=sid, outcome=ProviderDeletion.FAILED, media_deleted=deleted_media, error=_error(exc)
         )
-    except (TwilioException, requests.RequestException) as exc:
+    except requests.RequestException as exc:
         return ProviderDeletion(
             sid=sid, outcome=ProviderDeletion.FAILED, media_deleted=deleted_media, error=_error(exc)
         )
