@@ -262,7 +262,7 @@ class WebhookEvent(models.Model):
     # The parties in E.164, read from the payload when it is stored (empty when it names none or an unreadable
     # one): erasure finds a person's events by exactly their number, never by parsing payloads then.
     sender = models.CharField(_("sender"), max_length=16, blank=True, db_index=True)
-    recipient = models.CharField(_("recipient"), max_length=16, blank=True, db_index=True)
+    recipient = models.CharField(pgettext_lazy("field", "recipient"), max_length=16, blank=True, db_index=True)
     idempotency_token = models.CharField(_("idempotency token"), max_length=128, blank=True)
     signature_valid = models.BooleanField(
         _("signature valid"), null=True, help_text=_("Empty when signature validation is switched off.")

@@ -93,7 +93,7 @@ class ErasureJob(models.Model):
         verbose_name=_("started by"),
     )
     lead_ids = models.JSONField(_("leads to erase"), default=list)
-    total = models.PositiveIntegerField(_("leads"), default=0)
+    total = models.PositiveIntegerField(_("number of leads"), default=0)
     done = models.PositiveIntegerField(_("erased"), default=0)
     failed = models.PositiveIntegerField(_("failed"), default=0)
     errors = models.JSONField(_("errors"), default=list, blank=True)
