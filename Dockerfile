@@ -8,6 +8,7 @@ RUN pip install -r requirements.txt
 
 COPY . .
 RUN DJANGO_SETTINGS_MODULE=happycrm.settings.production DJANGO_SECRET_KEY=collectstatic-only \
+    ERASURE_HMAC_KEY=collectstatic-only-never-used-for-erasure \
     python manage.py collectstatic --no-input \
     && useradd --system --home /app happycrm && chown -R happycrm /app
 USER happycrm

@@ -16,6 +16,7 @@ START_CAMPAIGN = ("campaigns.add_campaign",)
 RUN_CAMPAIGN = ("campaigns.change_campaign",)
 READ_DIAGNOSTICS = ("messaging.view_webhookevent",)
 REPROCESS_WEBHOOK_EVENTS = ("messaging.change_webhookevent",)
+ERASE_LEAD = ("privacy.erase_lead",)  # a lead and everything kept about it (the admin's delete, the API's)
 
 
 def has_perms(user, perms: tuple[str, ...]) -> bool:

@@ -333,6 +333,7 @@ def main():
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "happycrm.settings.production",
         "DJANGO_SECRET_KEY": "bench-" + "x" * 60,
+        "ERASURE_HMAC_KEY": "bench-" + "e" * 40,
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,testserver",
         "DJANGO_SECURE_SSL_REDIRECT": "false",
         "DJANGO_LOG_LEVEL": "WARNING",

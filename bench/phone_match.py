@@ -196,6 +196,7 @@ def main():
     env = {
         "DJANGO_SETTINGS_MODULE": "happycrm.settings.production",
         "DJANGO_SECRET_KEY": "bench-" + "x" * 60,
+        "ERASURE_HMAC_KEY": "bench-" + "e" * 40,
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
         "DJANGO_LOG_LEVEL": "WARNING",
         "DATABASE_URL": DATABASE_URL,

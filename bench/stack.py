@@ -34,6 +34,7 @@ def environment(port: int, **extra: str) -> dict[str, str]:
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "happycrm.settings.production",
         "DJANGO_SECRET_KEY": "bench-" + "x" * 60,
+        "ERASURE_HMAC_KEY": "bench-" + "e" * 40,
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
         "DJANGO_SECURE_SSL_REDIRECT": "false",
         "DATABASE_URL": DATABASE_URL,

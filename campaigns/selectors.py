@@ -48,3 +48,7 @@ def campaign_progress(*, campaign: Campaign) -> dict:
     finished = counts["sent"] + counts["failed"] + counts["skipped"]
     counts["percent"] = round(100 * finished / counts["total"]) if counts["total"] else 100
     return counts
+
+
+def lead_recipients_count(*, lead_id) -> int:
+    return CampaignRecipient.objects.filter(lead_id=lead_id).count()

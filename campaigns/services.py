@@ -149,3 +149,9 @@ def campaign_run(*, campaign_id) -> Campaign:
     Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.DONE, finished_at=timezone.now())
     campaign.refresh_from_db()
     return campaign
+
+
+def lead_recipients_erase(*, lead_id) -> int:
+    """The lead's places in campaigns, for its erasure: how many were deleted (the campaigns stay)."""
+    deleted, _ = CampaignRecipient.objects.filter(lead_id=lead_id).delete()
+    return deleted

@@ -63,3 +63,17 @@ def audit_record(*, user, message: str, objects: Iterable[Model] = (), model: ty
         ]
     LogEntry.objects.bulk_create(entries)
     return len(entries)
+
+
+def audit_history_erase(*, model: type[Model], object_ids: Iterable) -> int:
+    """Remove the admin history of objects being erased (each line keeps the object's name): lines removed."""
+    content_type = ContentType.objects.get_for_model(model, for_concrete_model=False)
+    deleted, _ = LogEntry.objects.filter(
+        content_type=content_type, object_id__in=[str(pk) for pk in object_ids]
+    ).delete()
+    return deleted
+
+
+def audit_history_count(*, model: type[Model], object_ids: Iterable) -> int:
+    content_type = ContentType.objects.get_for_model(model, for_concrete_model=False)
+    return LogEntry.objects.filter(content_type=content_type, object_id__in=[str(pk) for pk in object_ids]).count()

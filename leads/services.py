@@ -178,3 +178,9 @@ def lead_activity_set(*, lead: Lead, last_message_at, last_inbound_at, unread_co
     lead.last_message_at, lead.last_inbound_at, lead.unread_count = last_message_at, last_inbound_at, unread_count
     lead.save(update_fields=["last_message_at", "last_inbound_at", "unread_count", "updated_at"])
     return lead
+
+
+def lead_erase(*, lead: Lead) -> int:
+    """Delete the lead's own row, for its erasure: the apps that hold more about it removed theirs first."""
+    deleted, _ = Lead.objects.filter(pk=lead.pk).delete()
+    return deleted

@@ -1,3 +1,4 @@
+import hashlib
 import secrets
 import uuid
 from pathlib import Path
@@ -258,6 +259,10 @@ class WebhookEvent(models.Model):
         ),
     )
     message_sid = models.CharField(_("message SID"), max_length=64, blank=True, db_index=True)
+    # The parties in E.164, read from the payload when it is stored (empty when it names none or an unreadable
+    # one): erasure finds a person's events by exactly their number, never by parsing payloads then.
+    sender = models.CharField(_("sender"), max_length=16, blank=True, db_index=True)
+    recipient = models.CharField(pgettext_lazy("field", "recipient"), max_length=16, blank=True, db_index=True)
     idempotency_token = models.CharField(_("idempotency token"), max_length=128, blank=True)
     signature_valid = models.BooleanField(
         _("signature valid"), null=True, help_text=_("Empty when signature validation is switched off.")
@@ -292,6 +297,7 @@ class ProviderLog(models.Model):
         SEND = "send", _("Message send")
         MEDIA_DOWNLOAD = "media_download", _("Media download")
         TEMPLATE_PAGE = "template_page", _("Template catalogue page")
+        ERASE = "erase", _("Erasure")
 
     MAX_BODY_LENGTH = 10_000  # characters of a request or response body kept
     MAX_URL_LENGTH = 2000
@@ -332,3 +338,22 @@ class ProviderLog(models.Model):
 
     def __str__(self):
         return f"{self.method} {self.url} @ {local_timestamp(self.created_at, seconds=True)}"
+
+
+class ErasedMessage(models.Model):
+    """The tombstone of an erased message: the hash of its provider SID, so a callback or a retried webhook that
+    arrives for it later is dropped instead of stored (with the phone in its payload) or replayed."""
+
+    sid_hash = models.CharField(_("SID hash"), max_length=64, unique=True)
+    erased_at = models.DateTimeField(_("erased at"), default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("erased message")
+        verbose_name_plural = _("erased messages")
+
+    def __str__(self):
+        return self.sid_hash[:12]
+
+    @staticmethod
+    def hash_sid(sid: str) -> str:
+        return hashlib.sha256(sid.encode()).hexdigest()

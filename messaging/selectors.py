@@ -9,7 +9,7 @@ from leads.models import Lead
 from leads.selectors import SearchTerms, SearchWord, every_word_q, lead_phone_q, lead_search_q, lead_word_places
 
 from .backends.base import PermanentWebhookError, StatusUpdate, backend_for_provider
-from .models import Message, MessageMedia, MessageStatus, WebhookEvent
+from .models import Message, MessageMedia, MessageStatus, ProviderLog, WebhookEvent
 
 SIGNATURE_REJECTIONS_KEY = "webhook-signature-rejections:{day}"
 
@@ -199,3 +199,23 @@ def messages_search_q(*, terms: SearchTerms) -> Q:
     if len(terms.words) > 1 and terms.phone_digits:
         match |= Q(lead__phone__contains=terms.phone_digits)
     return match
+
+
+def lead_webhook_events_q(*, sids: list[str], e164: str) -> Q:
+    """Its events: those about one of its messages, and those whose normalised party is exactly its number
+    (never a substring, never the last-10-digits fallback: those would find other people)."""
+    return Q(message_sid__in=sids) | Q(sender=e164) | Q(recipient=e164)
+
+
+def lead_messaging_counts(*, lead_id, e164: str) -> dict[str, int]:
+    """What erasing the lead would remove here, per kind."""
+    messages = Message.objects.filter(lead_id=lead_id)
+    sids = [sid for sid in messages.values_list("twilio_message_sid", flat=True) if sid]
+    return {
+        "messages": messages.count(),
+        "attachments": MessageMedia.objects.filter(message__lead_id=lead_id).count(),
+        "files": MessageMedia.objects.filter(message__lead_id=lead_id).exclude(file="").count(),
+        "webhook_events": WebhookEvent.objects.filter(lead_webhook_events_q(sids=sids, e164=e164)).count(),
+        "provider_logs": ProviderLog.objects.filter(message__lead_id=lead_id).count(),
+        "provider_messages": len(sids),
+    }

@@ -21,3 +21,7 @@ def events_after(*, cursor: int, limit: int = EVENTS_PAGE) -> list[Event]:
 def events_cursor() -> int:
     """Where a screen that starts now begins: after the newest event."""
     return Event.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+
+
+def lead_events_count(*, lead_id) -> int:
+    return Event.objects.filter(lead_id=lead_id).count()

@@ -60,3 +60,9 @@ def events_prune() -> int:
     """Events are for screens catching up, not an archive: drop those older than a week."""
     deleted, _ = Event.objects.filter(created_at__lt=timezone.now() - RETENTION).delete()
     return deleted
+
+
+def lead_events_erase(*, lead_id) -> int:
+    """A lead's events, for its erasure (their payloads hold its name and messages): how many were deleted."""
+    deleted, _ = Event.objects.filter(lead_id=lead_id).delete()
+    return deleted

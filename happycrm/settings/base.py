@@ -203,6 +203,7 @@ CELERY_BEAT_SCHEDULE = {
     "resume-lost-campaigns": {"task": "campaigns.resume_lost_campaigns", "schedule": 60.0},
     "sync-templates": {"task": "templates_app.sync_templates", "schedule": 3600.0},
     "prune-provider-logs": {"task": "messaging.prune_provider_logs", "schedule": 3600.0},
+    "retry-erased-files": {"task": "privacy.retry_pending_file_deletions", "schedule": 900.0},
 }
 
 if REDIS_URL:
@@ -239,6 +240,11 @@ MESSAGING_CHANNEL_BACKENDS = env.dict("MESSAGING_CHANNEL_BACKENDS", default={})
 PROVIDER_LOG_RETENTION_DAYS = env.int("PROVIDER_LOG_RETENTION_DAYS", default=14)
 
 DEFAULT_PHONE_REGION = env("DEFAULT_PHONE_REGION", default="TR").upper()
+
+# Erasure receipts keep the phone only as an HMAC under this key (its own secret: rotating SECRET_KEY must not
+# make earlier erasures unrecognisable). Production refuses the development value.
+DEVELOPMENT_ERASURE_HMAC_KEY = "happycrm-development-erasure-key-never-use-in-production"
+ERASURE_HMAC_KEY = env("ERASURE_HMAC_KEY", default=DEVELOPMENT_ERASURE_HMAC_KEY)
 
 # Outbound requests to addresses that came from input (media URLs, later webhooks) never reach our own
 # networks (happycrm.outbound_http); these CIDRs are let through all the same, e.g. "10.0.5.0/24". Empty by default.

@@ -6,6 +6,8 @@ from .base import *  # noqa: F403
 from .base import (
     DATABASES,
     DEBUG,
+    DEVELOPMENT_ERASURE_HMAC_KEY,
+    ERASURE_HMAC_KEY,
     MIDDLEWARE,
     POSTGRESQL_ENGINE,
     PUBLIC_BASE_URL,
@@ -24,6 +26,11 @@ if not TWILIO_VALIDATE_SIGNATURE:
         "unset it so Twilio's webhook signatures are checked."
     )
 refuse_insecure_settings(debug=DEBUG, secret_key=SECRET_KEY)
+if len(ERASURE_HMAC_KEY) < 32 or ERASURE_HMAC_KEY == DEVELOPMENT_ERASURE_HMAC_KEY:
+    raise ImproperlyConfigured(
+        "ERASURE_HMAC_KEY is not set or too short: erasure receipts need a secret of their own. "
+        "Set ERASURE_HMAC_KEY to a long random value (at least 32 characters) and keep it."
+    )
 
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
 SESSION_COOKIE_SECURE = True

@@ -70,6 +70,7 @@ def test_gunicorn_refuses_to_start_without_the_manifest(tmp_path):
         tmp_path,
         DJANGO_SETTINGS_MODULE="production_here",
         DJANGO_SECRET_KEY="a-long-random-production-secret-key-for-this-test-only",
+        ERASURE_HMAC_KEY="a-long-random-erasure-key-for-this-test-only",
         PYTHONPATH=f"{tmp_path}:{BASE_DIR}",
     )
     gunicorn = [sys.executable, "-m", "gunicorn", "happycrm.wsgi:application"]

@@ -37,6 +37,7 @@ def production_pool_settings() -> dict:
     env.update(
         DJANGO_SETTINGS_MODULE="happycrm.settings.production",
         DJANGO_SECRET_KEY=get_random_secret_key(),
+        ERASURE_HMAC_KEY=get_random_secret_key(),
         DJANGO_ENV_FILE=str(BASE_DIR / "absent.env"),
     )
     result = subprocess.run(

@@ -13,7 +13,7 @@ import json
 from django.conf import settings
 print(json.dumps([settings.SECURE_HSTS_SECONDS, settings.SECURE_HSTS_INCLUDE_SUBDOMAINS, settings.SECURE_HSTS_PRELOAD]))
 """
-KEY = {"DJANGO_SECRET_KEY": "x" * 60}
+KEY = {"DJANGO_SECRET_KEY": "x" * 60, "ERASURE_HMAC_KEY": "e" * 40}
 
 
 def hsts(tmp_path, **env):

@@ -140,7 +140,7 @@ def test_debug_off_refuses_the_development_secret_key(tmp_path, module):
 
 
 def test_production_refuses_debug_and_disabled_signatures(tmp_path):
-    key = {"DJANGO_SECRET_KEY": "x" * 60}
+    key = {"DJANGO_SECRET_KEY": "x" * 60, "ERASURE_HMAC_KEY": "e" * 40}
     debug = run(tmp_path, module="happycrm.settings.production", DJANGO_DEBUG="true", **key)
     assert debug.returncode != 0
     assert "DJANGO_DEBUG" in debug.stderr.strip().splitlines()[-1]
@@ -149,11 +149,21 @@ def test_production_refuses_debug_and_disabled_signatures(tmp_path):
     assert "TWILIO_VALIDATE_SIGNATURE" in unsigned.stderr.strip().splitlines()[-1]
 
 
+@pytest.mark.parametrize("value", [None, "", "short", "happycrm-development-erasure-key-never-use-in-production"])
+def test_production_refuses_an_insecure_erasure_key(tmp_path, value):
+    key = {"DJANGO_SECRET_KEY": "x" * 60} | ({} if value is None else {"ERASURE_HMAC_KEY": value})
+    result = run(tmp_path, module="happycrm.settings.production", **key)
+    assert result.returncode != 0
+    assert "ERASURE_HMAC_KEY" in result.stderr.strip().splitlines()[-1]
+
+
 def test_a_value_starting_with_a_dollar_is_taken_as_written(tmp_path):
     """A generated secret may start with "$": it is the key, not the name of another variable."""
     secret = "$" + get_random_secret_key()
     code = "from django.conf import settings; print(settings.SECRET_KEY == " + repr(secret) + ")"
-    result = run(tmp_path, module="happycrm.settings.production", code=code, DJANGO_SECRET_KEY=secret)
+    result = run(
+        tmp_path, module="happycrm.settings.production", code=code, DJANGO_SECRET_KEY=secret, ERASURE_HMAC_KEY="e" * 40
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "True"
 
@@ -171,6 +181,7 @@ def test_check_deploy_is_clean_under_production_settings(tmp_path):
         module="collected",
         args=["manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         DJANGO_SECRET_KEY=get_random_secret_key(),
+        ERASURE_HMAC_KEY=get_random_secret_key(),
         DJANGO_ALLOWED_HOSTS="crm.example.com",
         PYTHONPATH=f"{tmp_path}:{BASE_DIR}",
     )

@@ -79,6 +79,21 @@ class StatusUpdate:
     recipient_opted_out: bool = False
 
 
+@dataclass(frozen=True)
+class ProviderDeletion:
+    """What became of a request to delete a message (and its media) at the provider."""
+
+    DELETED = "deleted"
+    ABSENT = "absent"  # the provider had no such message (already deleted, or never taken)
+    FAILED = "failed"
+    UNSUPPORTED = "unsupported"  # the provider keeps nothing that can be deleted through it
+
+    sid: str
+    outcome: str
+    media_deleted: int = 0
+    error: str = ""
+
+
 class PermanentWebhookError(Exception):
     """The event can never be processed as it stands (a field repeated or too long, no SID); retrying would not help."""
 
@@ -142,6 +157,10 @@ class BaseBackend:
         """("inbound" or "status", the message's SID or "") for the stored event; never raises."""
         return "inbound", ""
 
+    def event_parties(self, payload: dict) -> tuple[str, str]:
+        """(sender, recipient) of a stored event as the provider wrote them ("" where it names none); never raises."""
+        return "", ""
+
     def parse(self, payload: dict) -> InboundMessage | StatusUpdate:
         """Raises PermanentWebhookError when the payload cannot be read (a backend that receives nothing: always)."""
         raise PermanentWebhookError(f"The {self.provider} backend receives no webhooks.")
@@ -166,6 +185,11 @@ class BaseBackend:
 
     def media_credentials(self, url: str) -> tuple[str, str] | None:
         return None
+
+    # Erasure: the provider's own copy of a message and its media.
+    def message_delete(self, sid: str) -> ProviderDeletion:
+        """Delete the message the provider knows as `sid` and its media there; never raises."""
+        return ProviderDeletion(sid=sid, outcome=ProviderDeletion.UNSUPPORTED)
 
     # Templates.
     def templates(self) -> list[ProviderTemplate | UnreadableTemplate]:

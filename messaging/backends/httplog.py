@@ -163,6 +163,16 @@ def log_context(*, message=None, template=None) -> Iterator[None]:
         _concerns.reset(token)
 
 
+@contextmanager
+def log_context_cleared() -> Iterator[None]:
+    """Exchanges that concern no stored row (an erased message's deletion at the provider), whatever the caller."""
+    token = _concerns.set((None, None))
+    try:
+        yield
+    finally:
+        _concerns.reset(token)
+
+
 @dataclass
 class Exchange:
     """What the wrapped code learns about its exchange: the answer, and the credentials it sent."""

@@ -1,9 +1,10 @@
 import uuid
 
-from .base import BaseBackend, OutgoingMessage, SendResult
+from .base import BaseBackend, OutgoingMessage, ProviderDeletion, SendResult
 from .twilio.codes import TwilioLimits
 
 outbox: list[OutgoingMessage] = []
+deleted: list[str] = []  # the SIDs erasure asked it to delete
 
 
 class LocmemBackend(TwilioLimits, BaseBackend):
@@ -14,3 +15,7 @@ class LocmemBackend(TwilioLimits, BaseBackend):
     def send(self, message: OutgoingMessage) -> SendResult:
         outbox.append(message)
         return SendResult(sid=f"SM{uuid.uuid4().hex}", status="queued")
+
+    def message_delete(self, sid: str) -> ProviderDeletion:
+        deleted.append(sid)
+        return ProviderDeletion(sid=sid, outcome=ProviderDeletion.DELETED)

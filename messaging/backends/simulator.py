@@ -13,7 +13,15 @@ from django.db import close_old_connections, transaction
 from happycrm.queue import task_named
 from messaging.models import Channel
 
-from .base import BaseBackend, InboundMessage, OutgoingMessage, PermanentWebhookError, SendResult, StatusUpdate
+from .base import (
+    BaseBackend,
+    InboundMessage,
+    OutgoingMessage,
+    PermanentWebhookError,
+    ProviderDeletion,
+    SendResult,
+    StatusUpdate,
+)
 from .twilio.codes import OPTED_OUT_ERROR, TwilioLimits, opt_change
 
 PROVIDER = "simulator"
@@ -92,6 +100,14 @@ class SimulatorBackend(TwilioLimits, BaseBackend):
     def event_kind_and_sid(self, payload: dict) -> tuple[str, str]:
         sid = payload.get("sid")
         return ("status" if payload.get("kind") == "status" else "inbound"), sid if isinstance(sid, str) else ""
+
+    def event_parties(self, payload: dict) -> tuple[str, str]:
+        sender = payload.get("from")
+        return (sender if isinstance(sender, str) else ""), ""
+
+    def message_delete(self, sid: str) -> ProviderDeletion:
+        """It keeps no copy of what it carried: nothing is left to delete."""
+        return ProviderDeletion(sid=sid, outcome=ProviderDeletion.DELETED)
 
     def parse(self, payload: dict) -> InboundMessage | StatusUpdate:
         sid = _text(payload, "sid")

@@ -49,16 +49,18 @@ def _download(url: str, backend: BaseBackend) -> tuple[bytes, str]:
     return response.content, response.content_type
 
 
-def media_fetch(*, media_id) -> MessageMedia:
+def media_fetch(*, media_id) -> MessageMedia | None:
     """Download one attachment through the outbound guard and store it under a random key.
 
     Only a URL the provider vouches for is requested, with its credentials where it says; a refused URL
     (another host, a redirect to a private address, too large) fails the attachment at once with the reason.
     A failure that may pass is recorded and raised for the caller to retry; after MEDIA_MAX_ATTEMPTS the
     attachment is marked failed. The stored content type is the one the bytes show. The message's text is
-    never touched.
+    never touched. None when the attachment was erased meanwhile: then no file is left behind.
     """
-    media = MessageMedia.objects.select_related("message").get(pk=media_id)
+    media = MessageMedia.objects.select_related("message").filter(pk=media_id).first()
+    if media is None:  # erased (with its message) before the fetch began
+        return None
     if media.status == MessageMedia.Status.STORED:
         return media
     attempts = media.attempts + 1
@@ -82,13 +84,26 @@ def media_fetch(*, media_id) -> MessageMedia:
         raise
     content_type = content_type_for(content, declared=media.content_type or served_type)
     with transaction.atomic():
-        media.content_type = content_type
+        # The row is locked while the file is written: an erasure of its message waits for it and then removes
+        # the file, or went first and the row is gone here, so nothing is written.
+        if not MessageMedia.objects.select_for_update().filter(pk=media.pk).exists():
+            return None
         media.file.save("attachment", ContentFile(content), save=False)
-        media.size = len(content)
-        media.status = MessageMedia.Status.STORED
-        media.attempts = attempts
-        media.error = ""
-        media.save()
-        if media.position == 0:  # the message's own summary of its first attachment follows the bytes too
-            Message.objects.filter(pk=media.message_id).update(media_content_type=content_type)
+        try:
+            media.content_type = content_type
+            media.size = len(content)
+            media.status = MessageMedia.Status.STORED
+            media.attempts = attempts
+            media.error = ""
+            media.updated_at = timezone.now()
+            fields = ["content_type", "size", "status", "attempts", "error", "updated_at", "file"]
+            stored = MessageMedia.objects.filter(pk=media.pk).update(**{name: getattr(media, name) for name in fields})
+            if stored and media.position == 0:  # the message's summary of its first attachment follows the bytes
+                Message.objects.filter(pk=media.message_id).update(media_content_type=content_type)
+        except BaseException:
+            media.file.storage.delete(media.file.name)
+            raise
+        if not stored:  # erased between the check and the write (a database without row locks): leave no file
+            media.file.storage.delete(media.file.name)
+            return None
     return media

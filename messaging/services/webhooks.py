@@ -9,13 +9,15 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.db import DataError, transaction
 from django.utils import timezone
 
 from happycrm.db.insert import row_insert
 from happycrm.queue import Batcher, enqueue_on_commit
+from leads.phones import normalize_phone
 from messaging.backends.base import InboundMessage, PermanentWebhookError, backend_for_provider
-from messaging.models import WebhookEvent
+from messaging.models import ErasedMessage, WebhookEvent
 from messaging.selectors import SIGNATURE_REJECTIONS_KEY, media_pending_for_retry, webhook_events_unfinished
 
 from .inbound import FETCH_MEDIA_TASK, Delivery, inbound_message_receive, inbound_messages_receive
@@ -48,17 +50,41 @@ def signature_rejection_record() -> None:
 webhook_events_queue = Batcher(PROCESS_TASK, interval=0.1)
 
 
+def _e164_or_blank(value: str) -> str:
+    try:
+        return normalize_phone(value) if value else ""
+    except ValidationError:
+        return ""
+
+
+def event_parties(*, provider: str, payload: dict) -> tuple[str, str]:
+    """The (sender, recipient) a stored payload names, each in E.164 or "" (none, or not a phone number)."""
+    try:
+        backend = backend_for_provider(provider)
+    except LookupError:
+        return "", ""
+    return tuple(_e164_or_blank(value) for value in backend.event_parties(payload))
+
+
+def sid_erased(sid: str) -> bool:
+    return bool(sid) and ErasedMessage.objects.filter(sid_hash=ErasedMessage.hash_sid(sid)).exists()
+
+
 def webhook_event_store(
     *, provider: str, payload: dict, signature_valid: bool | None, idempotency_token: str = ""
-) -> WebhookEvent:
+) -> WebhookEvent | None:
     """Keep the request `provider` received as it came (unknown fields included) and queue its processing once
-    committed.
+    committed; None when it is about an erased message (a late callback, a retried webhook): dropped unstored.
 
     Whatever the fields hold is stored: a NUL (which the database refuses) is replaced in the payload and
     kept exactly in `original_fields`; a SID that is repeated or too long is left out of the SID column,
     and processing rejects the event with that reason."""
     payload, original_fields = payload_storable(payload)
     kind, message_sid = backend_for_provider(provider).event_kind_and_sid(payload)
+    if sid_erased(message_sid):
+        logger.info("A webhook for an erased message was dropped")
+        return None
+    sender, recipient = event_parties(provider=provider, payload=payload)
     event = row_insert(
         WebhookEvent(
             provider=provider,
@@ -66,6 +92,8 @@ def webhook_event_store(
             payload=payload,
             original_fields=original_fields,
             message_sid=message_sid,
+            sender=sender,
+            recipient=recipient,
             signature_valid=signature_valid,
             idempotency_token=idempotency_token[:128],
         )
@@ -109,6 +137,7 @@ def webhook_events_process(*, event_ids, retry_rejected: bool = False, skip_lock
             .filter(pk__in=event_ids)
             .order_by("received_at", "pk")
         )
+        events = _events_drop_erased(events)
         batch.events = [
             event
             for event in events
@@ -124,6 +153,20 @@ def webhook_events_process(*, event_ids, retry_rejected: bool = False, skip_lock
         _events_save(batch.events)
     batch.seconds = time.monotonic() - started
     return batch
+
+
+def _events_drop_erased(events: list[WebhookEvent]) -> list[WebhookEvent]:
+    """Events stored for a message while it was being erased (they passed the store's check just before its
+    tombstone committed) are deleted, never processed: the rest."""
+    hashes = {ErasedMessage.hash_sid(event.message_sid): event for event in events if event.message_sid}
+    if not hashes:
+        return events
+    erased = {
+        hashes[h].pk for h in ErasedMessage.objects.filter(sid_hash__in=hashes).values_list("sid_hash", flat=True)
+    }
+    if erased:
+        WebhookEvent.objects.filter(pk__in=erased).delete()
+    return [event for event in events if event.pk not in erased]
 
 
 def webhook_event_process(*, event_id, retry_rejected: bool = False) -> WebhookEvent:

@@ -2,10 +2,10 @@ from functools import cached_property
 
 from django.conf import settings
 
-from messaging.backends.base import BaseBackend, OutgoingMessage, SendResult
+from messaging.backends.base import BaseBackend, OutgoingMessage, ProviderDeletion, SendResult
 
-from . import content, media, parser
-from .client import PROVIDER, client, message_create
+from . import content, erase, media, parser
+from .client import PROVIDER, client, erase_client, message_create
 from .codes import TwilioLimits
 
 
@@ -30,8 +30,14 @@ class TwilioBackend(TwilioLimits, BaseBackend):
     def event_kind_and_sid(self, payload: dict) -> tuple[str, str]:
         return parser.kind_and_sid(payload)
 
+    def event_parties(self, payload: dict) -> tuple[str, str]:
+        return parser.parties(payload)
+
     def parse(self, payload: dict):
         return parser.parse(payload)
+
+    def message_delete(self, sid: str) -> ProviderDeletion:
+        return erase.message_delete(erase_client(), sid)
 
     def media_url_refusal(self, url: str, hop: int) -> str | None:
         return media.media_url_refusal(url, hop)

@@ -100,9 +100,20 @@ def client() -> Client:
     return _client(settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN, settings.TWILIO_API_BASE_URL, HTTP_TIMEOUT)
 
 
+def erase_client() -> Client:
+    """The same, its exchanges logged as erasure (deleting messages and media), not as sends."""
+    return _client(
+        settings.TWILIO_ACCOUNT_SID,
+        settings.TWILIO_AUTH_TOKEN,
+        settings.TWILIO_API_BASE_URL,
+        HTTP_TIMEOUT,
+        ProviderLog.Kind.ERASE,
+    )
+
+
 @functools.lru_cache(maxsize=8)
-def _client(account_sid: str, auth_token: str, base_url: str, timeout: float) -> Client:
-    http = LoggedHttpClient(kind=ProviderLog.Kind.SEND, timeout=timeout)
+def _client(account_sid: str, auth_token: str, base_url: str, timeout: float, kind=ProviderLog.Kind.SEND) -> Client:
+    http = LoggedHttpClient(kind=kind, timeout=timeout)
     twilio = Client(account_sid, auth_token, http_client=http)
     if base_url:
         twilio.api.base_url = base_url

@@ -84,6 +84,18 @@ def kind_and_sid(payload: dict) -> tuple[str, str]:
     return kind, sid
 
 
+def parties(payload: dict) -> tuple[str, str]:
+    """(From, To) without their channel prefix (`whatsapp:`); "" for one that is missing or repeated."""
+
+    def number(name: str) -> str:
+        value = payload.get(name)
+        if not isinstance(value, str):
+            return ""
+        return value.split(":", 1)[1] if ":" in value else value
+
+    return number("From"), number("To")
+
+
 def channel_for_sender(sender: str) -> str:
     """A `whatsapp:` sender is WhatsApp, whatever else the request says; anything else is SMS."""
     return Channel.WHATSAPP if sender.strip().lower().startswith("whatsapp:") else Channel.SMS

@@ -13,6 +13,7 @@ from messaging.models import WebhookEvent
 from messaging.services.webhooks import signature_rejection_record, webhook_event_store
 from messaging.views import refuse
 
+from .parser import is_status_callback
 from .signature import signature_check, signed_url
 
 logger = logging.getLogger(__name__)
@@ -62,6 +63,12 @@ def twilio_webhook(request):
         logger.exception("Twilio webhook could not be stored; answering 503 so Twilio's fallback applies")
         return refuse(503, "Temporarily unable to store the request.")
 
+    if event is None:  # about an erased message: dropped, and answered as if taken so Twilio stops retrying
+        return (
+            HttpResponse(status=200)
+            if is_status_callback(payload)
+            else HttpResponse(EMPTY_TWIML, content_type="text/xml")
+        )
     if event.kind == WebhookEvent.Kind.INBOUND:
         return HttpResponse(EMPTY_TWIML, content_type="text/xml")
     return HttpResponse(status=200)

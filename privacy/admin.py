@@ -1,0 +1,148 @@
+"""Erasure in the admin: a lead's delete (single and bulk) is its erasure, the receipts and the files that still
+wait for removal are shown read-only, and a bulk erasure shows its progress."""
+
+from django.contrib import admin, messages
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
+
+from accounts.permissions import ERASE_LEAD, has_perms
+from happycrm.admin_site import ReadOnlyAdminMixin
+from leads.admin import LeadAdmin
+from leads.models import Lead
+
+from .models import ErasureJob, ErasureReceipt, PendingFileDeletion
+from .selectors import KINDS, lead_erase_counts
+from .services import LeadAlreadyGone, Requester, lead_erase, leads_erase_start, provider_summary
+
+KIND_LABELS = {
+    "leads": _("leads"),
+    "messages": _("messages"),
+    "attachments": _("attachments"),
+    "files": _("stored files (local disk or S3)"),
+    "webhook_events": _("raw webhook events"),
+    "provider_logs": _("provider log entries"),
+    "notification_events": _("notification events"),
+    "campaign_recipients": _("campaign recipients"),
+    "admin_history": _("admin history entries"),
+    "provider_messages": _("messages and their media at the provider"),
+}
+OUTCOME_LABELS = {
+    "deleted": _("deleted"),
+    "absent": _("not there (already gone)"),
+    "failed": _("failed"),
+    "unsupported": _("nothing kept"),
+}
+
+
+def counts_html(counts: dict) -> str:
+    return format_html_join(
+        "", "<div>{}: {}</div>", ((KIND_LABELS.get(kind, kind), counts.get(kind, 0)) for kind in KINDS)
+    )
+
+
+# The lead admin as the apps before this one made it (campaigns adds its action the same way), its delete made
+# erasure; leads knows nothing of privacy.
+RegisteredLeadAdmin: type[LeadAdmin] = type(admin.site.get_model_admin(Lead))
+admin.site.unregister(Lead)
+
+
+@admin.register(Lead)
+class ErasableLeadAdmin(RegisteredLeadAdmin):
+    """The leads' admin, whose delete is erasure: everything kept about the lead, through privacy's service."""
+
+    delete_confirmation_template = "privacy/lead_delete_confirmation.html"
+    delete_selected_confirmation_template = "privacy/lead_delete_selected_confirmation.html"
+
+    def has_delete_permission(self, request, obj=None):
+        return has_perms(request.user, ERASE_LEAD)
+
+    def get_deleted_objects(self, objs, request):
+        """The confirmation page lists each lead with what goes with it, and the totals per kind. What the other
+        apps' admins allow plays no part: the erase permission covers it all."""
+        deleted, totals = [], dict.fromkeys(KINDS, 0)
+        for lead in objs:
+            counts = lead_erase_counts(lead=lead)
+            deleted.append(f"{lead} ({lead.phone_display})")
+            deleted.append([f"{KIND_LABELS[kind]}: {count}" for kind, count in counts.items()])
+            for kind, count in counts.items():
+                totals[kind] += count
+        model_count = {KIND_LABELS[kind]: count for kind, count in totals.items() if count}
+        perms_needed = set() if has_perms(request.user, ERASE_LEAD) else {gettext("erase lead")}
+        return deleted, model_count, perms_needed, []
+
+    def log_deletions(self, request, queryset):
+        """Django's deletion line would keep the lead's name: the erasure records its own line, by receipt."""
+        return []
+
+    def delete_model(self, request, obj):
+        try:
+            receipt = lead_erase(lead=obj, requester=Requester.admin(request.user))
+        except LeadAlreadyGone as exc:
+            self.message_user(request, str(exc), messages.WARNING)
+            return
+        url = reverse("admin:privacy_erasurereceipt_change", args=[receipt.pk])
+        self.message_user(request, format_html('{} <a href="{}">{}</a>', gettext("Erased."), url, receipt))
+
+    def delete_queryset(self, request, queryset):
+        job = leads_erase_start(
+            lead_ids=list(queryset.values_list("pk", flat=True)), requester=Requester.admin(request.user)
+        )
+        url = reverse("admin:privacy_erasurejob_change", args=[job.pk])
+        text = ngettext(
+            "Erasing %(count)d lead in the background.", "Erasing %(count)d leads in the background.", job.total
+        ) % {"count": job.total}
+        self.message_user(request, format_html('{} <a href="{}">{}</a>', text, url, gettext("See its progress.")))
+
+
+@admin.register(ErasureReceipt)
+class ErasureReceiptAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["__str__", "erased_at", "erased_by_name", "via", "removed_summary", "provider_result", "pending"]
+    list_filter = ["via", "erased_at"]
+    search_fields = ["phone_hmac"]
+    fields = ["erased_at", "erased_by", "erased_by_name", "via", "removed", "provider_result", "pending", "phone_hmac"]
+    readonly_fields = fields
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # the proof that the erasure happened
+
+    @admin.display(description=_("removed"))
+    def removed_summary(self, obj):
+        return ", ".join(f"{count} {KIND_LABELS[kind]}" for kind, count in obj.counts.items() if count) or "-"
+
+    @admin.display(description=_("removed"))
+    def removed(self, obj):
+        return counts_html(obj.counts)
+
+    @admin.display(description=_("at the provider"))
+    def provider_result(self, obj):
+        summary = provider_summary(obj)
+        return ", ".join(f"{OUTCOME_LABELS.get(k, k)}: {v}" for k, v in summary.items()) or "-"
+
+    @admin.display(description=_("files awaiting removal"))
+    def pending(self, obj):
+        return obj.pending_files.count()
+
+
+@admin.register(PendingFileDeletion)
+class PendingFileDeletionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["name", "receipt", "attempts", "last_error", "created_at", "updated_at"]
+    readonly_fields = ["name", "receipt", "attempts", "last_error", "created_at", "updated_at"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # removed by the periodic retry once the file is gone
+
+
+@admin.register(ErasureJob)
+class ErasureJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["__str__", "status", "progress", "failed", "created_by", "created_at", "finished_at"]
+    fields = ["status", "progress", "failed", "errors", "created_by", "created_at", "finished_at"]
+    readonly_fields = fields
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("progress"))
+    def progress(self, obj):
+        return f"{obj.done + obj.failed} / {obj.total}"

@@ -1,0 +1,50 @@
+"""What an erasure would remove, and whether a number was erased before."""
+
+import hashlib
+import hmac
+
+from django.conf import settings
+
+from campaigns.selectors import lead_recipients_count
+from happycrm.audit import audit_history_count
+from leads.models import Lead
+from messaging.models import Message
+from messaging.selectors import lead_messaging_counts
+from notifications.selectors import lead_events_count
+
+from .models import ErasureReceipt
+
+# The kinds a receipt counts, in the order the confirmation page and the receipt list them.
+KINDS = (
+    "leads",
+    "messages",
+    "attachments",
+    "files",
+    "webhook_events",
+    "provider_logs",
+    "notification_events",
+    "campaign_recipients",
+    "admin_history",
+    "provider_messages",
+)
+
+
+def phone_hmac(e164: str) -> str:
+    return hmac.new(settings.ERASURE_HMAC_KEY.encode(), e164.encode(), hashlib.sha256).hexdigest()
+
+
+def receipt_for_phone(*, e164: str) -> ErasureReceipt | None:
+    """The latest erasure of this exact number, if it was erased before."""
+    return ErasureReceipt.objects.filter(phone_hmac=phone_hmac(e164)).order_by("-erased_at").first()
+
+
+def lead_erase_counts(*, lead: Lead) -> dict[str, int]:
+    """What erasing `lead` removes, per kind (the confirmation page and a dry run)."""
+    counts = {"leads": 1, **lead_messaging_counts(lead_id=lead.pk, e164=lead.phone)}
+    counts["notification_events"] = lead_events_count(lead_id=lead.pk)
+    counts["campaign_recipients"] = lead_recipients_count(lead_id=lead.pk)
+    message_ids = Message.objects.filter(lead_id=lead.pk).values_list("pk", flat=True)
+    counts["admin_history"] = audit_history_count(model=Lead, object_ids=[lead.pk]) + audit_history_count(
+        model=Message, object_ids=list(message_ids)
+    )
+    return {kind: counts.get(kind, 0) for kind in KINDS}
