@@ -16,6 +16,7 @@ START_CAMPAIGN = ("campaigns.add_campaign",)
 RUN_CAMPAIGN = ("campaigns.change_campaign",)
 READ_DIAGNOSTICS = ("messaging.view_webhookevent",)
 REPROCESS_WEBHOOK_EVENTS = ("messaging.change_webhookevent",)
+EXPORT_LEAD_DATA = (*READ_CONVERSATIONS, *VIEW_MEDIA)  # a lead's ZIP holds its conversation and attachments
 
 
 def has_perms(user, perms: tuple[str, ...]) -> bool:

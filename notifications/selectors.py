@@ -21,3 +21,13 @@ def events_after(*, cursor: int, limit: int = EVENTS_PAGE) -> list[Event]:
 def events_cursor() -> int:
     """Where a screen that starts now begins: after the newest event."""
     return Event.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+
+
+def status_changes_for_messages(*, message_ids) -> dict:
+    """The status changes recorded for these messages (each a status update event: when, which status, which error
+    code), oldest first, by message id."""
+    changes = {}
+    events = Event.objects.filter(type=Event.Type.STATUS_UPDATE, message_id__in=list(message_ids)).order_by("pk")
+    for event in events.only("pk", "message_id", "payload", "created_at"):
+        changes.setdefault(event.message_id, []).append(event)
+    return changes
