@@ -2,6 +2,8 @@ from collections.abc import Callable
 
 from django.contrib import admin
 from django.db.models import Count, Q
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from happycrm.admin_site import related_rows_link
@@ -62,11 +64,16 @@ class LeadAdmin(admin.ModelAdmin):
     # with `search_also` (messaging adds the messages' text), so leads imports none of them.
     search_places = (lead_details_places,)
     date_hierarchy = "created_at"
+    # What messaging records about the lead is shown, never edited by hand (STOP and START set the opt-out).
     readonly_fields = [
         "phone_national",
         "last_message_at",
         "last_inbound_at",
         "unread_count",
+        "opted_out_at",
+        "is_unregistered",
+        "first_message_answered",
+        "conversation_link",
         "messages_link",
         "created_at",
         "updated_at",
@@ -78,6 +85,7 @@ class LeadAdmin(admin.ModelAdmin):
             _("Messaging"),
             {
                 "fields": [
+                    "conversation_link",
                     "messages_link",
                     "unread_count",
                     "last_message_at",
@@ -98,6 +106,15 @@ class LeadAdmin(admin.ModelAdmin):
     @admin.display(description=_("messages"))
     def messages_link(self, obj):
         return related_rows_link("admin:messaging_message_changelist", "lead", obj, _("View the conversation"))
+
+    @admin.display(description=_("conversation"))
+    def conversation_link(self, obj):
+        if obj is None or obj.pk is None:
+            return "-"
+        return format_html('<a href="{}">{}</a>', reverse("inbox:conversation", args=[obj.pk]), _("Open in the inbox"))
+
+    def get_inlines(self, request, obj):
+        return self.inlines if obj is not None else []  # what other apps show of a lead (its messages) needs one
 
     def save_model(self, request, obj, form, change):
         lead_save(lead=obj)  # as the conversation's panel saves it: open screens follow the change
