@@ -103,7 +103,7 @@ class LeadMessageInline(ReadOnlyAdminMixin, admin.TabularInline):
             "<div>{}</div>",
             (
                 (
-                    format_html('<a href="{}">{}</a>', item.get_absolute_url(), item.content_type or _("file"))
+                    format_html('<a href="{}">{}</a> {}', item.get_absolute_url(), _("Open"), item.content_type)
                     if item.status == MessageMedia.Status.STORED
                     else f"{item.content_type or _('attachment')}: {item.get_status_display()}",
                 )
