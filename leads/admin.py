@@ -103,7 +103,7 @@ class LeadAdmin(admin.ModelAdmin):
     def phone_display(self, obj):
         return obj.phone_display.replace(" ", "\N{NO-BREAK SPACE}")
 
-    @admin.display(description=_("event"), ordering="event_date")
+    @admin.display(description=pgettext_lazy("a lead's", "event"), ordering="event_date")
     def event(self, obj):
         return date_and_time(obj.event_date, obj.event_time)
 

@@ -9,7 +9,8 @@ from django.core.management import CommandError, call_command
 
 from happycrm.audit import SYSTEM_USERNAME
 from leads.tests.factories import LeadFactory
-from messaging.tests.factories import InboundMessageFactory
+from messaging.models import MessageStatus
+from messaging.tests.factories import InboundMessageFactory, MessageFactory
 from privacy.management.commands.export_lead import Command as ExportLead
 from privacy.tests.test_export import attach
 
@@ -101,3 +102,10 @@ def test_the_command_exits_non_zero_with_one_line(tmp_path, capsys):
         ExportLead().run_from_argv(["manage.py", "export_lead", "--phone", "+905559999999", "--output", str(tmp_path)])
     assert exited.value.code == 1
     assert capsys.readouterr().err.splitlines() == ["CommandError: No lead has the phone +905559999999."]
+
+
+def test_the_zip_is_written_in_the_language_asked_for(tmp_path):
+    message = MessageFactory(status=MessageStatus.UNDELIVERED, error_code=30003, provider="twilio")
+    run("--id", str(message.lead_id), "--output", str(tmp_path / "tr.zip"), "--language", "tr")
+    [row] = json.loads(zipfile.ZipFile(tmp_path / "tr.zip").read("messages.json"))
+    assert row["error_explanation"] == "Telefona ulaşılamıyor: kapalı ya da kapsama alanı dışında."

@@ -2,8 +2,10 @@ import os
 import tempfile
 from pathlib import Path
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import translation
 
 from happycrm.audit import audit_record, command_by, command_user
 from leads.phones import normalize_phone
@@ -24,8 +26,18 @@ class Command(BaseCommand):
         parser.add_argument(
             "--output", required=True, help="the ZIP file to write, or a folder to write lead-<id>.zip into"
         )
+        parser.add_argument(
+            "--language",
+            choices=[code for code, _name in settings.LANGUAGES],
+            default=settings.LANGUAGE_CODE,
+            help="the language of the ZIP's README and explanations (default: LANGUAGE_CODE)",
+        )
 
-    def handle(self, *args, lead_id, phone, output, **options):
+    def handle(self, *args, language, **options):
+        with translation.override(language):
+            self._export(**options)
+
+    def _export(self, *, lead_id, phone, output, **options):
         lead = self._lead(lead_id, phone)
         path = Path(output)
         if path.is_dir():
