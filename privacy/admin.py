@@ -9,7 +9,7 @@ from accounts.permissions import EXPORT_LEAD_DATA, has_perms
 from happycrm.audit import audit_record
 from leads.models import Lead
 
-from .export import export_filename, lead_export, leads_export
+from .selectors import export_filename, lead_export, leads_export
 
 EXPORT_MAX_LEADS = 20  # more at once is a long request: manage.py export_lead exports any number, one by one
 

@@ -11,7 +11,7 @@ from django.urls import reverse
 from leads.tests.factories import LeadFactory
 from messaging.tests.factories import InboundMessageFactory
 from privacy.admin import EXPORT_MAX_LEADS
-from privacy.tests.test_export import attach
+from privacy.tests.test_selectors import attach
 
 pytestmark = pytest.mark.django_db
 CHANGELIST = reverse("admin:leads_lead_changelist")

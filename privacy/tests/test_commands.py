@@ -12,7 +12,7 @@ from leads.tests.factories import LeadFactory
 from messaging.models import MessageStatus
 from messaging.tests.factories import InboundMessageFactory, MessageFactory
 from privacy.management.commands.export_lead import Command as ExportLead
-from privacy.tests.test_export import attach
+from privacy.tests.test_selectors import attach
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ from django.utils import translation
 from happycrm.audit import audit_record, command_by, command_user
 from leads.phones import normalize_phone
 from leads.selectors import lead_get, lead_get_by_exact_phone
-from privacy.export import export_filename, lead_export
+from privacy.selectors import export_filename, lead_export
 
 
 class Command(BaseCommand):

@@ -1,4 +1,5 @@
-"""A lead's data as one ZIP (the right of access): the lead, its messages, their delivery history and attachments.
+"""Reads across the apps about one person. A lead's data as one ZIP (the right of access): the lead, its messages, their
+delivery history and attachments.
 
 Every table goes in twice, as JSON and as CSV. The conversation is read a chunk at a time and each table is
 spooled to a temporary file (memory up to SPOOL_BYTES, disk after that), so a long conversation or a large

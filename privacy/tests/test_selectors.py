@@ -15,7 +15,7 @@ from messaging.models import MessageMedia, MessageStatus
 from messaging.selectors import EXPORT_CHUNK
 from messaging.services.status import message_statuses_apply
 from messaging.tests.factories import InboundMessageFactory, MessageFactory
-from privacy.export import lead_export, leads_export
+from privacy.selectors import lead_export, leads_export
 
 pytestmark = pytest.mark.django_db
 
