@@ -17,6 +17,7 @@ RUN_CAMPAIGN = ("campaigns.change_campaign",)
 READ_DIAGNOSTICS = ("messaging.view_webhookevent",)
 REPROCESS_WEBHOOK_EVENTS = ("messaging.change_webhookevent",)
 ERASE_LEAD = ("privacy.erase_lead",)  # a lead and everything kept about it (the admin's delete, the API's)
+EXPORT_LEAD_DATA = (*READ_CONVERSATIONS, *VIEW_MEDIA)  # a lead's ZIP holds its conversation and attachments
 
 
 def has_perms(user, perms: tuple[str, ...]) -> bool:

@@ -75,6 +75,20 @@ def _phone_query(alias: str) -> _CompiledQuery:
     return _phone_queries[alias]
 
 
+def lead_get(*, pk) -> Lead | None:
+    """The lead with this id (any form a UUID takes), or None; never raises for a malformed id."""
+    try:
+        return Lead.objects.select_related("stage").filter(pk=pk).first()
+    except ValidationError:
+        return None
+
+
+def lead_get_by_exact_phone(*, e164: str) -> Lead | None:
+    """The lead whose number is exactly `e164`: a request about one person never reaches another through the
+    last-10-digits fallback."""
+    return Lead.objects.select_related("stage").filter(phone=e164).first()
+
+
 def lead_find_by_phone(*, e164: str) -> PhoneMatch:
     """The spec's phone matcher: the exact E.164 number, else the last 10 digits (an indexed column, no LIKE).
 

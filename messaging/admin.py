@@ -1,6 +1,9 @@
 from urllib.parse import urlsplit
 
 from django.contrib import admin, messages
+from django.forms.formsets import INITIAL_FORM_COUNT, TOTAL_FORM_COUNT, ManagementForm
+from django.forms.models import BaseInlineFormSet
+from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
@@ -34,6 +37,83 @@ class MessageMediaInline(ReadOnlyAdminMixin, admin.TabularInline):
         if obj.status != MessageMedia.Status.STORED:
             return "-"
         return format_html('<a href="{}">{}</a>', obj.get_absolute_url(), _("Open"))
+
+
+LEAD_PAGE_MESSAGES = 20  # the newest messages a lead's admin page shows; the conversation has all of them
+
+
+class LatestMessagesFormSet(BaseInlineFormSet):
+    def get_queryset(self):
+        # Read once: the formset takes each row by its index, which on a sliced queryset is a query per row.
+        if not hasattr(self, "_latest"):
+            self._latest = list(super().get_queryset()[:LEAD_PAGE_MESSAGES])
+        return self._latest
+
+    @cached_property
+    def management_form(self):
+        """Read-only rows save nothing: a lead's form posted without them (by a script) is no error."""
+        total, initial = f"{self.prefix}-{TOTAL_FORM_COUNT}", f"{self.prefix}-{INITIAL_FORM_COUNT}"
+        if self.is_bound and total not in self.data:
+            form = ManagementForm({total: 0, initial: 0}, auto_id=self.auto_id, prefix=self.prefix)
+            form.full_clean()
+            return form
+        return super().management_form
+
+
+class LeadMessageInline(ReadOnlyAdminMixin, admin.TabularInline):
+    """A lead's newest messages on its admin page, as they stand: status, what an error means, attachments."""
+
+    model = Message
+    formset = LatestMessagesFormSet
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    verbose_name_plural = _("latest messages")
+    fields = ["created_at", "direction", "channel", "text", "delivery", "attachments"]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("media")
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("direction"))
+    def direction(self, obj):
+        return _("Inbound") if obj.is_from_lead else _("Outbound")
+
+    @admin.display(description=_("body"))
+    def text(self, obj):
+        return Truncator(obj.body).chars(200) or (obj.template_name and f"[{obj.template_name}]") or "-"
+
+    @admin.display(description=_("status"))
+    def delivery(self, obj):
+        explanation = message_error_explanation(obj)
+        if not explanation:
+            return obj.get_status_display()
+        return format_html("{}<br><small>{}</small>", obj.get_status_display(), explanation)
+
+    @admin.display(description=_("attachments"))
+    def attachments(self, obj):
+        items = list(obj.media.all())
+        if not items:
+            return "-"
+        return format_html_join(
+            "",
+            "<div>{}</div>",
+            (
+                (
+                    format_html('<a href="{}">{}</a> {}', item.get_absolute_url(), _("Open"), item.content_type)
+                    if item.status == MessageMedia.Status.STORED
+                    else f"{item.content_type or _('attachment')}: {item.get_status_display()}",
+                )
+                for item in items
+            ),
+        )
+
+
+# The lead's page shows its conversation: said here, as leads knows nothing of messages.
+LeadAdmin.inlines = [*LeadAdmin.inlines, LeadMessageInline]
 
 
 class HandoffFilter(admin.SimpleListFilter):

@@ -1,4 +1,5 @@
 import datetime
+from collections.abc import Iterator
 
 from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
 from django.core.cache.backends.redis import RedisCache
@@ -8,7 +9,7 @@ from django.utils import timezone
 from leads.models import Lead
 from leads.selectors import SearchTerms, SearchWord, every_word_q, lead_phone_q, lead_search_q, lead_word_places
 
-from .backends.base import PermanentWebhookError, StatusUpdate, backend_for_provider
+from .backends.base import BaseBackend, PermanentWebhookError, StatusUpdate, backend_for_provider
 from .models import Message, MessageMedia, MessageStatus, ProviderLog, WebhookEvent
 
 SIGNATURE_REJECTIONS_KEY = "webhook-signature-rejections:{day}"
@@ -72,9 +73,41 @@ def sends_awaiting_worker() -> dict[str, int]:
 
 def message_error_explanation(message: Message) -> str:
     """What the message's error means for an agent, in the current language, as its provider explains it."""
-    if message.error_code is None and not message.error_message:
+    return error_explanation(provider=message.provider, code=message.error_code, provider_message=message.error_message)
+
+
+def error_explanation(*, provider: str, code: int | None, provider_message: str = "") -> str:
+    """What an error code a provider reported (a message's, or one in its delivery history) means."""
+    if code is None and not provider_message:
         return ""
-    return backend_for_provider(message.provider).explain_error(message.error_code, message.error_message)
+    try:
+        backend = backend_for_provider(provider)
+    except LookupError:  # a provider no longer configured: its own words, or the bare code
+        backend = BaseBackend()
+    return backend.explain_error(code, provider_message)
+
+
+EXPORT_CHUNK = 500  # messages read per query when a whole conversation is read (an export)
+
+
+def lead_conversation_chunks(
+    *, lead_id, size: int = EXPORT_CHUNK
+) -> Iterator[list[tuple[Message, list[MessageMedia]]]]:
+    """Every message of a lead with its attachments, oldest first, `size` messages per chunk: two queries a chunk,
+    the next one starting after the last message read (an index range, on any database), so a whole conversation
+    is never in memory. The attachments do not point back to their message: nothing waits for the garbage
+    collector once a chunk is done with."""
+    after = Q()
+    while True:
+        chunk = list(Message.objects.filter(after, lead_id=lead_id).order_by("created_at", "pk")[:size])
+        if not chunk:
+            return
+        media: dict = {}
+        for item in MessageMedia.objects.filter(message_id__in=[m.pk for m in chunk]).order_by("message", "position"):
+            media.setdefault(item.message_id, []).append(item)
+        yield [(message, media.get(message.pk, [])) for message in chunk]
+        last = chunk[-1]
+        after = Q(created_at__gt=last.created_at) | Q(created_at=last.created_at, pk__gt=last.pk)
 
 
 def _event_status(event: WebhookEvent) -> str:

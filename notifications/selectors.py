@@ -25,3 +25,13 @@ def events_cursor() -> int:
 
 def lead_events_count(*, lead_id) -> int:
     return Event.objects.filter(lead_id=lead_id).count()
+
+
+def status_changes_for_messages(*, message_ids) -> dict:
+    """The status changes recorded for these messages (each a status update event: when, which status, which error
+    code), oldest first, by message id."""
+    changes = {}
+    events = Event.objects.filter(type=Event.Type.STATUS_UPDATE, message_id__in=list(message_ids)).order_by("pk")
+    for event in events.only("pk", "message_id", "payload", "created_at"):
+        changes.setdefault(event.message_id, []).append(event)
+    return changes

@@ -1,19 +1,25 @@
-"""Erasure in the admin: a lead's delete (single and bulk) is its erasure, the receipts and the files that still
-wait for removal are shown read-only, and a bulk erasure shows its progress."""
+"""A person's data in the admin: a lead's delete (single and bulk) is its erasure, the receipts and the files that
+still wait for removal are shown read-only, a bulk erasure shows its progress; the lead list exports a lead's data
+as a ZIP."""
+
+import tempfile
 
 from django.contrib import admin, messages
+from django.http import FileResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from accounts.permissions import ERASE_LEAD, has_perms
+from accounts.permissions import ERASE_LEAD, EXPORT_LEAD_DATA, has_perms
 from happycrm.admin_site import ReadOnlyAdminMixin
+from happycrm.audit import audit_record
 from leads.admin import LeadAdmin
 from leads.models import Lead
 
 from .models import ErasureJob, ErasureReceipt, PendingFileDeletion
 from .selectors import KINDS, lead_erase_counts
+from .selectors.export import export_filename, lead_export, leads_export
 from .services import LeadAlreadyGone, Requester, lead_erase, leads_erase_start, provider_summary
 
 KIND_LABELS = {
@@ -42,16 +48,20 @@ def counts_html(counts: dict) -> str:
     )
 
 
+EXPORT_MAX_LEADS = 20  # more at once is a long request: manage.py export_lead exports any number, one by one
+
 # The lead admin as the apps before this one made it (campaigns adds its action the same way), its delete made
-# erasure; leads knows nothing of privacy.
+# erasure and an export action added; leads knows nothing of privacy.
 RegisteredLeadAdmin: type[LeadAdmin] = type(admin.site.get_model_admin(Lead))
 admin.site.unregister(Lead)
 
 
 @admin.register(Lead)
-class ErasableLeadAdmin(RegisteredLeadAdmin):
-    """The leads' admin, whose delete is erasure: everything kept about the lead, through privacy's service."""
+class PrivacyLeadAdmin(RegisteredLeadAdmin):
+    """The leads' admin, whose delete is erasure (everything kept about the lead, through privacy's service) and
+    which exports a lead's data."""
 
+    actions = [*RegisteredLeadAdmin.actions, "export_data"]
     delete_confirmation_template = "privacy/lead_delete_confirmation.html"
     delete_selected_confirmation_template = "privacy/lead_delete_selected_confirmation.html"
 
@@ -94,6 +104,51 @@ class ErasableLeadAdmin(RegisteredLeadAdmin):
             "Erasing %(count)d lead in the background.", "Erasing %(count)d leads in the background.", job.total
         ) % {"count": job.total}
         self.message_user(request, format_html('{} <a href="{}">{}</a>', text, url, gettext("See its progress.")))
+
+    def has_export_permission(self, request):
+        return has_perms(request.user, EXPORT_LEAD_DATA)
+
+    @admin.action(description=_("Export data (ZIP)"), permissions=["export"])
+    def export_data(self, request, queryset):
+        """One ZIP per lead (several: a ZIP of them), built in a temporary file and streamed from it."""
+        leads = list(queryset.select_related("stage").order_by("name", "pk")[: EXPORT_MAX_LEADS + 1])
+        if len(leads) > EXPORT_MAX_LEADS:
+            self.message_user(
+                request,
+                _("Select at most %(count)s leads to export at once.") % {"count": EXPORT_MAX_LEADS},
+                messages.ERROR,
+            )
+            return None
+        output = tempfile.TemporaryFile()  # noqa: SIM115 -- FileResponse closes it once sent
+        try:
+            if len(leads) == 1:
+                exports = [lead_export(lead=leads[0], output=output)]
+                filename = export_filename(leads[0])
+            else:
+                exports = leads_export(leads=leads, output=output)
+                filename = "leads-export.zip"
+        except BaseException:
+            output.close()
+            raise
+        output.seek(0)
+        for lead, export in zip(leads, exports, strict=True):
+            audit_record(
+                user=request.user, message=_("Data exported (ZIP): %(summary)s.") % {"summary": export.summary()},
+                objects=[lead],
+            )  # fmt: skip
+        missing = [(lead, item) for lead, export in zip(leads, exports, strict=True) for item in export.missing]
+        if missing:
+            self.message_user(
+                request,
+                ngettext(
+                    "An attachment file is missing from the export: %(files)s",
+                    "%(count)s attachment files are missing from the export: %(files)s",
+                    len(missing),
+                )
+                % {"count": len(missing), "files": "; ".join(f"{lead} — {item}" for lead, item in missing)},
+                messages.WARNING,
+            )
+        return FileResponse(output, as_attachment=True, filename=filename, content_type="application/zip")
 
 
 @admin.register(ErasureReceipt)

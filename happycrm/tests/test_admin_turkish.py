@@ -438,7 +438,8 @@ def test_rendered_admin_pages_read_as_turkish(client, superuser_request, a_row_o
             if obj is None or name == "delete_selected":
                 continue
             data = {"action": name, "_selected_action": [obj.pk]}
-            if client.post(admin_url(opts, "changelist"), data, HTTP_ACCEPT_LANGUAGE="tr").status_code == 200:
+            answer = client.post(admin_url(opts, "changelist"), data, HTTP_ACCEPT_LANGUAGE="tr")
+            if answer.status_code == 200 and answer["Content-Type"].startswith("text/html"):  # not a download
                 check(admin_url(opts, "changelist"), data, what=f"action {name} of {opts.label}")
     assert problems == [], "\n".join(problems)
 

@@ -149,3 +149,26 @@ def test_a_lead_edited_in_the_admin_tells_its_open_conversations(staff_client):
     assert response.status_code == 302
     event = Event.objects.get(type=Event.Type.LEAD_CHANGED, lead=lead)
     assert event.payload == {"lead_id": str(lead.pk), "lead_name": "Yeni Ad"}
+
+
+def test_lead_page_keeps_what_messaging_records_read_only(staff_client):
+    lead = LeadFactory(is_unregistered=True, unread_count=3)
+    page = staff_client.get(reverse("admin:leads_lead_change", args=[lead.pk])).content.decode()
+    for field in ["opted_out_at", "is_unregistered", "first_message_answered", "unread_count", "last_message_at"]:
+        assert f'name="{field}' not in page
+    data = {"name": "Yeni Ad", "phone": lead.phone, "stage": lead.stage_id, "is_unregistered": "", "unread_count": 0,
+            "first_message_answered": "on", "opted_out_at_0": "2026-01-01", "opted_out_at_1": "10:00"}  # fmt: skip
+    data.update({f"messages-{key}": value for key, value in {"TOTAL_FORMS": 0, "INITIAL_FORMS": 0}.items()})
+    response = staff_client.post(reverse("admin:leads_lead_change", args=[lead.pk]), data)
+    assert response.status_code == 302
+    lead.refresh_from_db()
+    assert lead.name == "Yeni Ad"
+    assert (lead.is_unregistered, lead.first_message_answered, lead.opted_out_at, lead.unread_count) == (
+        True, False, None, 3,
+    )  # fmt: skip
+
+
+def test_lead_page_links_to_the_agents_conversation(staff_client):
+    lead = LeadFactory()
+    page = staff_client.get(reverse("admin:leads_lead_change", args=[lead.pk])).content.decode()
+    assert f'href="{reverse("inbox:conversation", args=[lead.pk])}"' in page

@@ -11,8 +11,7 @@ from leads.models import Lead
 from messaging.models import Message
 from messaging.selectors import lead_messaging_counts
 from notifications.selectors import lead_events_count
-
-from .models import ErasureReceipt
+from privacy.models import ErasureReceipt
 
 # The kinds a receipt counts, in the order the confirmation page and the receipt list them.
 KINDS = (
