@@ -291,6 +291,11 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
 }
 
+# Readiness (/readyz, manage.py healthcheck): how long a check may take, and when the webhook backlog is a problem.
+HEALTHCHECK_TIMEOUT_SECONDS = env.float("HEALTHCHECK_TIMEOUT_SECONDS", default=2.0)
+HEALTHCHECK_WEBHOOK_BACKLOG_MAX = env.int("HEALTHCHECK_WEBHOOK_BACKLOG_MAX", default=1000)
+HEALTHCHECK_WEBHOOK_OLDEST_SECONDS = env.int("HEALTHCHECK_WEBHOOK_OLDEST_SECONDS", default=300)
+
 SENTRY_DSN = env("SENTRY_DSN", default="")
 if SENTRY_DSN:
     import sentry_sdk

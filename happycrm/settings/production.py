@@ -26,6 +26,8 @@ if not TWILIO_VALIDATE_SIGNATURE:
 refuse_insecure_settings(debug=DEBUG, secret_key=SECRET_KEY)
 
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
+# Load balancers and containers probe over plain HTTP, inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 # HSTS for a year; subdomains and the browsers' preload list only when asked (both bind every subdomain).
