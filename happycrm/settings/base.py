@@ -296,11 +296,21 @@ HEALTHCHECK_TIMEOUT_SECONDS = env.float("HEALTHCHECK_TIMEOUT_SECONDS", default=2
 HEALTHCHECK_WEBHOOK_BACKLOG_MAX = env.int("HEALTHCHECK_WEBHOOK_BACKLOG_MAX", default=1000)
 HEALTHCHECK_WEBHOOK_OLDEST_SECONDS = env.int("HEALTHCHECK_WEBHOOK_OLDEST_SECONDS", default=300)
 
+# Sentry (happycrm.sentry: Django and Celery, nothing personal sent). The release defaults to the image's
+# APP_RELEASE, which the Dockerfile sets from its RELEASE build argument.
 SENTRY_DSN = env("SENTRY_DSN", default="")
+SENTRY_ENVIRONMENT = env("SENTRY_ENVIRONMENT", default="production")
+SENTRY_RELEASE = env("SENTRY_RELEASE", default=env("APP_RELEASE", default=""))
+SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
 if SENTRY_DSN:
-    import sentry_sdk
+    from happycrm.sentry import sentry_init
 
-    sentry_sdk.init(dsn=SENTRY_DSN, send_default_pii=False)
+    sentry_init(
+        dsn=SENTRY_DSN,
+        environment=SENTRY_ENVIRONMENT,
+        release=SENTRY_RELEASE,
+        traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE,
+    )
 
 
 def refuse_insecure_settings(*, debug: bool, secret_key: str) -> None:
