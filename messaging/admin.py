@@ -241,7 +241,7 @@ class WebhookEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "signature_valid",
         "received_at",
     ]
-    search_fields = ["message_sid"]
+    search_fields = ["message_sid", "request_id"]
     date_hierarchy = "received_at"
     actions = ["reprocess"]
     readonly_fields = [
@@ -252,6 +252,7 @@ class WebhookEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "original_fields",
         "signature_valid",
         "idempotency_token",
+        "request_id",
         "received_at",
         "processed_at",
         "attempts",

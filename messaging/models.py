@@ -259,6 +259,12 @@ class WebhookEvent(models.Model):
     )
     message_sid = models.CharField(_("message SID"), max_length=64, blank=True, db_index=True)
     idempotency_token = models.CharField(_("idempotency token"), max_length=128, blank=True)
+    request_id = models.CharField(
+        _("request id"),
+        max_length=64,
+        blank=True,
+        help_text=_("The id of the request that brought it: the log lines of its processing carry it too."),
+    )
     signature_valid = models.BooleanField(
         _("signature valid"), null=True, help_text=_("Empty when signature validation is switched off.")
     )

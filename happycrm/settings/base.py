@@ -63,6 +63,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "happycrm.request_id.RequestIdMiddleware",  # first: every log line of the request carries its id
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -80,6 +81,7 @@ MIDDLEWARE = [
 # What the endpoints other servers call (views marked @machine_endpoint) get instead: the security headers
 # (and CommonMiddleware's Content-Length).
 ENDPOINT_MIDDLEWARE = [
+    "happycrm.request_id.RequestIdMiddleware",  # first: every log line of the request carries its id
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -272,15 +274,32 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "inbox:index"
 LOGOUT_REDIRECT_URL = "login"
 
+# The request id (happycrm.request_id): taken from X-Request-ID only when a proxy in front sets it.
+TRUST_REQUEST_ID_HEADER = env.bool("DJANGO_TRUST_REQUEST_ID_HEADER", default=False)
+# "plain" lines, or "json": one JSON object per line (time, level, logger, message, request_id, exc_info).
+LOG_FORMAT = env("DJANGO_LOG_FORMAT", default="plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"DJANGO_LOG_FORMAT={LOG_FORMAT!r}: use plain or json.")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(levelname)s %(name)s %(message)s %(request_id)s",
+            "rename_fields": {"levelname": "level", "name": "logger"},
+            "timestamp": "time",  # ISO 8601, UTC
+            "json_ensure_ascii": False,
+        },
+    },
     # Tasks that log one summary line per batch instead of Celery's per-task "received" and "succeeded" lines.
     "filters": {
-        "quiet_tasks": {"()": "happycrm.logfilters.QuietTaskLines", "tasks": ["messaging.process_webhook_events"]}
+        "quiet_tasks": {"()": "happycrm.logfilters.QuietTaskLines", "tasks": ["messaging.process_webhook_events"]},
+        "request_id": {"()": "happycrm.request_id.RequestIdFilter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]}},
     "loggers": {
         "celery.app.trace": {"filters": ["quiet_tasks"]},
         "celery.worker.strategy": {"filters": ["quiet_tasks"]},
