@@ -6,7 +6,7 @@ from django.urls import include, path
 from django.views.decorators.http import require_safe
 from django.views.generic import RedirectView
 
-from accounts.views import language_switch
+from accounts.views import LoginView, PasswordResetView, language_switch
 from happycrm.endpoints import machine_endpoint
 from happycrm.health import readiness
 
@@ -41,6 +41,8 @@ def favicon(request):
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="inbox:index", permanent=False)),
+    path("accounts/login/", LoginView.as_view(), name="login"),
+    path("accounts/password_reset/", PasswordResetView.as_view(), name="password_reset"),
     path("accounts/", include("django.contrib.auth.urls")),
     # Django's set_language behind a wrapper that also saves a logged-in user's choice.
     path("i18n/setlang/", language_switch, name="set_language"),

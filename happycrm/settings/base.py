@@ -270,6 +270,22 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
 }
 
+# Email (password reset) through EMAIL_URL (django-environ: smtp+tls://user:password@host:587, consolemail://, ...).
+# Unset: no email is sent and the login page says to ask an administrator instead of offering a reset. The local
+# settings default to the console.
+EMAIL_URL = env("EMAIL_URL", default="")
+
+
+def email_settings(url: str) -> dict:
+    if not url:
+        return {"EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend"}
+    return {key: value for key, value in Env.email_url_config(url).items() if value not in ("", None)}
+
+
+vars().update(email_settings(EMAIL_URL))
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Happy CRM <noreply@localhost>")
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)  # seconds: a mail server that hangs must not hold a request
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "inbox:index"
 LOGOUT_REDIRECT_URL = "login"
