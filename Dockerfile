@@ -12,6 +12,9 @@ RUN DJANGO_SETTINGS_MODULE=happycrm.settings.production DJANGO_SECRET_KEY=collec
     python manage.py collectstatic --no-input \
     && useradd --system --home /app happycrm && chown -R happycrm /app
 USER happycrm
+# The build's version (e.g. `docker build --build-arg RELEASE=$(git rev-parse --short HEAD) .`): Sentry's release.
+ARG RELEASE=""
+ENV APP_RELEASE=${RELEASE}
 
 EXPOSE 8000 8001
 # One image for every process of the Procfile (docker-compose.yml gives each its command); by default the web

@@ -1,5 +1,6 @@
 from axes.helpers import get_cool_off, get_failure_limit
 from django.conf import settings
+from django.contrib.auth import views as auth_views
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.timesince import timeuntil
@@ -7,6 +8,31 @@ from django.views import i18n
 from django.views.decorators.http import require_POST
 
 from .services import user_language_set
+
+NO_EMAIL_BACKEND = "django.core.mail.backends.dummy.EmailBackend"  # EMAIL_URL unset (or dummymail://)
+
+
+def password_reset_available() -> bool:
+    """A password can be reset by email only where email goes somewhere (EMAIL_URL; the console in local runs)."""
+    return settings.EMAIL_BACKEND != NO_EMAIL_BACKEND
+
+
+class LoginView(auth_views.LoginView):
+    """Django's login, offering "forgot password" only where a reset can be mailed (else: ask an administrator)."""
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), "password_reset_available": password_reset_available()}
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's password reset; without email it sends nothing and says whom to ask instead."""
+
+    extra_email_context = {"site_name": "Happy CRM"}
+
+    def dispatch(self, request, *args, **kwargs):
+        if not password_reset_available():
+            return render(request, "registration/password_reset_unavailable.html")
+        return super().dispatch(request, *args, **kwargs)
 
 
 def locked_out(request, original_response=None, credentials=None):

@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.permissions import RUN_CAMPAIGN, START_CAMPAIGN, has_perms
 from happycrm.admin_site import ReadOnlyAdminMixin, related_rows_link
+from happycrm.audit import audit_record
 from leads.admin import LeadAdmin as BaseLeadAdmin
 from leads.models import Lead
 from messaging.selectors import message_error_explanation
@@ -12,7 +13,7 @@ from messaging.services.outbound import SendRefused
 
 from .forms import CampaignForm
 from .models import Campaign, CampaignRecipient
-from .selectors import campaign_progress
+from .selectors import campaign_audit_message, campaign_progress
 from .services import campaign_create, campaign_start
 
 
@@ -70,8 +71,10 @@ class CampaignAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         description=_("Run selected campaigns again (recipients already sent are skipped)"), permissions=["run"]
     )
     def run_again(self, request, queryset):
-        for campaign in queryset:
+        campaigns = list(queryset)
+        for campaign in campaigns:
             campaign_start(campaign=campaign)
+        audit_record(user=request.user, message=_("Run again from the admin."), objects=campaigns)
         self.message_user(request, _("The campaigns were queued to run again."))
 
 
@@ -122,6 +125,7 @@ class LeadAdmin(BaseLeadAdmin):
             except SendRefused as exc:
                 form.add_error(None, exc.message)
             else:
+                audit_record(user=request.user, message=campaign_audit_message(campaign), objects=[campaign])
                 self.message_user(request, _("Campaign “%(name)s” created.") % {"name": campaign.name})
                 return redirect("admin:campaigns_campaign_change", campaign.pk)
         context = {

@@ -3,7 +3,9 @@ import datetime
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from happycrm.timestamps import local_timestamp
 from messaging.models import Message, MessageStatus
 
 from .models import Campaign, CampaignRecipient
@@ -52,3 +54,14 @@ def campaign_progress(*, campaign: Campaign) -> dict:
 
 def lead_recipients_count(*, lead_id) -> int:
     return CampaignRecipient.objects.filter(lead_id=lead_id).count()
+
+
+def campaign_audit_message(campaign: Campaign) -> str:
+    """What the admin log says of a new campaign (the lead list's action and manage.py send_campaign)."""
+    values = {"template": campaign.template.name, "count": campaign.recipients.count()}
+    if campaign.status == Campaign.Status.RUNNING:
+        return _("Created and started: the template “%(template)s” to %(count)d leads.") % values
+    return _("Created, to start at %(start_at)s: the template “%(template)s” to %(count)d leads.") % {
+        **values,
+        "start_at": local_timestamp(campaign.start_at),
+    }

@@ -11,6 +11,7 @@ from django.contrib.admin.models import CHANGE, DELETION, LogEntry
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Model
+from django.utils.translation import gettext as _
 
 SYSTEM_USERNAME = "system"
 MAX_REPR = 200  # LogEntry.object_repr's length
@@ -33,6 +34,12 @@ def command_by() -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return "unknown"
+
+
+def command_message(command: str, what: str) -> str:
+    """A command's line in the log: which command, who ran it, what it did."""
+    values = {"command": command, "who": command_by(), "what": what}
+    return _("manage.py %(command)s, run by %(who)s: %(what)s") % values
 
 
 def audit_record(*, user, message: str, objects: Iterable[Model] = (), model: type[Model] | None = None,

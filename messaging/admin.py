@@ -11,6 +11,7 @@ from django.utils.translation import ngettext
 
 from accounts.permissions import CHANGE_MESSAGE, REPROCESS_WEBHOOK_EVENTS, SEND_MESSAGE, has_perms
 from happycrm.admin_site import ReadOnlyAdminMixin, related_rows_link
+from happycrm.audit import audit_record
 from leads.admin import LeadAdmin
 from leads.selectors import SearchTerms
 
@@ -23,6 +24,13 @@ from .services.webhooks import webhook_events_reprocess
 # The lead list also finds a lead by a word in its messages, as the inbox does: said here, as leads knows nothing
 # of messages.
 LeadAdmin.search_also(lead_message_places)
+
+
+def messages_audit(request, message: str, message_ids) -> None:
+    """One admin-log line on the message list naming the messages by id: a message's own line would carry its text
+    (its repr), which the log must not keep."""
+    ids = ", ".join(map(str, message_ids))
+    audit_record(user=request.user, message=message % {"ids": ids}, model=Message)
 
 
 class MessageMediaInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -252,32 +260,41 @@ class MessageAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Mark selected messages as read"), permissions=["change_message"])
     def mark_read(self, request, queryset):
+        ids = list(queryset.filter(is_read=False).values_list("pk", flat=True))
         changed = messages_mark_read(queryset=queryset)
+        if changed:
+            messages_audit(request, _("Messages marked as read: %(ids)s"), ids)
         self.message_user(
             request, ngettext("%d message marked as read.", "%d messages marked as read.", changed) % changed
         )
 
     @admin.action(description=_("Send selected failed messages again"), permissions=["send"])
     def resend(self, request, queryset):
-        sent = 0
+        sent = []
         for message in queryset.select_related("lead"):
             try:
                 message_resend(message=message)
             except SendRefused as exc:
                 self.message_user(request, f"{message}: {exc.message}", messages.ERROR)
             else:
-                sent += 1
+                sent.append(message.pk)
         if sent:
+            messages_audit(request, _("Messages queued again: %(ids)s"), sent)
+            sent = len(sent)
             self.message_user(request, ngettext("%d message queued again.", "%d messages queued again.", sent) % sent)
 
     @admin.action(description=_("Star selected messages"), permissions=["change_message"])
     def star(self, request, queryset):
-        changed = messages_set_starred(queryset=queryset, starred=True)
+        ids = list(queryset.filter(is_starred=False).values_list("pk", flat=True))
+        if changed := messages_set_starred(queryset=queryset, starred=True):
+            messages_audit(request, _("Messages starred: %(ids)s"), ids)
         self.message_user(request, ngettext("%d message starred.", "%d messages starred.", changed) % changed)
 
     @admin.action(description=_("Unstar selected messages"), permissions=["change_message"])
     def unstar(self, request, queryset):
-        changed = messages_set_starred(queryset=queryset, starred=False)
+        ids = list(queryset.filter(is_starred=True).values_list("pk", flat=True))
+        if changed := messages_set_starred(queryset=queryset, starred=False):
+            messages_audit(request, _("Messages unstarred: %(ids)s"), ids)
         self.message_user(request, ngettext("%d message unstarred.", "%d messages unstarred.", changed) % changed)
 
 
@@ -304,7 +321,7 @@ class WebhookEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "signature_valid",
         "received_at",
     ]
-    search_fields = ["message_sid"]
+    search_fields = ["message_sid", "request_id"]
     date_hierarchy = "received_at"
     actions = ["reprocess"]
     readonly_fields = [
@@ -315,6 +332,7 @@ class WebhookEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "original_fields",
         "signature_valid",
         "idempotency_token",
+        "request_id",
         "received_at",
         "processed_at",
         "attempts",
@@ -325,11 +343,17 @@ class WebhookEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.action(description=_("Reprocess selected events"), permissions=["reprocess"])
     def reprocess(self, request, queryset):
-        counts = webhook_events_reprocess(event_ids=list(queryset.values_list("pk", flat=True)), retry_rejected=True)
+        events = list(queryset)
+        counts = webhook_events_reprocess(event_ids=[event.pk for event in events], retry_rejected=True)
+        summary = _("%(processed)d processed, %(rejected)d rejected, %(failed)d failed.") % {
+            "processed": counts["processed"],
+            "rejected": counts["rejected"],
+            "failed": counts["failed"],
+        }
+        audit_record(user=request.user, message=_("Reprocessed: %(summary)s") % {"summary": summary}, objects=events)
         self.message_user(
             request,
-            _("%(processed)d processed, %(rejected)d rejected, %(failed)d failed.")
-            % {"processed": counts["processed"], "rejected": counts["rejected"], "failed": counts["failed"]},
+            summary,
             messages.WARNING if counts["failed"] or counts["rejected"] else messages.SUCCESS,
         )
 

@@ -264,6 +264,12 @@ class WebhookEvent(models.Model):
     sender = models.CharField(_("sender"), max_length=16, blank=True, db_index=True)
     recipient = models.CharField(pgettext_lazy("field", "recipient"), max_length=16, blank=True, db_index=True)
     idempotency_token = models.CharField(_("idempotency token"), max_length=128, blank=True)
+    request_id = models.CharField(
+        _("request id"),
+        max_length=64,
+        blank=True,
+        help_text=_("The id of the request that brought it: the log lines of its processing carry it too."),
+    )
     signature_valid = models.BooleanField(
         _("signature valid"), null=True, help_text=_("Empty when signature validation is switched off.")
     )

@@ -3,7 +3,7 @@ from collections.abc import Iterator
 
 from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
 from django.core.cache.backends.redis import RedisCache
-from django.db.models import Count, Q
+from django.db.models import Count, Min, Q
 from django.utils import timezone
 
 from leads.models import Lead
@@ -29,6 +29,13 @@ def webhook_events_unfinished(*, older_than: datetime.timedelta, include_failed:
     if not include_failed:
         events = events.filter(attempts__lt=WebhookEvent.MAX_ATTEMPTS)
     return events.order_by("received_at")
+
+
+def webhook_backlog() -> dict:
+    """Events stored and not processed yet (`waiting`) and when the oldest of them arrived (`oldest`, or None)."""
+    return WebhookEvent.objects.filter(processed_at__isnull=True).aggregate(
+        waiting=Count("pk"), oldest=Min("received_at")
+    )
 
 
 AWAITING_WORKER = Q(

@@ -4,6 +4,8 @@ import logging
 
 from celery import shared_task
 
+from happycrm.request_id import request_id_bound
+
 from .backends.simulator import PROVIDER as SIMULATOR
 from .backends.simulator import status_callback_payload
 from .models import Message, WebhookEvent
@@ -42,9 +44,12 @@ def process_webhook_events(self, event_ids: list[str]) -> None:
     Its one INFO line is the batch's summary (Celery's own "received"/"succeeded" lines for it are filtered out
     in LOGGING: at hundreds of events a second they were most of a worker's log)."""
     batch = webhook_events_process(event_ids=event_ids)
+    request_ids = {event.pk: event.request_id for event in batch.events}
     for event_id, exc in batch.failures.items():
-        logger.warning("Webhook event %s failed", event_id, exc_info=exc)
-    logger.info("Processed %s", batch.summary())
+        with request_id_bound(request_ids.get(event_id) or batch.request_id):
+            logger.warning("Webhook event %s failed", event_id, exc_info=exc)
+    with request_id_bound(batch.request_id):
+        logger.info("Processed %s", batch.summary())
     if not batch.failures:
         return
     failed = [str(event_id) for event_id in batch.failures]

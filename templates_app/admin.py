@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.permissions import SYNC_TEMPLATES, has_perms
 from happycrm.admin_site import related_rows_link
+from happycrm.audit import audit_record
 from leads.models import Lead
 
 from .models import Template
@@ -98,6 +99,7 @@ class TemplateAdmin(admin.ModelAdmin):
         except TemplateSyncError as exc:
             self.message_user(request, str(exc), messages.ERROR)
         else:
+            audit_record(user=request.user, message=self._sync_message(report), model=Template)
             level = messages.WARNING if report.failed else messages.SUCCESS
             self.message_user(request, self._sync_message(report), level)
         return redirect("admin:templates_app_template_changelist")

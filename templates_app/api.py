@@ -2,11 +2,13 @@ import uuid
 
 from django.shortcuts import get_object_or_404
 from django.urls import path
+from django.utils.translation import gettext as _
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import PREVIEW_TEMPLATE, SYNC_TEMPLATES, api_permission
+from happycrm.audit import audit_record
 from leads.models import Lead
 
 from .models import Template
@@ -24,6 +26,11 @@ class TemplateSyncView(APIView):
             report = templates_sync()
         except TemplateSyncError as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_502_BAD_GATEWAY)
+        audit_record(
+            user=request.user,
+            message=_("Synced through the API: %(summary)s") % {"summary": report.summary()},
+            model=Template,
+        )
         return Response(report.as_dict())
 
 

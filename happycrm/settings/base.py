@@ -63,6 +63,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "happycrm.request_id.RequestIdMiddleware",  # first: every log line of the request carries its id
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -80,6 +81,7 @@ MIDDLEWARE = [
 # What the endpoints other servers call (views marked @machine_endpoint) get instead: the security headers
 # (and CommonMiddleware's Content-Length).
 ENDPOINT_MIDDLEWARE = [
+    "happycrm.request_id.RequestIdMiddleware",  # first: every log line of the request carries its id
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -274,19 +276,52 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
 }
 
+# Email (password reset) through EMAIL_URL (django-environ: smtp+tls://user:password@host:587, consolemail://, ...).
+# Unset: no email is sent and the login page says to ask an administrator instead of offering a reset. The local
+# settings default to the console.
+EMAIL_URL = env("EMAIL_URL", default="")
+
+
+def email_settings(url: str) -> dict:
+    if not url:
+        return {"EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend"}
+    return {key: value for key, value in Env.email_url_config(url).items() if value not in ("", None)}
+
+
+vars().update(email_settings(EMAIL_URL))
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Happy CRM <noreply@localhost>")
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)  # seconds: a mail server that hangs must not hold a request
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "inbox:index"
 LOGOUT_REDIRECT_URL = "login"
 
+# The request id (happycrm.request_id): taken from X-Request-ID only when a proxy in front sets it.
+TRUST_REQUEST_ID_HEADER = env.bool("DJANGO_TRUST_REQUEST_ID_HEADER", default=False)
+# "plain" lines, or "json": one JSON object per line (time, level, logger, message, request_id, exc_info).
+LOG_FORMAT = env("DJANGO_LOG_FORMAT", default="plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"DJANGO_LOG_FORMAT={LOG_FORMAT!r}: use plain or json.")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(levelname)s %(name)s %(message)s %(request_id)s",
+            "rename_fields": {"levelname": "level", "name": "logger"},
+            "timestamp": "time",  # ISO 8601, UTC
+            "json_ensure_ascii": False,
+        },
+    },
     # Tasks that log one summary line per batch instead of Celery's per-task "received" and "succeeded" lines.
     "filters": {
-        "quiet_tasks": {"()": "happycrm.logfilters.QuietTaskLines", "tasks": ["messaging.process_webhook_events"]}
+        "quiet_tasks": {"()": "happycrm.logfilters.QuietTaskLines", "tasks": ["messaging.process_webhook_events"]},
+        "request_id": {"()": "happycrm.request_id.RequestIdFilter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]}},
     "loggers": {
         "celery.app.trace": {"filters": ["quiet_tasks"]},
         "celery.worker.strategy": {"filters": ["quiet_tasks"]},
@@ -297,11 +332,26 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
 }
 
-SENTRY_DSN = env("SENTRY_DSN", default="")
-if SENTRY_DSN:
-    import sentry_sdk
+# Readiness (/readyz, manage.py healthcheck): how long a check may take, and when the webhook backlog is a problem.
+HEALTHCHECK_TIMEOUT_SECONDS = env.float("HEALTHCHECK_TIMEOUT_SECONDS", default=2.0)
+HEALTHCHECK_WEBHOOK_BACKLOG_MAX = env.int("HEALTHCHECK_WEBHOOK_BACKLOG_MAX", default=1000)
+HEALTHCHECK_WEBHOOK_OLDEST_SECONDS = env.int("HEALTHCHECK_WEBHOOK_OLDEST_SECONDS", default=300)
 
-    sentry_sdk.init(dsn=SENTRY_DSN, send_default_pii=False)
+# Sentry (happycrm.sentry: Django and Celery, nothing personal sent). The release defaults to the image's
+# APP_RELEASE, which the Dockerfile sets from its RELEASE build argument.
+SENTRY_DSN = env("SENTRY_DSN", default="")
+SENTRY_ENVIRONMENT = env("SENTRY_ENVIRONMENT", default="production")
+SENTRY_RELEASE = env("SENTRY_RELEASE", default=env("APP_RELEASE", default=""))
+SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
+if SENTRY_DSN:
+    from happycrm.sentry import sentry_init
+
+    sentry_init(
+        dsn=SENTRY_DSN,
+        environment=SENTRY_ENVIRONMENT,
+        release=SENTRY_RELEASE,
+        traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE,
+    )
 
 
 def refuse_insecure_settings(*, debug: bool, secret_key: str) -> None:

@@ -33,6 +33,8 @@ if len(ERASURE_HMAC_KEY) < 32 or ERASURE_HMAC_KEY == DEVELOPMENT_ERASURE_HMAC_KE
     )
 
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
+# Load balancers and containers probe over plain HTTP, inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 # HSTS for a year; subdomains and the browsers' preload list only when asked (both bind every subdomain).

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from happycrm.db.insert import row_insert
 from happycrm.queue import Batcher, enqueue_on_commit
+from happycrm.request_id import request_id_bound, request_id_get
 from leads.phones import normalize_phone
 from messaging.backends.base import InboundMessage, PermanentWebhookError, backend_for_provider
 from messaging.models import ErasedMessage, WebhookEvent
@@ -96,6 +97,7 @@ def webhook_event_store(
             recipient=recipient,
             signature_valid=signature_valid,
             idempotency_token=idempotency_token[:128],
+            request_id=request_id_get(),
         )
     )
     webhook_events_queue.add_on_commit(str(event.pk))
@@ -111,6 +113,11 @@ class ProcessedBatch:
     failures: dict = field(default_factory=dict)
     skipped: int = 0  # locked by another worker, already processed or gone
     seconds: float = 0.0
+
+    @property
+    def request_id(self) -> str:
+        """The ids of the requests that brought the batch's events: its log lines carry them all."""
+        return ",".join(dict.fromkeys(event.request_id for event in self.events if event.request_id)) or "-"
 
     def summary(self) -> str:
         counts = Counter(event.outcome for event in self.events if event.pk not in self.failures)
@@ -146,11 +153,12 @@ def webhook_events_process(*, event_ids, retry_rejected: bool = False, skip_lock
         batch.skipped = len(set(map(str, event_ids))) - len(batch.events)
         for event in batch.events:
             event.attempts += 1
-        results, now = _events_apply(batch.events), timezone.now()
-        for event, result in results.items():
-            if not _event_settle(event, result, now=now):
-                batch.failures[event.pk] = result
-        _events_save(batch.events)
+        with request_id_bound(batch.request_id):
+            results, now = _events_apply(batch.events), timezone.now()
+            for event, result in results.items():
+                if not _event_settle(event, result, now=now):
+                    batch.failures[event.pk] = result
+            _events_save(batch.events)
     batch.seconds = time.monotonic() - started
     return batch
 

@@ -5,10 +5,12 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
 
 from campaigns.models import Campaign
-from campaigns.selectors import campaign_progress
+from campaigns.selectors import campaign_audit_message, campaign_progress
 from campaigns.services import campaign_create, campaign_start
+from happycrm.audit import audit_record, command_message, command_user
 from leads.models import Stage
 from messaging.services.outbound import SendRefused
 from templates_app.models import Template
@@ -30,8 +32,11 @@ class Command(BaseCommand):
             campaign = self._campaign(options["campaign"])
             with transaction.atomic():
                 campaign_start(campaign=campaign)
+                what = _("Run again.")
         else:
             campaign = self._create(options)
+            what = campaign_audit_message(campaign)
+        audit_record(user=command_user(), message=command_message("send_campaign", what), objects=[campaign])
         counts = campaign_progress(campaign=campaign)
         self.stdout.write(
             f"Campaign {campaign.pk} “{campaign.name}”: {counts['total']} recipients, {counts['sent']} sent, "

@@ -3,6 +3,7 @@ import uuid
 
 from django.core.management.base import BaseCommand, CommandError
 
+from happycrm.audit import audit_record, command_message, command_user
 from messaging.models import WebhookEvent
 from messaging.selectors import webhook_events_unfinished
 from messaging.services.webhooks import webhook_events_reprocess, webhook_events_sweep
@@ -28,11 +29,10 @@ class Command(BaseCommand):
             raise CommandError("--older-than must be zero or more seconds.")
         if options["queue"]:
             counts = webhook_events_sweep()
-            self.stdout.write(
-                "Queued {events} events and {media} attachments; {replayed} early status callbacks applied.".format(
-                    **counts
-                )
-            )
+            summary = "Queued {events} events and {media} attachments; {replayed} early status callbacks applied."
+            summary = summary.format(**counts)
+            self._audit(summary)
+            self.stdout.write(summary)
             return
         if options["event"]:
             wanted = self._uuids(options["event"])
@@ -54,9 +54,20 @@ class Command(BaseCommand):
         summary = "{processed} processed, {rejected} rejected, {failed} failed.".format(
             processed=counts["processed"], rejected=counts["rejected"], failed=counts["failed"]
         )
+        self._audit(summary, event_ids=event_ids if options["event"] else ())
         if counts["failed"]:
             raise CommandError(f"{summary} See the events' last error in the admin.")
         self.stdout.write(summary)
+
+    @staticmethod
+    def _audit(summary: str, event_ids=()) -> None:
+        """On each event named with --event, else one line on the webhook events."""
+        audit_record(
+            user=command_user(),
+            message=command_message("reprocess_webhooks", summary),
+            objects=WebhookEvent.objects.filter(pk__in=event_ids) if event_ids else (),
+            model=WebhookEvent,
+        )
 
     @staticmethod
     def _uuids(values):

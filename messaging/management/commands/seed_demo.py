@@ -5,6 +5,8 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.roles import AGENTS, roles_sync
+from happycrm.audit import audit_record, command_message, command_user
+from leads.models import Lead
 from messaging.demo import demo_data_seed
 
 DEMO_USERNAME = "admin"
@@ -35,8 +37,9 @@ class Command(BaseCommand):
         if not Group.objects.filter(name=AGENTS).exists():
             roles_sync(apps)  # the migration made it; put it back if it was deleted since
         agent.groups.add(Group.objects.get(name=AGENTS))
-        self.stdout.write(
-            "Demo data: {templates} templates, {leads} leads, {messages} messages created.".format(**created)
-        )
+        summary = "Demo data: {templates} templates, {leads} leads, {messages} messages created.".format(**created)
+        if any(created.values()):
+            audit_record(user=command_user(), message=command_message("seed_demo", summary), model=Lead)
+        self.stdout.write(summary)
         self.stdout.write(self.style.SUCCESS(f"Demo admin login: {DEMO_USERNAME} / {DEMO_PASSWORD}"))
         self.stdout.write(self.style.SUCCESS(f"Demo agent login: {DEMO_AGENT_USERNAME} / {DEMO_PASSWORD}"))

@@ -2,6 +2,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from happycrm.audit import audit_record, command_message, command_user
 from leads.phones import normalize_phone
 from messaging.backends.simulator import PROVIDER as SIMULATOR
 from messaging.backends.simulator import inbound_payload
@@ -30,6 +31,8 @@ class Command(BaseCommand):
         with transaction.atomic():
             event = webhook_event_store(provider=SIMULATOR, payload=payload, signature_valid=None)
         event.refresh_from_db()
+        what = f"{event.message_sid}: {event.get_outcome_display()}"
+        audit_record(user=command_user(), message=command_message("simulate_inbound", what), objects=[event])
         if event.outcome == WebhookEvent.Outcome.STORED:
             self.stdout.write(self.style.SUCCESS(f"Stored {sid} from {phone}."))
         elif event.processed_at is None and not event.last_error:

@@ -1,5 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from happycrm.audit import audit_record, command_message, command_user
+from templates_app.models import Template
 from templates_app.services import TemplateSyncError, templates_sync
 
 
@@ -11,6 +13,7 @@ class Command(BaseCommand):
             report = templates_sync()
         except TemplateSyncError as exc:
             raise CommandError(str(exc)) from None
+        audit_record(user=command_user(), message=command_message("sync_templates", report.summary()), model=Template)
         for label, names in (
             ("Created", report.created),
             ("Updated", report.updated),
