@@ -10,7 +10,7 @@ from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
-from happycrm.tests.test_settings import run
+from happycrm.tests.test_settings import PRODUCTION_SECRETS, run
 
 pytestmark = pytest.mark.django_db
 
@@ -99,7 +99,7 @@ print(json.dumps([settings.EMAIL_BACKEND, getattr(settings, "EMAIL_HOST", ""), s
 """
 
     def mail_settings(module, **env):
-        result = run(tmp_path, module=module, code=code, DJANGO_SECRET_KEY="x" * 60, **env)
+        result = run(tmp_path, module=module, code=code, **PRODUCTION_SECRETS, **env)
         assert result.returncode == 0, result.stderr
         return json.loads(result.stdout.splitlines()[-1])
 

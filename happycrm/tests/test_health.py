@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from happycrm import health
 from happycrm.endpoints import machine_endpoint_paths
-from happycrm.tests.test_settings import run
+from happycrm.tests.test_settings import PRODUCTION_SECRETS, run
 from messaging.tests.factories import WebhookEventFactory
 
 pytestmark = pytest.mark.django_db
@@ -132,13 +132,7 @@ from django.test import Client
 client = Client(HTTP_HOST="localhost")
 print(client.get("/readyz").status_code, client.get("/healthz").status_code, client.get("/admin/").status_code)
 """
-    result = run(
-        tmp_path,
-        module="happycrm.settings.production",
-        code=code,
-        DJANGO_SECRET_KEY="x" * 60,
-        ERASURE_HMAC_KEY="e" * 40,
-    )
+    result = run(tmp_path, module="happycrm.settings.production", code=code, **PRODUCTION_SECRETS)
     assert result.returncode == 0, result.stderr
     readyz_status, healthz_status, admin_status = result.stdout.split()[-3:]
     assert (readyz_status, healthz_status, admin_status) == ("200", "200", "301")

@@ -161,7 +161,7 @@ def test_phones_are_taken_out_of_text_and_ids_and_dates_are_not(text, expected):
 
 @pytest.mark.slow
 def test_the_settings_configure_it_from_the_environment_and_the_build(tmp_path):
-    from happycrm.tests.test_settings import run
+    from happycrm.tests.test_settings import PRODUCTION_SECRETS, run
 
     code = """
 import json, sentry_sdk
@@ -172,11 +172,7 @@ print(json.dumps([client.options["environment"], client.options["release"], clie
     client.get_integration(DjangoIntegration) is not None, client.get_integration(CeleryIntegration) is not None,
     client.should_send_default_pii()]))
 """
-    env = {
-        "DJANGO_SECRET_KEY": "x" * 60,
-        "ERASURE_HMAC_KEY": "e" * 40,
-        "SENTRY_DSN": "https://public@sentry.example.com/1",
-    }
+    env = {**PRODUCTION_SECRETS, "SENTRY_DSN": "https://public@sentry.example.com/1"}
     result = run(tmp_path, module="happycrm.settings.production", code=code, APP_RELEASE="1a2b3c4", **env,
                  SENTRY_ENVIRONMENT="staging", SENTRY_TRACES_SAMPLE_RATE="0.25")  # fmt: skip
     assert result.returncode == 0, result.stderr

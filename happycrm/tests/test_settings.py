@@ -58,6 +58,10 @@ def clean_env(tmp_path: Path, **overrides: str) -> dict[str, str]:
     return env
 
 
+# The secrets production settings refuse to start without.
+PRODUCTION_SECRETS = {"DJANGO_SECRET_KEY": "x" * 60, "ERASURE_HMAC_KEY": "e" * 40}
+
+
 def run(tmp_path, module="happycrm.settings.local", code=PROBE, args=None, **overrides):
     env = clean_env(tmp_path, DJANGO_SETTINGS_MODULE=module, **overrides)
     command = [sys.executable, *(args or ["-c", "import django; django.setup()\n" + code])]
