@@ -39,5 +39,7 @@ def events_after(*, cursor: int, limit: int = EVENTS_PAGE) -> list[Event]:
 
 
 def events_cursor() -> int:
-    """Where a screen that starts now begins: after the newest event."""
-    return Event.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    """Where a screen that starts now begins: after the newest event, or after the pruned ones when retention
+    removed them all (a cursor below the prune mark would be refused on the screen's next reconnect)."""
+    newest = Event.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    return newest or events_oldest_cursor()

@@ -81,3 +81,15 @@ def test_our_sent_messages_are_events_for_every_screen(django_capture_on_commit_
         campaign_create(name="Toplu", template=TemplateFactory(content="Merhaba {{1}}"), leads=others)
     sent = Event.objects.filter(type=Event.Type.MESSAGE_SENT).exclude(pk=event.pk)
     assert sorted(str(e.lead_id) for e in sent) == sorted(str(other.pk) for other in others)
+
+
+def test_a_screen_starting_after_everything_was_pruned_starts_after_the_pruned_events():
+    from notifications.selectors import events_cursor
+
+    message = MessageFactory(is_from_lead=True)
+    last = [event_new_message(message=message) for _ in range(2)][-1]
+    Event.objects.update(created_at=timezone.now() - datetime.timedelta(days=8))
+    events_prune(older_than=datetime.timedelta(days=7))
+    assert not Event.objects.exists()
+    assert events_cursor() == last.pk
+    assert events_after(cursor=events_cursor()) == []  # and resuming from there is not refused
