@@ -16,7 +16,12 @@ from happycrm.db.insert import row_insert
 from happycrm.queue import Batcher, enqueue_on_commit
 from messaging.backends.base import InboundMessage, PermanentWebhookError, backend_for_provider
 from messaging.models import WebhookEvent
-from messaging.selectors import SIGNATURE_REJECTIONS_KEY, media_pending_for_retry, webhook_events_unfinished
+from messaging.selectors import (
+    SIGNATURE_REJECTIONS_KEY,
+    SWEEP_GRACE,
+    media_pending_for_retry,
+    webhook_events_unfinished,
+)
 
 from .inbound import FETCH_MEDIA_TASK, Delivery, inbound_message_receive, inbound_messages_receive
 from .outbound import messages_mark_stuck, messages_requeue_overdue
@@ -26,7 +31,6 @@ from .status import message_status_apply, message_statuses_apply, status_callbac
 logger = logging.getLogger(__name__)
 
 PROCESS_TASK = "messaging.process_webhook_events"
-SWEEP_GRACE = datetime.timedelta(seconds=30)
 SWEEP_BATCH = 1000
 SWEEP_CHUNK = 100
 SIGNATURE_REJECTIONS_TTL = 8 * 24 * 3600

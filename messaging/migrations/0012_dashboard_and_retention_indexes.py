@@ -1,0 +1,36 @@
+from django.db import migrations, models
+
+from happycrm.db.operations import AddIndexWithoutLocking
+
+
+class Migration(migrations.Migration):
+    """The dashboard's month of messages and retention's oldest processed webhook events, read from indexes.
+
+    Not atomic: on PostgreSQL each index is built concurrently, so the tables keep taking writes meanwhile."""
+
+    atomic = False
+
+    dependencies = [
+        ("messaging", "0011_provider_log"),
+    ]
+
+    operations = [
+        AddIndexWithoutLocking(
+            model_name="message",
+            index=models.Index(fields=["created_at", "is_from_lead", "status"], name="message_created_idx"),
+        ),
+        AddIndexWithoutLocking(
+            model_name="webhookevent",
+            index=models.Index(
+                condition=models.Q(("processed_at__isnull", False)),
+                fields=["received_at"],
+                name="webhook_processed_idx",
+            ),
+        ),
+        AddIndexWithoutLocking(
+            model_name="webhookevent",
+            index=models.Index(
+                condition=models.Q(("outcome", "rejected")), fields=["received_at"], name="webhook_rejected_idx"
+            ),
+        ),
+    ]
