@@ -60,7 +60,7 @@ def day_chart(days: list[dict], *, series=("inbound", "outbound")) -> dict:
     }
 
 
-ROW, LABEL_WIDTH, H_WIDTH = 26, 170, 560
+ROW, LABEL_WIDTH, H_WIDTH = 26, 130, 480
 
 
 def bar_rows(items: list[tuple[str, int]], *, scale_to: int | None = None) -> dict:
