@@ -44,14 +44,16 @@ def day_chart(days: list[dict], *, series=("inbound", "outbound")) -> dict:
         bars = []
         for n, name in enumerate(series):
             height = plot_height * day[name] / top
-            bars.append(Bar(x0 + n * bar_width, TOP + plot_height - height, bar_width, height, day[name], name))
+            x, y = x0 + n * bar_width, TOP + plot_height - height
+            bars.append(Bar(round(x, 1), round(y, 1), round(bar_width, 1), round(height, 1), day[name], name))
         label = index % 5 == 0 or index == len(days) - 1
-        columns.append({"day": day, "bars": bars, "label_x": LEFT + (index + 0.5) * slot, "labelled": label})
+        columns.append({"day": day, "bars": bars, "label_x": round(LEFT + (index + 0.5) * slot, 1), "labelled": label})
     ticks = [{"value": top * n // TICKS, "y": TOP + plot_height - plot_height * n / TICKS} for n in range(TICKS + 1)]
     return {
         "width": WIDTH,
         "height": HEIGHT,
         "left": LEFT,
+        "tick_x": LEFT - 6,
         "right": WIDTH - RIGHT,
         "baseline": TOP + plot_height,
         "label_y": HEIGHT - 8,
@@ -78,8 +80,14 @@ def bar_rows(items: list[tuple[str, int]], *, scale_to: int | None = None) -> di
                 "percent": round(100 * value / top) if top else 0,
                 "y": index * ROW + 4,
                 "text_y": index * ROW + 17,
-                "width": max(width, 1 if value else 0),
-                "value_x": LABEL_WIDTH + width + 6,
+                "width": round(max(width, 1 if value else 0), 1),
+                "value_x": round(LABEL_WIDTH + width + 6, 1),
             }
         )
-    return {"width": H_WIDTH, "height": len(items) * ROW + 4, "bar_x": LABEL_WIDTH, "rows": rows}
+    return {
+        "width": H_WIDTH,
+        "height": len(items) * ROW + 4,
+        "bar_x": LABEL_WIDTH,
+        "label_x": LABEL_WIDTH - 8,
+        "rows": rows,
+    }

@@ -1,6 +1,7 @@
 """The dashboard's figures, each from the selectors of the app that owns the rows."""
 
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
@@ -30,6 +31,8 @@ def dashboard_figures() -> dict:
     now = timezone.now()
     stages = leads_by_stage(open_since=now - WHATSAPP_WINDOW)
     messages = messages_by_day(days=DAYS)
+    for day in messages["days"]:  # the chart's words, in the current language, once per day
+        day["short"], day["long"] = date_format(day["day"], "j M"), date_format(day["day"], "j E")
     return {
         "stages": stages,
         "leads_total": sum(stage["total"] for stage in stages),
