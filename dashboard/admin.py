@@ -1,5 +1,3 @@
-from django.utils.translation import gettext_lazy as _
-
 from accounts.permissions import READ_CONVERSATIONS, READ_DIAGNOSTICS, has_perms
 from happycrm.admin_site import HappyCRMAdminSite
 
@@ -13,7 +11,6 @@ class DashboardAdminSite(HappyCRMAdminSite):
     the permissions to read conversations and diagnostics get the list alone."""
 
     index_template = "admin/dashboard.html"
-    index_title = _("Dashboard")
 
     def index(self, request, extra_context=None):
         figures = dashboard_figures() if has_perms(request.user, VIEW_DASHBOARD) else None
