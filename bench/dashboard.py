@@ -8,7 +8,8 @@ hourly retention runs. Then it times, in-process through Django's test client, t
 against the same page without it (a staff user without the dashboard's permissions gets Django's list alone:
 the baseline, measured in the same run), and each app's selector on its own.
 
-    .venv/bin/python bench/dashboard.py [--leads 100000] [--messages 1000000] [--days 180] [--runs 15]
+    .venv/bin/python bench/dashboard.py [--leads 100000] [--messages 1000000] [--days 180] [--runs 15] [--keep]
+    .venv/bin/python bench/dashboard.py --reuse   # time again against the database a --keep run left
 
 BENCH_DB_NAME and BENCH_REDIS_URL choose another database and Redis database (two benchmarks at once).
 Needs PostgreSQL and Redis on 127.0.0.1; drops its database at the end.
@@ -115,6 +116,11 @@ def load(args) -> float:
                     ON CONFLICT DO NOTHING""",  # noqa: S608 -- the model's own table name
                 [campaign.pk, n * args.recipients, args.recipients],
             )
+    with connection.cursor() as cursor:  # a campaign's messages are queued in bulk (messages_queue_bulk)
+        cursor.execute(
+            "UPDATE messaging_message SET bulk = true WHERE id IN "  # noqa: S608 -- the model's own table name
+            f"(SELECT message_id FROM {CampaignRecipient._meta.db_table})"
+        )
     PruneRun.objects.bulk_create(
         PruneRun(
             started_at=now - timezone.timedelta(hours=h),
@@ -176,6 +182,8 @@ def main():
     parser.add_argument("--campaigns", type=int, default=5)
     parser.add_argument("--recipients", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--keep", action="store_true", help="leave the database for --reuse or EXPLAIN")
+    parser.add_argument("--reuse", action="store_true", help="time against the database a --keep run left")
     args = parser.parse_args()
 
     os.environ.update(
@@ -190,7 +198,8 @@ def main():
             "MESSAGING_BACKEND": "messaging.backends.simulator.SimulatorBackend",
         }
     )
-    fresh_database()
+    if not args.reuse:
+        fresh_database()
     try:
         import django
 
@@ -202,7 +211,7 @@ def main():
 
         call_command("collectstatic", interactive=False, verbosity=0)  # the manifest production settings read
         call_command("migrate", verbosity=0)
-        loaded = load(args)
+        loaded = 0.0 if args.reuse else load(args)
         with connection.cursor() as cursor:
             cursor.execute("SELECT (SELECT count(*) FROM leads_lead), (SELECT count(*) FROM messaging_message)")
             leads, messages = cursor.fetchone()
@@ -214,6 +223,7 @@ def main():
 
         User = get_user_model()
         dashboard, baseline = Client(), Client()
+        User.objects.filter(username__in=["boss", "clerk"]).delete()
         dashboard.force_login(User.objects.create_user(username="boss", is_staff=True, is_superuser=True))
         baseline.force_login(User.objects.create_user(username="clerk", is_staff=True))  # the list alone
         with_figures = timed(dashboard, "/admin/", args.runs)
@@ -237,7 +247,8 @@ def main():
         from django.db import connections
 
         connections.close_all()
-        drop_database()
+        if not args.keep:
+            drop_database()
 
 
 if __name__ == "__main__":

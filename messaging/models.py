@@ -155,6 +155,20 @@ class Message(models.Model):
             ),
             # The dashboard's days, directions and statuses of a month, read from the index alone.
             models.Index(fields=["created_at", "is_from_lead", "status"], name="message_created_idx"),
+            # The dashboard's failures by error code: only the failed sends, a few in a hundred.
+            models.Index(
+                fields=["created_at"],
+                include=["provider", "error_code"],
+                condition=models.Q(is_from_lead=False, status__in=["failed", "undelivered"]),
+                name="message_failed_idx",
+            ),
+            # Campaigns' progress joins their recipients to these (bulk) messages: statuses from the index alone.
+            models.Index(
+                fields=["id"],
+                include=["status", "needs_attention", "twilio_message_sid"],
+                condition=models.Q(bulk=True),
+                name="message_bulk_outcome_idx",
+            ),
         ]
 
     def __str__(self):

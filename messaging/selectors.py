@@ -268,7 +268,7 @@ def message_failures_by_code(*, days: int = 30, limit: int = 8) -> list[dict]:
     provider says the code means (in the current language)."""
     since = _day_start(timezone.localdate() - datetime.timedelta(days=days - 1))
     rows = (
-        Message.objects.filter(created_at__gte=since, is_from_lead=False, status__in=FUNNEL_FAILED)
+        Message.objects.filter(created_at__gte=since, is_from_lead=False, status__in=sorted(FUNNEL_FAILED))
         .values_list("provider", "error_code")
         .annotate(n=Count("*"), text=Max("error_message"))
         .order_by("-n", "error_code")

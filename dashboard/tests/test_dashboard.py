@@ -39,7 +39,7 @@ def make_data(*, scale: int = 1):
         WebhookEventFactory(received_at=ago(minutes=5))  # unprocessed past the sweep's grace: lost
         WebhookEventFactory(processed_at=timezone.now(), outcome=WebhookEvent.Outcome.REJECTED, received_at=ago(days=1))
         campaign = CampaignFactory(name=f"Yaz kampanyası {n} {scale}")
-        sent = MessageFactory(status=MessageStatus.DELIVERED)
+        sent = MessageFactory(status=MessageStatus.DELIVERED, bulk=True)  # as messages_queue_bulk queues it
         CampaignRecipientFactory(campaign=campaign, outcome=CampaignRecipient.Outcome.QUEUED, message=sent)
         CampaignRecipientFactory(campaign=campaign, outcome=CampaignRecipient.Outcome.SKIPPED_OPTED_OUT)
     Message.objects.create(lead=LeadFactory(), created_at=ago(minutes=20))  # a send no worker took: lost

@@ -4,7 +4,8 @@ from happycrm.db.operations import AddIndexWithoutLocking
 
 
 class Migration(migrations.Migration):
-    """The dashboard's month of messages and retention's oldest processed webhook events, read from indexes.
+    """The dashboard's month of messages, campaigns' progress and retention's oldest processed webhook events, read
+    from indexes.
 
     Not atomic: on PostgreSQL each index is built concurrently, so the tables keep taking writes meanwhile."""
 
@@ -18,6 +19,24 @@ class Migration(migrations.Migration):
         AddIndexWithoutLocking(
             model_name="message",
             index=models.Index(fields=["created_at", "is_from_lead", "status"], name="message_created_idx"),
+        ),
+        AddIndexWithoutLocking(
+            model_name="message",
+            index=models.Index(
+                condition=models.Q(("is_from_lead", False), ("status__in", ["failed", "undelivered"])),
+                fields=["created_at"],
+                include=["provider", "error_code"],
+                name="message_failed_idx",
+            ),
+        ),
+        AddIndexWithoutLocking(
+            model_name="message",
+            index=models.Index(
+                condition=models.Q(("bulk", True)),
+                fields=["id"],
+                include=["status", "needs_attention", "twilio_message_sid"],
+                name="message_bulk_outcome_idx",
+            ),
         ),
         AddIndexWithoutLocking(
             model_name="webhookevent",
