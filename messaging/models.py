@@ -157,15 +157,13 @@ class Message(models.Model):
             models.Index(fields=["created_at", "is_from_lead", "status"], name="message_created_idx"),
             # The dashboard's failures by error code: only the failed sends, a few in a hundred.
             models.Index(
-                fields=["created_at"],
-                include=["provider", "error_code"],
+                fields=["created_at", "provider", "error_code"],
                 condition=models.Q(is_from_lead=False, status__in=["failed", "undelivered"]),
                 name="message_failed_idx",
             ),
             # Campaigns' progress joins their recipients to these (bulk) messages: statuses from the index alone.
             models.Index(
-                fields=["id"],
-                include=["status", "needs_attention", "twilio_message_sid"],
+                fields=["id", "status", "needs_attention", "twilio_message_sid"],
                 condition=models.Q(bulk=True),
                 name="message_bulk_outcome_idx",
             ),

@@ -24,8 +24,7 @@ class Migration(migrations.Migration):
             model_name="message",
             index=models.Index(
                 condition=models.Q(("is_from_lead", False), ("status__in", ["failed", "undelivered"])),
-                fields=["created_at"],
-                include=["provider", "error_code"],
+                fields=["created_at", "provider", "error_code"],
                 name="message_failed_idx",
             ),
         ),
@@ -33,8 +32,7 @@ class Migration(migrations.Migration):
             model_name="message",
             index=models.Index(
                 condition=models.Q(("bulk", True)),
-                fields=["id"],
-                include=["status", "needs_attention", "twilio_message_sid"],
+                fields=["id", "status", "needs_attention", "twilio_message_sid"],
                 name="message_bulk_outcome_idx",
             ),
         ),
