@@ -46,6 +46,7 @@ ROLES: dict[str, list[str]] = {
         "accounts.view_loginfailure",
         "accounts.delete_loginfailure",
         "accounts.view_signin",
+        "retention.view_prunerun",
     ],
 }
 

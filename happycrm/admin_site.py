@@ -57,7 +57,7 @@ class HappyCRMAdminSite(AdminSite):
 
 
 class HappyCRMAdminConfig(AdminConfig):
-    default_site = "happycrm.admin_site.HappyCRMAdminSite"
+    default_site = "dashboard.admin.DashboardAdminSite"  # this site, with the dashboard as its index
 
 
 class ReadOnlyAdminMixin:

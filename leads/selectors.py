@@ -3,12 +3,12 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import connections, router
-from django.db.models import Case, F, Model, Q, Value, When
+from django.db.models import Case, Count, F, Model, Q, Value, When
 from django.db.models.sql.compiler import SQLCompiler
 
 from happycrm.search import MIN_INDEXED_TERM, fold
 
-from .models import Lead
+from .models import Lead, Stage
 from .phones import FALLBACK_DIGITS, fallback_digits, normalize_phone
 
 
@@ -241,3 +241,17 @@ def lead_search_q(*, terms: SearchTerms, more: Callable[[SearchWord], list[Q]] |
     if len(terms.words) > 1 and terms.phone_digits:
         match |= Q(phone__contains=terms.phone_digits)
     return match
+
+
+def leads_by_stage(*, open_since) -> list[dict]:
+    """Every stage in pipeline order (those without leads too) with its leads, its unread conversations and its open
+    ones (the lead wrote since `open_since`: the channel's reply window), one query."""
+    return list(
+        Stage.objects.annotate(
+            total=Count("leads"),
+            unread=Count("leads", filter=Q(leads__unread_count__gt=0)),
+            open=Count("leads", filter=Q(leads__last_inbound_at__gte=open_since)),
+        )
+        .order_by("position", "name")
+        .values("pk", "name", "total", "unread", "open")
+    )

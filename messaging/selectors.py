@@ -3,7 +3,8 @@ from collections.abc import Iterator
 
 from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
 from django.core.cache.backends.redis import RedisCache
-from django.db.models import Count, Min, Q
+from django.db.models import Count, Max, Min, Q
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from leads.models import Lead
@@ -13,6 +14,11 @@ from .backends.base import BaseBackend, PermanentWebhookError, StatusUpdate, bac
 from .models import Message, MessageMedia, MessageStatus, ProviderLog, WebhookEvent
 
 SIGNATURE_REJECTIONS_KEY = "webhook-signature-rejections:{day}"
+WHATSAPP_WINDOW = datetime.timedelta(hours=24)  # free-form messages are allowed this long after the lead's last one
+SWEEP_GRACE = datetime.timedelta(seconds=30)  # an unprocessed event older than this is the periodic sweep's
+# On top of a send's expected wait before the sweep queues it again: worker restarts, deploys, the retries'
+# backoff (about two minutes). Queueing it twice early costs little: the second task finds it claimed.
+HANDOFF_GRACE = datetime.timedelta(minutes=10)
 
 
 def media_pending_for_retry(*, older_than: datetime.timedelta) -> list[str]:
@@ -29,13 +35,6 @@ def webhook_events_unfinished(*, older_than: datetime.timedelta, include_failed:
     if not include_failed:
         events = events.filter(attempts__lt=WebhookEvent.MAX_ATTEMPTS)
     return events.order_by("received_at")
-
-
-def webhook_backlog() -> dict:
-    """Events stored and not processed yet (`waiting`) and when the oldest of them arrived (`oldest`, or None)."""
-    return WebhookEvent.objects.filter(processed_at__isnull=True).aggregate(
-        waiting=Count("pk"), oldest=Min("received_at")
-    )
 
 
 AWAITING_WORKER = Q(
@@ -81,40 +80,6 @@ def sends_awaiting_worker() -> dict[str, int]:
 def message_error_explanation(message: Message) -> str:
     """What the message's error means for an agent, in the current language, as its provider explains it."""
     return error_explanation(provider=message.provider, code=message.error_code, provider_message=message.error_message)
-
-
-def error_explanation(*, provider: str, code: int | None, provider_message: str = "") -> str:
-    """What an error code a provider reported (a message's, or one in its delivery history) means."""
-    if code is None and not provider_message:
-        return ""
-    try:
-        backend = backend_for_provider(provider)
-    except LookupError:  # a provider no longer configured: its own words, or the bare code
-        backend = BaseBackend()
-    return backend.explain_error(code, provider_message)
-
-
-EXPORT_CHUNK = 500  # messages read per query when a whole conversation is read (an export)
-
-
-def lead_conversation_chunks(
-    *, lead_id, size: int = EXPORT_CHUNK
-) -> Iterator[list[tuple[Message, list[MessageMedia]]]]:
-    """Every message of a lead with its attachments, oldest first, `size` messages per chunk: two queries a chunk,
-    the next one starting after the last message read (an index range, on any database), so a whole conversation
-    is never in memory. The attachments do not point back to their message: nothing waits for the garbage
-    collector once a chunk is done with."""
-    after = Q()
-    while True:
-        chunk = list(Message.objects.filter(after, lead_id=lead_id).order_by("created_at", "pk")[:size])
-        if not chunk:
-            return
-        media: dict = {}
-        for item in MessageMedia.objects.filter(message_id__in=[m.pk for m in chunk]).order_by("message", "position"):
-            media.setdefault(item.message_id, []).append(item)
-        yield [(message, media.get(message.pk, [])) for message in chunk]
-        last = chunk[-1]
-        after = Q(created_at__gt=last.created_at) | Q(created_at=last.created_at, pk__gt=last.pk)
 
 
 def _event_status(event: WebhookEvent) -> str:
@@ -239,6 +204,160 @@ def messages_search_q(*, terms: SearchTerms) -> Q:
     if len(terms.words) > 1 and terms.phone_digits:
         match |= Q(lead__phone__contains=terms.phone_digits)
     return match
+
+
+# The delivery funnel: each step counts the messages that reached it or went further.
+FUNNEL_SENT = {
+    MessageStatus.SENT,
+    MessageStatus.DELIVERED,
+    MessageStatus.READ,
+    MessageStatus.PARTIALLY_DELIVERED,
+}
+FUNNEL_DELIVERED = {MessageStatus.DELIVERED, MessageStatus.READ, MessageStatus.PARTIALLY_DELIVERED}
+FUNNEL_FAILED = {MessageStatus.FAILED, MessageStatus.UNDELIVERED}
+
+
+def _day_start(day: datetime.date) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+def messages_by_day(*, days: int = 30) -> dict:
+    """The last `days` local days of messages, one query read from the index on (created_at, is_from_lead, status):
+    inbound and outbound per day (oldest first, days without messages at zero), and the outbound funnel over the
+    whole period and its last 7 days."""
+    today = timezone.localdate()
+    first = today - datetime.timedelta(days=days - 1)
+    rows = (
+        Message.objects.filter(created_at__gte=_day_start(first))
+        .annotate(day=TruncDate("created_at", tzinfo=timezone.get_current_timezone()))
+        .values_list("day", "is_from_lead", "status")
+        .annotate(n=Count("*"))
+        .order_by()
+    )
+    per_day = {first + datetime.timedelta(days=n): {"inbound": 0, "outbound": 0} for n in range(days)}
+    week_start = today - datetime.timedelta(days=6)
+    funnels = {period: {"queued": 0, "sent": 0, "delivered": 0, "read": 0, "failed": 0} for period in ("7", str(days))}
+    for day, is_from_lead, status, n in rows:
+        if day not in per_day:
+            continue  # a message dated in the future (a clock ahead): not part of any past day
+        per_day[day]["inbound" if is_from_lead else "outbound"] += n
+        if is_from_lead:
+            continue
+        for period, funnel in funnels.items():
+            if period == "7" and day < week_start:
+                continue
+            funnel["queued"] += n
+            funnel["sent"] += n if status in FUNNEL_SENT else 0
+            funnel["delivered"] += n if status in FUNNEL_DELIVERED else 0
+            funnel["read"] += n if status == MessageStatus.READ else 0
+            funnel["failed"] += n if status in FUNNEL_FAILED else 0
+    days_list = [{"day": day, **counts} for day, counts in per_day.items()]
+    totals = {
+        period: {
+            "inbound": sum(d["inbound"] for d in days_list[-int(period) :]),
+            "outbound": sum(d["outbound"] for d in days_list[-int(period) :]),
+        }
+        for period in ("1", "7", str(days))
+    }
+    return {"days": days_list, "totals": totals, "funnel": funnels}
+
+
+def message_failures_by_code(*, days: int = 30, limit: int = 8) -> list[dict]:
+    """Failed and undelivered sends of the last `days` days by error code, most frequent first, each with what its
+    provider says the code means (in the current language)."""
+    since = _day_start(timezone.localdate() - datetime.timedelta(days=days - 1))
+    rows = (
+        Message.objects.filter(created_at__gte=since, is_from_lead=False, status__in=sorted(FUNNEL_FAILED))
+        .values_list("provider", "error_code")
+        .annotate(n=Count("*"), text=Max("error_message"))
+        .order_by("-n", "error_code")
+    )
+    merged: dict[int | None, dict] = {}
+    for provider, code, n, text in rows:
+        if code in merged:
+            merged[code]["count"] += n
+            continue
+        merged[code] = {
+            "code": code,
+            "count": n,
+            "explanation": backend_for_provider(provider).explain_error(code, text or ""),
+        }
+    return sorted(merged.values(), key=lambda row: -row["count"])[:limit]
+
+
+def webhook_backlog(*, now=None) -> dict:
+    """Events stored and not processed yet (`waiting`), when the oldest of them arrived (`oldest`, or None), and
+    how many of them are past the sweep's grace (`lost`): one query."""
+    now = now or timezone.now()
+    return WebhookEvent.objects.filter(processed_at__isnull=True).aggregate(
+        waiting=Count("*"),
+        lost=Count("received_at", filter=Q(received_at__lt=now - SWEEP_GRACE)),
+        oldest=Min("received_at"),
+    )
+
+
+def webhook_health(*, days: int = 7) -> dict:
+    """The webhook's state, from the data: events waiting and the oldest of them; "lost" (stored but unprocessed
+    past the sweep's grace, and sends no worker handed to the provider past theirs); events that could not be
+    processed in the last `days` days; forged requests refused (from the cache: None when it cannot be read)."""
+    now = timezone.now()
+    unprocessed = webhook_backlog(now=now)
+    week = now - datetime.timedelta(days=days)
+    rejected = WebhookEvent.objects.filter(outcome=WebhookEvent.Outcome.REJECTED, received_at__gte=week).count()
+    sends_lost = Message.objects.filter(
+        AWAITING_WORKER,
+        Q(handoff_expected_by__lt=now) | Q(handoff_expected_by__isnull=True, created_at__lt=now - HANDOFF_GRACE),
+    ).count()
+    try:
+        refusals = signature_rejections(days=days)
+    except Exception:
+        refusals = None
+    return {
+        "waiting": unprocessed["waiting"],
+        "oldest_unprocessed_at": unprocessed["oldest"],
+        "lost_events": unprocessed["lost"],
+        "lost_sends": sends_lost,
+        "lost": unprocessed["lost"] + sends_lost,
+        "rejected": rejected,
+        "signature_refusals": refusals,
+        "days": days,
+        "event_grace": SWEEP_GRACE,
+        "send_grace": HANDOFF_GRACE,
+    }
+
+
+def error_explanation(*, provider: str, code: int | None, provider_message: str = "") -> str:
+    """What an error code a provider reported (a message's, or one in its delivery history) means."""
+    if code is None and not provider_message:
+        return ""
+    try:
+        backend = backend_for_provider(provider)
+    except LookupError:  # a provider no longer configured: its own words, or the bare code
+        backend = BaseBackend()
+    return backend.explain_error(code, provider_message)
+
+
+EXPORT_CHUNK = 500  # messages read per query when a whole conversation is read (an export)
+
+
+def lead_conversation_chunks(
+    *, lead_id, size: int = EXPORT_CHUNK
+) -> Iterator[list[tuple[Message, list[MessageMedia]]]]:
+    """Every message of a lead with its attachments, oldest first, `size` messages per chunk: two queries a chunk,
+    the next one starting after the last message read (an index range, on any database), so a whole conversation
+    is never in memory. The attachments do not point back to their message: nothing waits for the garbage
+    collector once a chunk is done with."""
+    after = Q()
+    while True:
+        chunk = list(Message.objects.filter(after, lead_id=lead_id).order_by("created_at", "pk")[:size])
+        if not chunk:
+            return
+        media: dict = {}
+        for item in MessageMedia.objects.filter(message_id__in=[m.pk for m in chunk]).order_by("message", "position"):
+            media.setdefault(item.message_id, []).append(item)
+        yield [(message, media.get(message.pk, [])) for message in chunk]
+        last = chunk[-1]
+        after = Q(created_at__gt=last.created_at) | Q(created_at=last.created_at, pk__gt=last.pk)
 
 
 def lead_webhook_events_q(*, sids: list[str], e164: str) -> Q:

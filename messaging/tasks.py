@@ -11,7 +11,6 @@ from .backends.simulator import status_callback_payload
 from .models import Message, WebhookEvent
 from .services.media import MEDIA_MAX_ATTEMPTS, MediaFetchError, media_fetch
 from .services.outbound import message_send_failed, messages_deliver
-from .services.provider_log import provider_logs_prune
 from .services.webhooks import webhook_event_store, webhook_events_process, webhook_events_sweep
 
 logger = logging.getLogger(__name__)
@@ -100,11 +99,6 @@ def send_messages(self, message_ids: list[str]) -> None:
 @shared_task(name="messaging.sweep_webhook_events")
 def sweep_webhook_events() -> dict[str, int]:
     return webhook_events_sweep()
-
-
-@shared_task(name="messaging.prune_provider_logs")
-def prune_provider_logs() -> int:
-    return provider_logs_prune()
 
 
 @shared_task(name="messaging.simulate_status_callback")

@@ -4,13 +4,25 @@ from rest_framework.views import APIView
 
 from accounts.permissions import READ_CONVERSATIONS, api_permission
 
-from .selectors import EVENTS_PAGE, cursor_parse, events_after, events_cursor
+from .selectors import EVENTS_PAGE, CursorPruned, cursor_parse, events_after, events_cursor
+
+
+def cursor_pruned_response(error: CursorPruned) -> Response:
+    return Response(
+        {
+            "detail": "The events after this cursor were pruned: reload, and resume from oldest_cursor or from now.",
+            "oldest_cursor": error.oldest_cursor,
+            "cursor": events_cursor(),
+        },
+        status=410,
+    )
 
 
 class EventsView(APIView):
     """The spec's events endpoint, a polling fallback for the live stream: events after `cursor`.
 
-    Without a cursor it answers with none and the current cursor, so a new screen starts from now.
+    Without a cursor it answers with none and the current cursor, so a new screen starts from now. A cursor whose
+    following events retention pruned gets 410 with the oldest valid cursor (and the current one): never a gap.
     """
 
     permission_classes = [api_permission(READ_CONVERSATIONS)]
@@ -22,7 +34,10 @@ class EventsView(APIView):
         cursor = cursor_parse(raw)
         if cursor is None:
             return Response({"cursor": ["Must be an event id (an integer)."]}, status=400)
-        events = events_after(cursor=cursor)
+        try:
+            events = events_after(cursor=cursor)
+        except CursorPruned as error:
+            return cursor_pruned_response(error)
         return Response(
             {
                 "events": [

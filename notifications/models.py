@@ -41,3 +41,19 @@ class Event(models.Model):
 
     def is_for(self, user_id) -> bool:
         return not self.user_ids or user_id in self.user_ids
+
+
+class PruneMark(models.Model):
+    """How far retention has pruned the events (one row): a cursor below `pruned_through` has lost events after it,
+    so a client resuming from it is told so (410) instead of silently missing them."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    pruned_through = models.BigIntegerField(_("pruned through event"), default=0)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("event prune mark")
+        verbose_name_plural = _("event prune marks")
+
+    def __str__(self):
+        return f"#{self.pruned_through}"

@@ -4,12 +4,14 @@ app writes only its own rows."""
 import datetime
 from collections.abc import Iterable, Sequence
 
+from django.db.models import F
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from .broadcast import announce, publish
-from .models import Event
+from happycrm.pruning import PRUNE_BATCH, prune_by_id_ranges
 
-RETENTION = datetime.timedelta(days=7)
+from .broadcast import announce, publish
+from .models import Event, PruneMark
 
 
 def event_record(*, type: Event.Type, lead_id, payload: dict, message_id=None, user_ids: Sequence[int] = ()) -> Event:
@@ -56,10 +58,23 @@ def event_lead_changed(*, lead_id, lead_name: str) -> Event:
     )
 
 
-def events_prune() -> int:
-    """Events are for screens catching up, not an archive: drop those older than a week."""
-    deleted, _ = Event.objects.filter(created_at__lt=timezone.now() - RETENTION).delete()
-    return deleted
+def _prune_mark_raise(pruned_through: int) -> None:
+    _, created = PruneMark.objects.get_or_create(pk=1, defaults={"pruned_through": pruned_through})
+    if not created:
+        PruneMark.objects.filter(pk=1).update(pruned_through=Greatest(F("pruned_through"), pruned_through))
+
+
+def events_prune(*, older_than: datetime.timedelta, batch_size: int = PRUNE_BATCH, dry_run: bool = False) -> int:
+    """Events are for screens catching up, not an archive: drop those older than the retention, by id ranges.
+    Each batch raises the prune mark in its own transaction, so a client whose cursor fell in it learns so."""
+    return prune_by_id_ranges(
+        Event.objects.all(),
+        field="created_at",
+        cutoff=timezone.now() - older_than,
+        batch_size=batch_size,
+        dry_run=dry_run,
+        after_batch=_prune_mark_raise,
+    )
 
 
 def lead_events_erase(*, lead_id) -> int:

@@ -4,13 +4,13 @@ import time
 
 from asgiref.sync import SyncToAsync, sync_to_async
 from django.contrib.auth.decorators import login_required, permission_required
-from django.http import StreamingHttpResponse
+from django.http import JsonResponse, StreamingHttpResponse
 from django.views.decorators.http import require_GET
 
 from accounts.permissions import READ_CONVERSATIONS
 
 from .hub import connection_release, hub_ready, sse
-from .selectors import EVENTS_PAGE, cursor_parse, events_after, events_cursor
+from .selectors import EVENTS_PAGE, CursorPruned, cursor_parse, events_after, events_cursor, events_oldest_cursor
 
 STREAM_SECONDS = 300  # then the browser reconnects (EventSource does) and resumes from its Last-Event-ID
 KEEPALIVE_SECONDS = 15
@@ -44,7 +44,10 @@ async def event_stream(*, cursor: int, user_id, seconds: float = STREAM_SECONDS)
         seen = set()
         try:
             while True:
-                events, after, read = await sync_to_async(_catch_up_page)(cursor, user_id)
+                try:
+                    events, after, read = await sync_to_async(_catch_up_page)(cursor, user_id)
+                except CursorPruned:
+                    return  # pruned since the view checked: the browser reconnects, and is told so (410)
                 for event in events:
                     seen.add(event.pk)
                     yield f"id: {event.pk}\n" + sse(event_type=event.type, data={"type": event.type, **event.payload})
@@ -87,11 +90,24 @@ async def event_stream(*, cursor: int, user_id, seconds: float = STREAM_SECONDS)
 @permission_required(READ_CONVERSATIONS, raise_exception=True)
 @require_GET
 async def stream(request):
-    """Server-Sent Events: every event after the client's Last-Event-ID (or `?cursor`, or from now)."""
+    """Server-Sent Events: every event after the client's Last-Event-ID (or `?cursor`, or from now).
+
+    A cursor whose following events retention pruned gets 410 with the oldest valid cursor: EventSource does not
+    retry after it, and the page (inbox.js) reloads its list and connects again from now."""
     raw = request.headers.get("Last-Event-ID") or request.GET.get("cursor") or ""
     cursor = cursor_parse(raw)
     if cursor is None:
         cursor = await sync_to_async(events_cursor)()  # before the headers: what is stored after it is sent
+    else:
+        oldest = await sync_to_async(events_oldest_cursor)()
+        if cursor < oldest:
+            return JsonResponse(
+                {
+                    "detail": "The events after this cursor were pruned: reload, and resume from oldest_cursor.",
+                    "oldest_cursor": oldest,
+                },
+                status=410,
+            )
     user = await request.auser()
     # Spread the reconnects of pages opened together (a deploy, a network blip) over half a minute.
     seconds = STREAM_SECONDS * random.uniform(0.9, 1.0)  # noqa: S311 -- not a secret

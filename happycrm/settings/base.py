@@ -60,6 +60,8 @@ INSTALLED_APPS = [
     "notifications",
     "accounts",
     "privacy",
+    "retention",
+    "dashboard",
 ]
 
 MIDDLEWARE = [
@@ -200,11 +202,10 @@ CAMPAIGN_QUEUE = "campaigns"
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 CELERY_BEAT_SCHEDULE = {
     "sweep-webhook-events": {"task": "messaging.sweep_webhook_events", "schedule": 60.0},
-    "prune-notification-events": {"task": "notifications.prune_events", "schedule": 3600.0},
     "start-due-campaigns": {"task": "campaigns.start_due_campaigns", "schedule": 60.0},
     "resume-lost-campaigns": {"task": "campaigns.resume_lost_campaigns", "schedule": 60.0},
     "sync-templates": {"task": "templates_app.sync_templates", "schedule": 3600.0},
-    "prune-provider-logs": {"task": "messaging.prune_provider_logs", "schedule": 3600.0},
+    "retention-prune": {"task": "retention.prune", "schedule": 3600.0},
     "retry-erased-files": {"task": "privacy.retry_pending_file_deletions", "schedule": 900.0},
 }
 
@@ -238,8 +239,17 @@ MESSAGING_PROVIDERS = [TWILIO_BACKEND, SIMULATOR_BACKEND, "messaging.backends.lo
 # A channel through another provider than MESSAGING_BACKEND's, e.g.
 # MESSAGING_CHANNEL_BACKENDS="sms=messaging.backends.simulator.SimulatorBackend"; empty: every channel uses it.
 MESSAGING_CHANNEL_BACKENDS = env.dict("MESSAGING_CHANNEL_BACKENDS", default={})
-# Days the log of HTTP exchanges with the provider (sends, media downloads, template pages) is kept.
-PROVIDER_LOG_RETENTION_DAYS = env.int("PROVIDER_LOG_RETENTION_DAYS", default=14)
+
+# Retention (the retention app, hourly and `manage.py prune`): days each kind is kept. The provider log's age was
+# PROVIDER_LOG_RETENTION_DAYS before; that name is still read when the new one is unset.
+RETENTION_WEBHOOK_EVENTS_DAYS = env.int("RETENTION_WEBHOOK_EVENTS_DAYS", default=30)  # processed ones only
+RETENTION_NOTIFICATION_EVENTS_DAYS = env.int("RETENTION_NOTIFICATION_EVENTS_DAYS", default=7)
+RETENTION_PROVIDER_LOGS_DAYS = env.int(
+    "RETENTION_PROVIDER_LOGS_DAYS", default=env.int("PROVIDER_LOG_RETENTION_DAYS", default=14)
+)
+for _name in ("RETENTION_WEBHOOK_EVENTS_DAYS", "RETENTION_NOTIFICATION_EVENTS_DAYS", "RETENTION_PROVIDER_LOGS_DAYS"):
+    if globals()[_name] < 1:
+        raise ImproperlyConfigured(f"{_name} must be a number of days, at least 1.")
 
 DEFAULT_PHONE_REGION = env("DEFAULT_PHONE_REGION", default="TR").upper()
 

@@ -7,7 +7,18 @@ from pathlib import Path
 from django.conf import settings
 
 ROOT = Path(settings.BASE_DIR)
-APPS = ["accounts", "campaigns", "happycrm", "leads", "messaging", "notifications", "privacy", "templates_app"]
+APPS = [
+    "accounts",
+    "campaigns",
+    "dashboard",
+    "happycrm",
+    "leads",
+    "messaging",
+    "notifications",
+    "privacy",
+    "retention",
+    "templates_app",
+]
 TWILIO_PACKAGE = "messaging.backends.twilio"
 
 

@@ -24,19 +24,15 @@ from messaging.backends.base import (
 from messaging.backends.httplog import log_context
 from messaging.models import Channel, Message, MessageMedia, MessageStatus
 from messaging.ratelimit import HEADROOM, limiter, sender_key
-from messaging.selectors import AWAITING_WORKER, messages_awaiting_worker_overdue
+from messaging.selectors import AWAITING_WORKER, HANDOFF_GRACE, WHATSAPP_WINDOW, messages_awaiting_worker_overdue
 from templates_app.models import Template
 from templates_app.rendering import MissingValues, template_render, template_values
 
 from .events import event_messages_sent, event_status_update
 from .status import message_sid_assign
 
-WHATSAPP_WINDOW = datetime.timedelta(hours=24)
 NUL = "\x00"  # PostgreSQL stores no NUL, and no channel delivers one
 STUCK_AFTER = datetime.timedelta(minutes=5)  # a send holds its claim for one HTTP call (at most ten seconds)
-# On top of a send's expected wait before the sweep queues it again: worker restarts, deploys, the retries'
-# backoff (about two minutes). Queueing it twice early costs little: the second task finds it claimed.
-HANDOFF_GRACE = datetime.timedelta(minutes=10)
 BULK_SEND_BATCH = 100  # bulk messages per task on the bulk (campaigns) queue
 SEND_TASK, SEND_BATCH_TASK = "messaging.send_message", "messaging.send_messages"
 

@@ -1,29 +1,34 @@
-"""Keeping the provider HTTP log to its retention (PROVIDER_LOG_RETENTION_DAYS)."""
+"""Keeping the provider HTTP log and the processed webhook events to their retention (the retention app's
+RETENTION_* settings), through the shared batched delete."""
 
 import datetime
 
-from django.conf import settings
 from django.utils import timezone
 
-from messaging.models import ProviderLog
+from happycrm.pruning import PRUNE_BATCH, prune_by_id_ranges, prune_by_key_batches
+from messaging.models import ProviderLog, WebhookEvent
 
-PRUNE_BATCH = 1000  # rows per DELETE: each statement commits on its own, so a large table is never locked long
+
+def provider_logs_prune(*, older_than: datetime.timedelta, batch_size: int = PRUNE_BATCH, dry_run: bool = False) -> int:
+    """Delete the exchanges older than `older_than` by id ranges, one batch per statement; how many (would) go."""
+    return prune_by_id_ranges(
+        ProviderLog.objects.all(),
+        field="created_at",
+        cutoff=timezone.now() - older_than,
+        batch_size=batch_size,
+        dry_run=dry_run,
+    )
 
 
-def provider_logs_prune(*, older_than: datetime.timedelta | None = None, batch_size: int = PRUNE_BATCH) -> int:
-    """Delete the exchanges older than the retention, oldest first, one batch per statement; how many went."""
-    if older_than is None:
-        older_than = datetime.timedelta(days=settings.PROVIDER_LOG_RETENTION_DAYS)
-    cutoff = timezone.now() - older_than
-    deleted = 0
-    while True:
-        batch = list(
-            ProviderLog.objects.filter(created_at__lt=cutoff)
-            .order_by("created_at")
-            .values_list("pk", flat=True)[:batch_size]
-        )
-        if not batch:
-            return deleted
-        deleted += ProviderLog.objects.filter(pk__in=batch).delete()[0]
-        if len(batch) < batch_size:
-            return deleted
+def webhook_events_prune(
+    *, older_than: datetime.timedelta, batch_size: int = PRUNE_BATCH, dry_run: bool = False
+) -> int:
+    """Delete processed webhook events received before `older_than` ago. An unprocessed one is never pruned, however
+    old: it is evidence of something still to do (the sweep or an operator re-runs it)."""
+    return prune_by_key_batches(
+        WebhookEvent.objects.filter(processed_at__isnull=False),
+        field="received_at",
+        cutoff=timezone.now() - older_than,
+        batch_size=batch_size,
+        dry_run=dry_run,
+    )

@@ -19,7 +19,12 @@ from happycrm.request_id import request_id_bound, request_id_get
 from leads.phones import normalize_phone
 from messaging.backends.base import InboundMessage, PermanentWebhookError, backend_for_provider
 from messaging.models import ErasedMessage, WebhookEvent
-from messaging.selectors import SIGNATURE_REJECTIONS_KEY, media_pending_for_retry, webhook_events_unfinished
+from messaging.selectors import (
+    SIGNATURE_REJECTIONS_KEY,
+    SWEEP_GRACE,
+    media_pending_for_retry,
+    webhook_events_unfinished,
+)
 
 from .inbound import FETCH_MEDIA_TASK, Delivery, inbound_message_receive, inbound_messages_receive
 from .outbound import messages_mark_stuck, messages_requeue_overdue
@@ -29,7 +34,6 @@ from .status import message_status_apply, message_statuses_apply, status_callbac
 logger = logging.getLogger(__name__)
 
 PROCESS_TASK = "messaging.process_webhook_events"
-SWEEP_GRACE = datetime.timedelta(seconds=30)
 SWEEP_BATCH = 1000
 SWEEP_CHUNK = 100
 SIGNATURE_REJECTIONS_TTL = 8 * 24 * 3600
@@ -49,26 +53,6 @@ def signature_rejection_record() -> None:
 # Within 100 ms: a campaign's callback storm (240/s) then reaches the worker in batches of a dozen, not of one or
 # two, whose per-task cost left the worker behind (bench/campaign_storm.py).
 webhook_events_queue = Batcher(PROCESS_TASK, interval=0.1)
-
-
-def _e164_or_blank(value: str) -> str:
-    try:
-        return normalize_phone(value) if value else ""
-    except ValidationError:
-        return ""
-
-
-def event_parties(*, provider: str, payload: dict) -> tuple[str, str]:
-    """The (sender, recipient) a stored payload names, each in E.164 or "" (none, or not a phone number)."""
-    try:
-        backend = backend_for_provider(provider)
-    except LookupError:
-        return "", ""
-    return tuple(_e164_or_blank(value) for value in backend.event_parties(payload))
-
-
-def sid_erased(sid: str) -> bool:
-    return bool(sid) and ErasedMessage.objects.filter(sid_hash=ErasedMessage.hash_sid(sid)).exists()
 
 
 def webhook_event_store(
@@ -161,20 +145,6 @@ def webhook_events_process(*, event_ids, retry_rejected: bool = False, skip_lock
             _events_save(batch.events)
     batch.seconds = time.monotonic() - started
     return batch
-
-
-def _events_drop_erased(events: list[WebhookEvent]) -> list[WebhookEvent]:
-    """Events stored for a message while it was being erased (they passed the store's check just before its
-    tombstone committed) are deleted, never processed: the rest."""
-    hashes = {ErasedMessage.hash_sid(event.message_sid): event for event in events if event.message_sid}
-    if not hashes:
-        return events
-    erased = {
-        hashes[h].pk for h in ErasedMessage.objects.filter(sid_hash__in=hashes).values_list("sid_hash", flat=True)
-    }
-    if erased:
-        WebhookEvent.objects.filter(pk__in=erased).delete()
-    return [event for event in events if event.pk not in erased]
 
 
 def webhook_event_process(*, event_id, retry_rejected: bool = False) -> WebhookEvent:
@@ -311,3 +281,37 @@ def webhook_events_sweep() -> dict[str, int]:
         "requeued_replies": requeued["replies"],
         "requeued_campaign": requeued["bulk"],
     }
+
+
+def _e164_or_blank(value: str) -> str:
+    try:
+        return normalize_phone(value) if value else ""
+    except ValidationError:
+        return ""
+
+
+def event_parties(*, provider: str, payload: dict) -> tuple[str, str]:
+    """The (sender, recipient) a stored payload names, each in E.164 or "" (none, or not a phone number)."""
+    try:
+        backend = backend_for_provider(provider)
+    except LookupError:
+        return "", ""
+    return tuple(_e164_or_blank(value) for value in backend.event_parties(payload))
+
+
+def sid_erased(sid: str) -> bool:
+    return bool(sid) and ErasedMessage.objects.filter(sid_hash=ErasedMessage.hash_sid(sid)).exists()
+
+
+def _events_drop_erased(events: list[WebhookEvent]) -> list[WebhookEvent]:
+    """Events stored for a message while it was being erased (they passed the store's check just before its
+    tombstone committed) are deleted, never processed: the rest."""
+    hashes = {ErasedMessage.hash_sid(event.message_sid): event for event in events if event.message_sid}
+    if not hashes:
+        return events
+    erased = {
+        hashes[h].pk for h in ErasedMessage.objects.filter(sid_hash__in=hashes).values_list("sid_hash", flat=True)
+    }
+    if erased:
+        WebhookEvent.objects.filter(pk__in=erased).delete()
+    return [event for event in events if event.pk not in erased]

@@ -20,7 +20,6 @@ from messaging.backends.twilio.tests.payloads import ACCOUNT_SID, AUTH_TOKEN, wh
 from messaging.models import Message, MessageMedia, ProviderLog
 from messaging.services.outbound import message_send, message_send_media, message_send_template
 from messaging.services.provider_log import provider_logs_prune
-from messaging.tasks import prune_provider_logs
 from messaging.tests.factories import MessageFactory
 from messaging.tests.media_server import EXPECTED_AUTH, MediaServer
 from templates_app.services import TemplateSyncError, templates_sync
@@ -319,23 +318,15 @@ def make_log(age: datetime.timedelta, **kwargs) -> ProviderLog:
     )
 
 
-def test_pruning_deletes_only_rows_older_than_the_retention_in_batches(settings, django_assert_num_queries):
-    settings.PROVIDER_LOG_RETENTION_DAYS = 14
-    old = [make_log(datetime.timedelta(days=15, minutes=n)) for n in range(5)]
+def test_pruning_deletes_only_rows_older_than_the_retention_by_id_ranges(django_assert_num_queries):
+    old = [make_log(datetime.timedelta(days=15, minutes=5 - n)) for n in range(5)]
     recent = [make_log(datetime.timedelta(days=13)), make_log(datetime.timedelta(minutes=1))]
-    with django_assert_num_queries(6):  # three batches of two: each a select and a delete
-        assert provider_logs_prune(batch_size=2) == 5
+    assert provider_logs_prune(older_than=datetime.timedelta(days=14), dry_run=True) == 5
+    # the range's ends, then three ranges of two keys: each one DELETE in its own transaction (a savepoint here)
+    with django_assert_num_queries(2 + 3 * 3):
+        assert provider_logs_prune(older_than=datetime.timedelta(days=14), batch_size=2) == 5
     assert set(ProviderLog.objects.values_list("pk", flat=True)) == {row.pk for row in recent}
     assert not ProviderLog.objects.filter(pk__in=[row.pk for row in old]).exists()
-
-
-def test_the_periodic_task_prunes(settings):
-    settings.PROVIDER_LOG_RETENTION_DAYS = 1
-    make_log(datetime.timedelta(days=2))
-    keep = make_log(datetime.timedelta(hours=1))
-    assert prune_provider_logs() == 1
-    assert list(ProviderLog.objects.all()) == [keep]
-    assert {"task": "messaging.prune_provider_logs", "schedule": 3600.0} in settings.CELERY_BEAT_SCHEDULE.values()
 
 
 def test_a_deleted_message_leaves_its_exchanges():

@@ -47,3 +47,31 @@ def test_a_cursor_that_is_not_an_event_id_is_a_400(staff_client, cursor):
     response = staff_client.get(URL, {"cursor": cursor})
     assert response.status_code == 400
     assert response.json() == {"cursor": ["Must be an event id (an integer)."]}
+
+
+def _prune_all_but_the_last(events):
+    import datetime
+
+    from django.utils import timezone
+
+    from notifications.services import events_prune
+
+    Event.objects.filter(pk__in=[e.pk for e in events[:-1]]).update(
+        created_at=timezone.now() - datetime.timedelta(days=30)
+    )
+    assert events_prune(older_than=datetime.timedelta(days=7)) == len(events) - 1
+
+
+def test_a_cursor_whose_events_were_pruned_gets_410_with_the_oldest_valid_cursor(staff_client, post_webhook):
+    start = staff_client.get(URL).json()["cursor"]
+    for body in ("bir", "iki", "üç"):
+        post_webhook(whatsapp_text(body=body))
+    events = list(Event.objects.order_by("pk"))
+    _prune_all_but_the_last(events)
+    response = staff_client.get(URL, {"cursor": start})
+    assert response.status_code == 410
+    body = response.json()
+    assert body["oldest_cursor"] == events[-2].pk and body["cursor"] == events[-1].pk and "pruned" in body["detail"]
+    assert staff_client.post(f"{URL}?cursor={events[0].pk}").status_code == 410
+    resumed = staff_client.get(URL, {"cursor": body["oldest_cursor"]}).json()
+    assert [event["id"] for event in resumed["events"]] == [events[-1].pk]  # from there on, nothing is missing

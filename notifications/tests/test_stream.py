@@ -354,3 +354,28 @@ def test_keepalive_then_the_stream_ends_so_the_page_reconnects(server, session_f
     assert stream.next(timeout=2) == {"comment": "keepalive"}
     assert stream.ended.wait(timeout=3)
     stream.close()
+
+
+def test_a_resume_point_before_pruned_events_gets_410_and_the_oldest_valid_cursor(server, session_for):
+    import datetime
+    import json
+
+    from django.utils import timezone
+
+    from notifications.services import events_prune
+
+    _, session = session_for("agent")
+    old = [event_new_message(message=InboundMessageFactory(body=f"eski {n}")) for n in range(3)]
+    kept = event_new_message(message=InboundMessageFactory(body="yeni"))
+    Event.objects.filter(pk__in=[e.pk for e in old]).update(created_at=timezone.now() - datetime.timedelta(days=30))
+    events_prune(older_than=datetime.timedelta(days=7))
+    for headers, path in (({"Last-Event-ID": str(old[0].pk - 1)}, URL), ({}, f"{URL}?cursor={old[1].pk}")):
+        connection_ = http.client.HTTPConnection(server.host, server.port, timeout=10)
+        connection_.request("GET", path, headers={"Cookie": f"sessionid={session}", **headers})
+        response = connection_.getresponse()
+        assert response.status == 410  # EventSource does not retry after it: the page starts again (inbox.js)
+        assert json.loads(response.read())["oldest_cursor"] == old[-1].pk
+        connection_.close()
+    stream = open_stream(server, session, last_event_id=old[-1].pk)  # the oldest valid cursor: nothing missing
+    caught_up(stream, kept)
+    stream.close()

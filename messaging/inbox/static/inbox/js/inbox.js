@@ -87,13 +87,95 @@ function scrollThread() {
 
 document.addEventListener("DOMContentLoaded", scrollThread);
 
+// The open conversation's messages as the server has them now (after a gap the stream cannot fill); the
+// composer is left alone, so what the agent is typing is kept.
+async function threadReload() {
+  const thread = document.getElementById("thread");
+  if (!thread) return;
+  const response = await fetch(window.location.href);
+  if (!response.ok) return;
+  const fresh = new DOMParser().parseFromString(await response.text(), "text/html").getElementById("thread");
+  if (!fresh) return;
+  thread.replaceChildren(...fresh.childNodes);
+  htmx.process(thread);
+  scrollThread();
+}
+
 // Live updates: the server's event stream (it resumes from the last event after a dropped connection).
+// EventSource retries by itself only after a dropped connection; after a refusal (any answer but 200) it gives
+// up. Then the events feed says why: 410, the events after our last one were pruned (retention), so the page
+// reloads its list and conversation and listens from now; 401/403, the session ended; anything else (a proxy's
+// 502 during a deploy) resumes from the last event after a pause.
 function liveUpdates() {
   const streamUrl = document.body.dataset.stream;
   if (!streamUrl || !window.EventSource) return;
-  const source = new EventSource(streamUrl);
-  source.addEventListener("open", () => { document.body.dataset.live = "open"; });
-  source.addEventListener("error", () => { document.body.dataset.live = "reconnecting"; });
+  const eventsUrl = document.body.dataset.eventsUrl;
+  let source = null;
+  let lastEventId = "";
+  let pause = 2000;
+  const listeners = [];
+
+  function on(type, handler) {
+    listeners.push([type, handler]);
+  }
+
+  function connect(cursor) {
+    source = new EventSource(cursor ? `${streamUrl}?cursor=${encodeURIComponent(cursor)}` : streamUrl);
+    source.addEventListener("open", () => {
+      document.body.dataset.live = "open";
+      pause = 2000;
+    });
+    source.addEventListener("error", () => {
+      document.body.dataset.live = "reconnecting";
+      if (source.readyState === EventSource.CLOSED) setTimeout(resume, pause);
+    });
+    for (const [type, handler] of listeners) {
+      source.addEventListener(type, (event) => {
+        if (event.lastEventId) lastEventId = event.lastEventId;
+        handler(event);
+      });
+    }
+  }
+
+  async function resume() {
+    let status = 0;
+    if (lastEventId && eventsUrl) {
+      try {
+        status = (await fetch(`${eventsUrl}?cursor=${encodeURIComponent(lastEventId)}`)).status;
+      } catch {
+        status = 0;  // offline: try again later
+      }
+    }
+    if (status === 401 || status === 403) {
+      document.body.dataset.live = "closed";
+      return;
+    }
+    if (status === 200) {
+      connect(lastEventId);  // nothing was lost: carry on from the last event
+      return;
+    }
+    if (status === 0 && lastEventId) {
+      pause = Math.min(pause * 2, 60000);
+      setTimeout(resume, pause);
+      return;
+    }
+    // 410 (or no event seen yet): what the page shows is reloaded, and it listens from now.
+    pause = Math.min(pause * 2, 60000);
+    lastEventId = "";
+    connect("");
+    source.addEventListener("open", reloadFromNow, { once: true });
+  }
+
+  function reloadFromNow() {
+    if (rows) refreshInbox();
+    if (leadId) {
+      threadReload();
+      conversationStateRefresh();
+    }
+    refreshUnreadTotal();
+    document.body.dataset.resumed = "from-now";
+  }
+
   const leadId = document.body.dataset.lead;
   const rows = document.querySelector("[data-live=inbox]");
   let inboxRefresh = null;
@@ -134,17 +216,18 @@ function liveUpdates() {
     if (leadId && data.lead_id === leadId) conversationStateRefresh();
   }
 
-  source.addEventListener("new_message", onEvent);
-  source.addEventListener("new_message", onNewMessage);
-  source.addEventListener("new_message", onLeadEvent);
-  source.addEventListener("message_sent", onEvent);
-  source.addEventListener("status_update", onEvent);
-  source.addEventListener("lead_changed", onLeadEvent);
-  source.addEventListener("lead_changed", () => { if (rows) refreshInbox(); });
-  source.addEventListener("read", () => {
+  on("new_message", onEvent);
+  on("new_message", onNewMessage);
+  on("new_message", onLeadEvent);
+  on("message_sent", onEvent);
+  on("status_update", onEvent);
+  on("lead_changed", onLeadEvent);
+  on("lead_changed", () => { if (rows) refreshInbox(); });
+  on("read", () => {
     if (rows) refreshInbox();
     refreshUnreadTotal();
   });
+  connect("");
 }
 
 document.addEventListener("DOMContentLoaded", liveUpdates);
