@@ -99,6 +99,9 @@ class LeadImportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     readonly_fields = fields
     change_form_template = "admin/leads/leadimport/change_form.html"
 
+    def get_fields(self, request, obj=None):
+        return [name for name in self.fields if name != "error" or (obj and obj.error)]
+
     def has_view_permission(self, request, obj=None):
         return has_perms(request.user, IMPORT_LEADS)
 

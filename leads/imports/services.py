@@ -141,7 +141,7 @@ def lead_import_run(*, import_id) -> None:
     try:
         with transaction.atomic():
             job = (
-                LeadImport.objects.select_for_update()
+                LeadImport.objects.select_for_update(of=("self",))
                 .filter(pk=import_id, status=LeadImport.Status.IMPORTING)
                 .select_related("created_by")
                 .first()

@@ -358,3 +358,44 @@ def test_a_lead_made_meanwhile_fails_the_import_as_a_whole(check, confirm, monke
     job = confirm(job)
     assert job.status == LeadImport.Status.FAILED and "Upload the file again" in job.error
     assert not Lead.objects.exists()
+
+
+@pytest.mark.slow
+def test_the_upload_waits_in_s3_and_is_deleted_afterwards(settings, check, confirm):
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        endpoint = f"http://{host}:{port}"
+        credentials = {"access_key": "test", "secret_key": "test", "region_name": "us-east-1"}
+        s3 = boto3.client(
+            "s3", endpoint_url=endpoint, aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1"
+        )
+        s3.create_bucket(Bucket="crm-media")
+        settings.STORAGES = {
+            **settings.STORAGES,
+            "default": {
+                "BACKEND": "storages.backends.s3.S3Storage",
+                "OPTIONS": {
+                    "bucket_name": "crm-media",
+                    "endpoint_url": endpoint,
+                    "file_overwrite": False,
+                    **credentials,
+                },
+            },
+        }
+
+        def keys():
+            return [item["Key"] for item in s3.list_objects_v2(Bucket="crm-media").get("Contents", [])]
+
+        job = check(csv_upload("name,phone\nAyşe,05551234567\n"))
+        assert keys() == [job.file] and job.file.startswith("lead-imports/")
+        job = confirm(job)
+        assert job.status == LeadImport.Status.DONE and keys() == []
+        failed = check(csv_upload("name,email\nAyşe,a@example.com\n"))
+        assert failed.status == LeadImport.Status.FAILED and keys() == []
+    finally:
+        server.stop()
