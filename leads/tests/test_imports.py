@@ -193,6 +193,13 @@ def test_other_kinds_of_files_are_refused_before_they_are_stored(user):
     assert not LeadImport.objects.exists()
 
 
+def test_a_file_over_the_size_limit_is_refused_before_it_is_stored(user, settings):
+    settings.LEAD_IMPORT_MAX_MB = 1
+    with pytest.raises(ImportFileError, match="larger than 1 MB"):
+        lead_import_start(upload=csv_upload("name,phone\n" + "x" * 1024 * 1024), user=user)
+    assert not LeadImport.objects.exists()
+
+
 def test_a_failure_part_way_leaves_nothing_half_imported(check, confirm, monkeypatch):
     LeadFactory(name="Ayşe", phone="+905551234567")
     rows = "".join(f"Lead {n},+9053200{n:05d}\n" for n in range(2500))  # three batches
