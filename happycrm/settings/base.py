@@ -52,7 +52,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "axes",
     "csp",
-    "import_export",
+    "leads.imports.apps.ImportExportConfig",  # django-import-export
     "leads",
     "templates_app",
     "messaging",

@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from import_export.admin import ExportMixin
 from import_export.formats.base_formats import CSV, XLSX
 from import_export.forms import ExportForm
@@ -26,10 +27,10 @@ from .services import (
 )
 
 OUTCOME_LABELS = {
-    "created": _("created"),
-    "updated": _("updated"),
-    "unchanged": _("unchanged"),
-    "refused": _("refused"),
+    "created": pgettext_lazy("import outcome", "created"),
+    "updated": pgettext_lazy("import outcome", "updated"),
+    "unchanged": pgettext_lazy("import outcome", "unchanged"),
+    "refused": pgettext_lazy("import outcome", "refused"),
 }
 
 
