@@ -406,3 +406,18 @@ def test_the_upload_waits_in_s3_and_is_deleted_afterwards(settings, check, confi
         assert failed.status == LeadImport.Status.FAILED and keys() == []
     finally:
         server.stop()
+
+
+def test_the_imports_page_shows_the_progress_of_a_running_import(staff_client, user):
+    from django.core.cache import cache
+
+    job = LeadImport.objects.create(
+        file_name="big.csv", status=LeadImport.Status.IMPORTING, total_rows=100_000, created_by=user
+    )
+    cache.set(import_services.progress_key(job.pk), 42_000)
+    page = staff_client.get(reverse("admin:leads_leadimport_change", args=[job.pk])).content.decode()
+    assert "42000 of 100000 rows" in page
+    assert '<meta http-equiv="refresh" content="2">' in page  # it follows the import by itself
+    listing = staff_client.get(reverse("admin:leads_leadimport_changelist")).content.decode()
+    assert "42000 of 100000 rows" in listing
+    cache.delete(import_services.progress_key(job.pk))
