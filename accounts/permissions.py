@@ -9,6 +9,7 @@ READ_CONVERSATIONS = ("leads.view_lead", "messaging.view_message")
 SEND_MESSAGE = ("messaging.add_message",)
 CHANGE_MESSAGE = ("messaging.change_message",)  # star, unstar, mark read
 EDIT_LEAD = ("leads.change_lead",)
+IMPORT_LEADS = ("leads.add_lead", "leads.change_lead")  # a file creates and updates leads
 VIEW_MEDIA = ("messaging.view_messagemedia",)
 PREVIEW_TEMPLATE = ("templates_app.view_template", "leads.view_lead")
 SYNC_TEMPLATES = ("templates_app.change_template",)

@@ -10,6 +10,7 @@ from django.utils.translation import pgettext_lazy
 
 from happycrm.admin_site import related_rows_link
 
+from .imports.admin import LeadImportExportMixin
 from .models import Lead, Stage
 from .selectors import SearchTerms, SearchWord, lead_search_q
 from .services import lead_save
@@ -47,7 +48,7 @@ def date_and_time(date, time) -> str:
 
 
 @admin.register(Lead)
-class LeadAdmin(admin.ModelAdmin):
+class LeadAdmin(LeadImportExportMixin, admin.ModelAdmin):
     # Fits a 1366 px screen beside the admin's menu and the filters: short columns, dates in the short format;
     # "unregistered" and "first message answered" are filters only.
     list_display = ["name", "phone_display", "stage", "event", "unread", "last_message"]

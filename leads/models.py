@@ -1,5 +1,6 @@
 import uuid
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models.functions import Right
@@ -124,3 +125,46 @@ class Lead(models.Model):
     @property
     def phone_display(self) -> str:
         return format_phone_for_display(self.phone) if self.phone else ""
+
+
+class LeadImport(models.Model):
+    """One uploaded lead file: checked first (the dry run), imported when confirmed. The file waits in the default
+    storage only while the import needs it."""
+
+    class Status(models.TextChoices):
+        CHECKING = "checking", _("Checking")
+        CHECKED = "checked", _("Checked: waiting for confirmation")
+        IMPORTING = "importing", _("Importing")
+        DONE = "done", _("Imported")
+        FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    file = models.CharField(_("stored file"), max_length=255, blank=True)
+    file_name = models.CharField(_("file name"), max_length=255)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.CHECKING)
+    total_rows = models.PositiveIntegerField(_("rows"), default=0)
+    processed_rows = models.PositiveIntegerField(_("rows done"), default=0)
+    # Rows per outcome ({"created": n, "updated": n, "unchanged": n, "refused": n}) and the rows' outcomes (the
+    # first REPORT_ROWS rows and every refusal up to a limit): what the dry run and the import found.
+    counts = models.JSONField(_("rows per outcome"), default=dict, blank=True)
+    report = models.JSONField(_("report"), default=list, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("uploaded by"),
+    )
+    created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("lead import")
+        verbose_name_plural = _("lead imports")
+
+    def __str__(self):
+        return self.file_name

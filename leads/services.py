@@ -7,7 +7,9 @@ from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
-from notifications.services import event_lead_changed
+from happycrm.search import fold
+from notifications.models import Event
+from notifications.services import event_lead_changed, events_record
 
 from .models import Lead, Stage
 from .phones import fallback_digits
@@ -73,6 +75,30 @@ def lead_save(*, lead: Lead) -> Lead:
         lead.save()
         event_lead_changed(lead_id=lead.pk, lead_name=lead.name)
     return lead
+
+
+IMPORT_BATCH_SIZE = 1000
+
+
+def leads_save_imported(*, new: list[Lead], changed: list[Lead], fields: list[str]) -> None:
+    """Leads read from a file: the new ones created (their phones made E.164 by the field, as every save does), the
+    `fields` of the changed ones saved, in batches; the screens showing a changed lead hear of it. A new lead's phone
+    must be free: one that is taken (by another lead, or another new one) fails the whole write, so the caller's
+    transaction keeps nothing of it rather than two leads for one number."""
+    if "phone" in fields:
+        raise ValueError("An imported row finds its lead by the phone; it never changes it.")
+    with transaction.atomic():
+        Lead.objects.bulk_create(new, batch_size=IMPORT_BATCH_SIZE)
+        if changed and fields:
+            for lead in changed:
+                lead.search_name = fold(lead.name)  # bulk_update skips the folded copy's pre_save
+                lead.updated_at = timezone.now()
+            update = [*fields, "search_name", "updated_at"] if "name" in fields else [*fields, "updated_at"]
+            Lead.objects.bulk_update(changed, update, batch_size=IMPORT_BATCH_SIZE)
+            events_record(
+                type=Event.Type.LEAD_CHANGED,
+                items=((lead.pk, None, {"lead_id": str(lead.pk), "lead_name": lead.name}) for lead in changed),
+            )
 
 
 def lead_set_opted_out(*, lead: Lead, opted_out: bool) -> bool:

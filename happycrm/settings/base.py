@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "axes",
     "csp",
+    "leads.imports.apps.ImportExportConfig",  # django-import-export
     "leads",
     "templates_app",
     "messaging",
@@ -173,6 +174,8 @@ if AWS_STORAGE_BUCKET_NAME:
     }
 else:
     _default_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+# Lead files uploaded for import wait in the default storage; larger ones are refused.
+LEAD_IMPORT_MAX_MB = env.int("LEAD_IMPORT_MAX_MB", default=50)
 STORAGES = {
     "default": _default_storage,
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
