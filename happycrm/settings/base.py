@@ -210,6 +210,7 @@ CELERY_BEAT_SCHEDULE = {
     "sync-templates": {"task": "templates_app.sync_templates", "schedule": 3600.0},
     "retention-prune": {"task": "retention.prune", "schedule": 3600.0},
     "retry-erased-files": {"task": "privacy.retry_pending_file_deletions", "schedule": 900.0},
+    "requeue-lead-imports": {"task": "leads.requeue_imports", "schedule": 300.0},
 }
 
 if REDIS_URL:

@@ -7,6 +7,7 @@ A row matches a lead only by the exact E.164 number (never the last-10-digits fa
 a blank cell leaves the lead's value alone; the stage is named, never made."""
 
 import csv
+import datetime
 import io
 import logging
 import os
@@ -65,6 +66,12 @@ class ImportResult:
         return {outcome: self.counts[outcome] for outcome in OUTCOMES}
 
 
+# A check or an import still waiting for a worker this long after it was queued was lost on the way (a broker
+# down at that moment): the sweep queues it again. Both are safe to run twice (the import holds its row).
+REQUEUE_AFTER = datetime.timedelta(minutes=10)
+TASKS = {LeadImport.Status.CHECKING: "leads.check_import", LeadImport.Status.IMPORTING: "leads.run_import"}
+
+
 def progress_key(import_id) -> str:
     return f"leads:import-progress:{import_id}"
 
@@ -81,7 +88,7 @@ def lead_import_start(*, upload, user) -> LeadImport:
     try:
         with transaction.atomic():
             job = LeadImport.objects.create(file=stored, file_name=upload.name[:255], created_by=user)
-            enqueue_on_commit("leads.check_import", str(job.pk))
+            enqueue_on_commit(TASKS[LeadImport.Status.CHECKING], str(job.pk))
     except Exception:
         default_storage.delete(stored)
         raise
@@ -92,11 +99,29 @@ def lead_import_confirm(*, import_id) -> bool:
     """Import a checked file (a worker reads it again: what changed since the check counts)."""
     with transaction.atomic():
         confirmed = LeadImport.objects.filter(pk=import_id, status=LeadImport.Status.CHECKED).update(
-            status=LeadImport.Status.IMPORTING, processed_rows=0
+            status=LeadImport.Status.IMPORTING, processed_rows=0, queued_at=timezone.now()
         )
         if confirmed:
-            enqueue_on_commit("leads.run_import", str(import_id))
+            enqueue_on_commit(TASKS[LeadImport.Status.IMPORTING], str(import_id))
     return bool(confirmed)
+
+
+def lead_imports_requeue(*, older_than: datetime.timedelta = REQUEUE_AFTER) -> int:
+    """Checks and imports whose task never reached a worker (queued long ago, still waiting) are queued again,
+    so an upload made while the broker was down is not left "checking" for ever. How many were queued."""
+    now, queued = timezone.now(), 0
+    for status, task in TASKS.items():
+        with transaction.atomic():
+            ids = list(
+                LeadImport.objects.select_for_update(skip_locked=True)
+                .filter(status=status, queued_at__lt=now - older_than)
+                .values_list("pk", flat=True)
+            )
+            LeadImport.objects.filter(pk__in=ids).update(queued_at=now)
+            for pk in ids:
+                enqueue_on_commit(task, str(pk))
+        queued += len(ids)
+    return queued
 
 
 def lead_import_cancel(*, import_id) -> bool:

@@ -421,3 +421,35 @@ def test_the_imports_page_shows_the_progress_of_a_running_import(staff_client, u
     listing = staff_client.get(reverse("admin:leads_leadimport_changelist")).content.decode()
     assert "42000 of 100000 rows" in listing
     cache.delete(import_services.progress_key(job.pk))
+
+
+def test_a_check_or_an_import_whose_task_was_lost_is_queued_again(
+    user, monkeypatch, django_capture_on_commit_callbacks
+):
+    from happycrm import queue
+
+    lost = []
+    monkeypatch.setattr(queue, "send", lambda task, *args, **kwargs: lost.append(task))  # the broker is down
+    with django_capture_on_commit_callbacks(execute=True):
+        job = lead_import_start(upload=csv_upload("name,phone\nMehmet,0532 999 88 77\n"), user=user)
+    assert lost == ["leads.check_import"] and LeadImport.objects.get(pk=job.pk).status == LeadImport.Status.CHECKING
+    monkeypatch.undo()
+
+    assert import_services.lead_imports_requeue() == 0  # queued just now: a worker may still take it
+    LeadImport.objects.filter(pk=job.pk).update(queued_at=job.queued_at - datetime.timedelta(minutes=11))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert import_services.lead_imports_requeue() == 1
+    job.refresh_from_db()
+    assert job.status == LeadImport.Status.CHECKED and job.counts["created"] == 1
+
+    with django_capture_on_commit_callbacks(execute=True):
+        monkeypatch.setattr(queue, "send", lambda task, *args, **kwargs: lost.append(task))
+        assert lead_import_confirm(import_id=job.pk)
+    monkeypatch.undo()
+    LeadImport.objects.filter(pk=job.pk).update(queued_at=job.queued_at - datetime.timedelta(minutes=11))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert import_services.lead_imports_requeue() == 1
+    job.refresh_from_db()
+    assert job.status == LeadImport.Status.DONE and Lead.objects.filter(phone="+905329998877").exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert import_services.lead_imports_requeue() == 0  # done: nothing to queue
