@@ -36,3 +36,17 @@ def test_a_model_with_save_receivers_is_saved_the_usual_way():
     finally:
         signals.post_save.disconnect(receiver, sender=WebhookEvent)
     assert seen == [event.pk] and WebhookEvent.objects.filter(pk=event.pk).exists()
+
+
+def test_unless_another_row_exists_is_checked_by_the_insert_itself(django_assert_num_queries):
+    from messaging.models import ErasedMessage
+
+    tombstone = (ErasedMessage, "sid_hash", ErasedMessage.hash_sid("SM-erased"))
+    with django_assert_num_queries(1):
+        assert row_insert(new_event(message_sid="SM-erased"), unless=tombstone) is not None
+    ErasedMessage.objects.create(sid_hash=ErasedMessage.hash_sid("SM-erased"))
+    with django_assert_num_queries(1):
+        assert row_insert(new_event(message_sid="SM-erased"), unless=tombstone) is None
+    assert WebhookEvent.objects.filter(message_sid="SM-erased").count() == 1  # only the one before the tombstone
+    stored = WebhookEvent.objects.get()
+    assert stored.payload == {"Body": "Merhaba", "N": ["1", "2"]} and stored.received_at is not None
