@@ -11,6 +11,8 @@ import unicodedata
 
 from django.db import models
 
+from happycrm import crypto
+
 # Trigrams need three characters: a shorter term cannot use the index, so it only searches small tables.
 MIN_INDEXED_TERM = 3
 
@@ -57,7 +59,12 @@ class FoldedTextField(models.TextField):
         return name, path, args, kwargs
 
     def pre_save(self, model_instance, add):
-        value = fold(getattr(model_instance, self.source) or "")
+        """Empty while the source is encrypted (MESSAGE_ENCRYPTION_KEYS): no plaintext copy of it is kept."""
+        source = model_instance._meta.get_field(self.source)
+        if getattr(source, "encrypted", False) and crypto.enabled():
+            value = ""
+        else:
+            value = fold(getattr(model_instance, self.source) or "")
         setattr(model_instance, self.attname, value)
         return value
 

@@ -16,7 +16,13 @@ from leads.admin import LeadAdmin
 from leads.selectors import SearchTerms
 
 from .models import Message, MessageMedia, ProviderLog, WebhookEvent
-from .selectors import handoff_states, lead_message_places, message_error_explanation, messages_search_q
+from .selectors import (
+    handoff_states,
+    lead_message_places,
+    message_error_explanation,
+    message_text_searchable,
+    messages_search_q,
+)
 from .services.messages import messages_mark_read, messages_set_starred
 from .services.outbound import SendRefused, message_resend
 from .services.webhooks import webhook_events_reprocess
@@ -171,6 +177,13 @@ class MessageAdmin(admin.ModelAdmin):
     ]
     list_select_related = ["lead"]
     search_fields = ["body", "twilio_message_sid", "lead__name", "lead__phone"]  # searched by get_search_results
+
+    @property
+    def search_help_text(self):
+        if message_text_searchable():
+            return None
+        return _("Message text is encrypted and is not searched: search by the lead's name or phone, or a SID.")
+
     date_hierarchy = "created_at"
     raw_id_fields = ["lead", "template"]
     actions = ["mark_read", "star", "unstar", "resend"]

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from happycrm.crypto import EncryptedFileField, EncryptedJSONField, EncryptedTextField
 from happycrm.search import FoldedTextField, folded_update_fields
 from happycrm.timestamps import local_timestamp
 
@@ -45,7 +46,7 @@ class Message(models.Model):
     lead = models.ForeignKey(
         "leads.Lead", on_delete=models.CASCADE, related_name="messages", verbose_name=pgettext_lazy("field", "lead")
     )
-    body = models.TextField(_("body"), blank=True)
+    body = EncryptedTextField(_("body"), blank=True)
     # Folded for search; a trigram index on PostgreSQL (migration message_search_body), outside the model state.
     search_body = FoldedTextField(_("body for search"), source="body")
     media_url = models.CharField(
@@ -65,7 +66,7 @@ class Message(models.Model):
     is_notification_sent = models.BooleanField(_("notification sent"), default=False)
     status = models.CharField(_("status"), max_length=24, choices=MessageStatus.choices, default=MessageStatus.QUEUED)
     channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices, default=Channel.WHATSAPP)
-    metadata = models.JSONField(
+    metadata = EncryptedJSONField(
         _("details"),
         default=dict,
         blank=True,
@@ -82,7 +83,7 @@ class Message(models.Model):
         verbose_name=pgettext_lazy("field", "template"),
     )
     template_name = models.CharField(_("template name"), max_length=200, blank=True)
-    content_variables = models.JSONField(
+    content_variables = EncryptedJSONField(
         _("template variables"), default=dict, blank=True, help_text=_("Sent with the approved content template.")
     )
     sent_by = models.ForeignKey(
@@ -127,7 +128,7 @@ class Message(models.Model):
     handoff_attempts = models.PositiveSmallIntegerField(_("times queued"), default=0)
     handoff_error = models.TextField(_("queueing error"), blank=True)
     error_code = models.PositiveIntegerField(_("error code"), null=True, blank=True)
-    error_message = models.TextField(_("error message"), blank=True)
+    error_message = EncryptedTextField(_("error message"), blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     read_at = models.DateTimeField(_("read at"), null=True, blank=True)
@@ -203,7 +204,7 @@ class MessageMedia(models.Model):
     position = models.PositiveSmallIntegerField(_("position"))
     source_url = models.URLField(_("source URL"), max_length=2000, blank=True)
     content_type = models.CharField(_("content type"), max_length=128, blank=True)
-    file = models.FileField(_("file"), upload_to=media_upload_to, max_length=255, blank=True)
+    file = EncryptedFileField(_("file"), upload_to=media_upload_to, max_length=255, blank=True)
     size = models.PositiveIntegerField(_("size in bytes"), null=True, blank=True)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
@@ -262,8 +263,8 @@ class WebhookEvent(models.Model):
         _("provider"), max_length=32, help_text=_("The messaging provider that received it; its parser reads it.")
     )
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
-    payload = models.JSONField(_("payload"), help_text=_("The fields as the provider posted them."))
-    original_fields = models.JSONField(
+    payload = EncryptedJSONField(_("payload"), help_text=_("The fields as the provider posted them."))
+    original_fields = EncryptedJSONField(
         _("original fields"),
         default=dict,
         blank=True,
@@ -290,7 +291,7 @@ class WebhookEvent(models.Model):
     received_at = models.DateTimeField(_("received at"), default=timezone.now, editable=False)
     processed_at = models.DateTimeField(_("processed at"), null=True, blank=True)
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
-    last_error = models.TextField(_("last error"), blank=True)
+    last_error = EncryptedTextField(_("last error"), blank=True)
     outcome = models.CharField(_("outcome"), max_length=16, choices=Outcome.choices, blank=True, default="")
     notes = models.TextField(_("notes"), blank=True)
 
@@ -335,9 +336,9 @@ class ProviderLog(models.Model):
         _("HTTP status"), null=True, blank=True, help_text=_("Empty when the provider gave no answer.")
     )
     duration_ms = models.PositiveIntegerField(_("duration (ms)"))
-    error = models.TextField(_("error"), blank=True)
-    request_body = models.TextField(_("request body"), blank=True)
-    response_body = models.TextField(_("response body"), blank=True)
+    error = EncryptedTextField(_("error"), blank=True)
+    request_body = EncryptedTextField(_("request body"), blank=True)
+    response_body = EncryptedTextField(_("response body"), blank=True)
     message = models.ForeignKey(
         Message,
         on_delete=models.SET_NULL,

@@ -7,6 +7,7 @@ from django.db.models import Count, Max, Min, Q
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from happycrm import crypto
 from leads.models import Lead
 from leads.selectors import SearchTerms, SearchWord, every_word_q, lead_phone_q, lead_search_q, lead_word_places
 
@@ -174,9 +175,15 @@ def messages_for_leads(*, leads, limit: int = 100):
     )
 
 
+def message_text_searchable() -> bool:
+    """Whether messages' text can be searched: not while it is encrypted (no plaintext copy of it is kept)."""
+    return not crypto.enabled()
+
+
 def message_text_places(word: SearchWord) -> list[Q]:
-    """A word in a message's folded text, when it has three letters or more (so the trigram index serves it)."""
-    return [Q(search_body__contains=word.folded)] if word.indexed else []
+    """A word in a message's folded text, when it has three letters or more (so the trigram index serves it);
+    nowhere while the text is encrypted."""
+    return [Q(search_body__contains=word.folded)] if word.indexed and message_text_searchable() else []
 
 
 def lead_message_places(word: SearchWord) -> list[Q]:

@@ -3,6 +3,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from happycrm.crypto import EncryptedJSONField
+
 
 class Event(models.Model):
     """Something an agent's screen should learn about; the ascending id is the cursor clients resume from."""
@@ -26,7 +28,7 @@ class Event(models.Model):
         related_name="+",
         verbose_name=pgettext_lazy("field", "message"),
     )
-    payload = models.JSONField(_("payload"), default=dict)
+    payload = EncryptedJSONField(_("payload"), default=dict)
     # The ids of the users this event is for (an assignee's notification); empty: every agent.
     user_ids = models.JSONField(_("for users"), default=list, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)

@@ -2,12 +2,14 @@
 app writes only its own rows."""
 
 import datetime
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 
 from django.db.models import F
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
+from happycrm.crypto_rows import REWRITE_BATCH, model_key_counts, model_rewrite
 from happycrm.pruning import PRUNE_BATCH, prune_by_id_ranges
 
 from .broadcast import announce, publish
@@ -81,3 +83,13 @@ def lead_events_erase(*, lead_id) -> int:
     """A lead's events, for its erasure (their payloads hold its name and messages): how many were deleted."""
     deleted, _ = Event.objects.filter(lead_id=lead_id).delete()
     return deleted
+
+
+def events_key_counts() -> dict[str, Counter]:
+    """The events' payloads per encryption key (MESSAGE_ENCRYPTION_KEYS), for `manage.py encryption status`."""
+    return {f"event.{name}": counter for name, counter in model_key_counts(Event).items()}
+
+
+def events_reencrypt(*, batch_size: int = REWRITE_BATCH, progress: Callable[[str, int], None] | None = None) -> int:
+    """The events' payloads rewritten under the newest key (or in plaintext), in batches."""
+    return model_rewrite(Event, batch_size=batch_size, progress=progress and (lambda n: progress("event", n)))

@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "privacy",
     "retention",
     "dashboard",
+    "encryption",
 ]
 
 MIDDLEWARE = [
@@ -261,6 +262,10 @@ DEFAULT_PHONE_REGION = env("DEFAULT_PHONE_REGION", default="TR").upper()
 # make earlier erasures unrecognisable). Production refuses the development value.
 DEVELOPMENT_ERASURE_HMAC_KEY = "happycrm-development-erasure-key-never-use-in-production"
 ERASURE_HMAC_KEY = env("ERASURE_HMAC_KEY", default=DEVELOPMENT_ERASURE_HMAC_KEY)
+
+# Encryption at rest of message content (happycrm.crypto): Fernet keys, newest first (it encrypts; the others
+# still decrypt, for rotation). Empty: off, everything is stored as before.
+MESSAGE_ENCRYPTION_KEYS = env.list("MESSAGE_ENCRYPTION_KEYS", default=[])
 
 # Outbound requests to addresses that came from input (media URLs, later webhooks) never reach our own
 # networks (happycrm.outbound_http); these CIDRs are let through all the same, e.g. "10.0.5.0/24". Empty by default.

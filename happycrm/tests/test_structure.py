@@ -11,6 +11,7 @@ APPS = [
     "accounts",
     "campaigns",
     "dashboard",
+    "encryption",
     "happycrm",
     "leads",
     "messaging",

@@ -17,6 +17,7 @@ from leads.models import Lead, Stage
 from leads.services import lead_save
 from messaging.backends.base import get_backend
 from messaging.models import Channel, Message
+from messaging.selectors import message_text_searchable
 from messaging.services.messages import messages_mark_read, messages_set_starred
 from messaging.services.outbound import (
     WHATSAPP_WINDOW,
@@ -47,6 +48,7 @@ def inbox(request):
         "filter_errors": form.error_messages(),
         "stages": Stage.objects.all(),
         "channels": Channel.choices,
+        "message_text_searchable": message_text_searchable(),
     }
     template = "inbox/partials/inbox_rows.html" if request.htmx else "inbox/inbox.html"
     return render(request, template, context)
