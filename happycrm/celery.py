@@ -9,6 +9,14 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
+@signals.worker_init.connect
+def refuse_to_start_on_failed_checks(**kwargs):
+    """A worker writes messages too: it starts only when the start-up checks pass (happycrm.checks)."""
+    from happycrm.checks import startup_checks_run
+
+    startup_checks_run()
+
+
 @signals.setup_logging.connect
 def use_the_sites_logging(**kwargs):
     """Workers and beat log as the web processes do (settings.LOGGING: its format, DJANGO_LOG_FORMAT, the request

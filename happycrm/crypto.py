@@ -221,11 +221,6 @@ class EncryptedFieldFile(FieldFile):
 
     open.alters_data = True
 
-    def read_stored(self) -> bytes:
-        """The bytes exactly as stored (encrypted or not): for re-encryption and the counts per key."""
-        with self.storage.open(self.name, "rb") as stored:
-            return stored.read()
-
 
 class EncryptedFileField(models.FileField):
     attr_class = EncryptedFieldFile

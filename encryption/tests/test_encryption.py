@@ -4,6 +4,7 @@ unchanged; rotation, decryption, the counts per key and the refusal of an unknow
 import datetime
 import json
 
+import boto3
 import pytest
 from cryptography.fernet import Fernet
 from django.core.checks import run_checks
@@ -12,6 +13,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 from django.utils import timezone
+from moto.server import ThreadedMotoServer
 
 from encryption.models import KeyInUse
 from happycrm import crypto
@@ -37,6 +39,16 @@ def keys(settings):
 
     use(KEY1)
     return use
+
+
+@pytest.fixture
+def s3_server():
+    """A local S3-compatible server, as happycrm/tests/test_storage.py uses."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
 
 
 def stored(model, field: str, pk) -> str:
@@ -296,4 +308,43 @@ def test_attachments_are_encrypted_on_disk_and_served_decrypted(keys, settings, 
     call_command("encryption", "decrypt")
     media.refresh_from_db()
     assert (settings.MEDIA_ROOT / media.file.name).read_bytes() == JPEG
+    assert b"".join(staff_client.get(media.get_absolute_url()).streaming_content) == JPEG
+
+
+@pytest.mark.slow
+def test_attachments_are_encrypted_in_s3_and_served_decrypted(keys, settings, staff_client, s3_server):
+    credentials = {"aws_access_key_id": "test", "aws_secret_access_key": "test", "region_name": "us-east-1"}
+    s3 = boto3.client("s3", endpoint_url=s3_server, **credentials)
+    s3.create_bucket(Bucket="crm-media")
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {
+                "bucket_name": "crm-media",
+                "endpoint_url": s3_server,
+                "access_key": "test",
+                "secret_key": "test",
+                "region_name": "us-east-1",
+                "file_overwrite": False,
+            },
+        },
+    }
+    lead = LeadFactory(phone="+905551234567", last_inbound_at=timezone.now() - datetime.timedelta(hours=1))
+    message = message_send_media(lead=lead, upload=SimpleUploadedFile("salon.jpg", JPEG, content_type="image/jpeg"))
+    media = MessageMedia.objects.get(message=message)
+    in_bucket = s3.get_object(Bucket="crm-media", Key=media.file.name)["Body"].read()
+    assert in_bucket.startswith(f"enc1:{crypto.key_id(KEY1)}:".encode())
+    assert b"gizli" not in in_bucket
+    response = staff_client.get(media.get_absolute_url())
+    assert response["Content-Type"] == "image/jpeg"
+    assert b"".join(response.streaming_content) == JPEG
+
+    keys(KEY2, KEY1)
+    call_command("encryption", "rotate")
+    media.refresh_from_db()
+    keys_in_bucket = [item["Key"] for item in s3.list_objects_v2(Bucket="crm-media")["Contents"]]
+    assert keys_in_bucket == [media.file.name], "the copy under the old key is deleted"
+    in_bucket = s3.get_object(Bucket="crm-media", Key=media.file.name)["Body"].read()
+    assert in_bucket.startswith(f"enc1:{crypto.key_id(KEY2)}:".encode())
     assert b"".join(staff_client.get(media.get_absolute_url()).streaming_content) == JPEG

@@ -186,7 +186,7 @@ def _copy_attachment(archive: zipfile.ZipFile, message: Message, media: MessageM
         if not storage.exists(media.file.name):
             return _missing(message, media, _("the file %(name)s is not in storage") % {"name": media.file.name})
         with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as copy:
-            with storage.open(media.file.name, "rb") as source:
+            with media.file.open("rb") as source:  # decrypted when stored encrypted (MESSAGE_ENCRYPTION_KEYS)
                 shutil.copyfileobj(source, copy, COPY_BYTES)
             copy.seek(0)
             path = _attachment_path(message, media)
