@@ -204,19 +204,29 @@ class EncryptedFieldFile(FieldFile):
 
     save.alters_data = True
 
-    def open(self, mode="rb"):
-        if mode != "rb":
-            return super().open(mode)
-        self._require_file()
+    def _open_readable(self) -> File:
         stored = self.storage.open(self.name, "rb")
         head = stored.read(len(FILE_PREFIX))
         stored.seek(0)
         if head != FILE_PREFIX:
-            self.file = stored  # plaintext: streamed from the storage as before
-            return self
+            return stored  # plaintext: streamed from the storage as before
         with stored:
             data = stored.read()
-        self.file = File(io.BytesIO(decrypt_bytes(data)), name=self.name)  # Fernet decrypts a whole token at once
+        return File(io.BytesIO(decrypt_bytes(data)), name=self.name)  # Fernet decrypts a whole token at once
+
+    def _get_file(self):
+        self._require_file()
+        if getattr(self, "_file", None) is None:
+            self._file = self._open_readable()
+        return self._file
+
+    file = property(_get_file, FieldFile._set_file, FieldFile._del_file)
+
+    def open(self, mode="rb"):
+        if mode != "rb":
+            return super().open(mode)
+        self._require_file()
+        self._file = self._open_readable()
         return self
 
     open.alters_data = True

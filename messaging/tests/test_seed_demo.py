@@ -95,4 +95,4 @@ def test_seed_demo_adds_nothing_after_the_demo_was_used(settings, capsys, django
     call_command("seed_demo")
     assert counts() == before
     assert "0 templates, 0 leads, 0 messages created" in capsys.readouterr().out
-    assert lead.messages.filter(body=message.body).count() == 1
+    assert [other.body for other in lead.messages.all()].count(message.body) == 1  # read: the body may be encrypted
