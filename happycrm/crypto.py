@@ -15,12 +15,14 @@ import copy
 import hashlib
 import io
 import json
+import shutil
+import tempfile
 from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.core.files.base import ContentFile, File
+from django.core.files.base import File
 from django.db import models
 from django.db.models.fields.files import FieldFile
 
@@ -131,27 +133,118 @@ def decrypt_text(value: str, *, ring: Keyring | None = None) -> str:
         raise DecryptionError(f"A value under the key {kid} does not decrypt with it") from None
 
 
+FILE_CHUNK = 64 * 1024  # plaintext bytes per Fernet token: a file is read and written a chunk at a time
+HEADER_MAX = 64
+
+
+def _token_length(size: int) -> int:
+    """A Fernet token's length for `size` bytes: version, time, IV, the padded ciphertext, HMAC, in base64."""
+    raw = 1 + 8 + 16 + (size // 16 + 1) * 16 + 32
+    return 4 * ((raw + 2) // 3)
+
+
+def _file_header(head: bytes) -> tuple[str, int, int] | None:
+    """(key id, plaintext size, header length) of an encrypted file's first bytes; None for a plaintext file.
+
+    The layout: `enc1:<key id>:<plaintext size>:` then one Fernet token per FILE_CHUNK bytes of plaintext."""
+    if not head.startswith(FILE_PREFIX):
+        return None
+    kid, _, rest = head[len(FILE_PREFIX) :].partition(b":")
+    size, colon, _ = rest.partition(b":")
+    if not colon or not size.isdigit():
+        raise DecryptionError("A file starts as an encrypted one but its header is broken")
+    return kid.decode(), int(size), len(FILE_PREFIX) + len(kid) + len(size) + 2
+
+
 def file_key_id(head: bytes) -> str | None:
-    if head.startswith(FILE_PREFIX):
-        return head[len(FILE_PREFIX) :].partition(b":")[0].decode()
-    return None
+    header = _file_header(head[:HEADER_MAX])
+    return header[0] if header else None
 
 
-def encrypt_bytes(data: bytes, *, ring: Keyring | None = None) -> bytes:
+def encrypted_file(source, *, size: int, ring: Keyring | None = None) -> tempfile.SpooledTemporaryFile:
+    """The `size` bytes read from `source` encrypted under the newest key, a chunk at a time, into a temporary
+    file (in memory up to a few chunks, then on disk), positioned at its start."""
     ring = ring or keyring()
-    if ring.primary is None or file_key_id(data[:32]):
-        return data
-    return FILE_PREFIX + ring.primary.encode() + b":" + ring.fernets[ring.primary].encrypt(data)
+    fernet = ring.fernets[ring.primary]
+    target = tempfile.SpooledTemporaryFile(max_size=4 * FILE_CHUNK)  # noqa: SIM115 -- returned open
+    target.write(FILE_PREFIX + f"{ring.primary}:{size}:".encode())
+    written = 0
+    while chunk := _read_full(source, FILE_CHUNK):
+        target.write(fernet.encrypt(chunk))
+        written += len(chunk)
+    if written != size:
+        target.close()
+        raise ValueError(f"The file held {written} bytes, not the {size} it was said to")
+    target.seek(0)
+    return target
 
 
-def decrypt_bytes(data: bytes, *, ring: Keyring | None = None) -> bytes:
-    kid = file_key_id(data[:32])
-    if kid is None:
-        return data
-    try:
-        return (ring or keyring()).fernet(kid).decrypt(data[len(FILE_PREFIX) + len(kid) + 1 :])
-    except InvalidToken:
-        raise DecryptionError(f"A file under the key {kid} does not decrypt with it") from None
+def _read_full(source, size: int) -> bytes:
+    """`size` bytes (fewer only at the end): every chunk but the last must be whole, as the reader seeks by them."""
+    parts, wanted = [], size
+    while wanted and (part := source.read(wanted)):
+        parts.append(part)
+        wanted -= len(part)
+    return b"".join(parts)
+
+
+class DecryptedFile(io.RawIOBase):
+    """An encrypted file read as its plaintext: seekable, one chunk decrypted at a time."""
+
+    def __init__(self, stored, *, ring: Keyring | None = None):
+        super().__init__()
+        self.stored = stored
+        kid, self.size, self.header_length = _file_header(stored.read(HEADER_MAX))
+        self.fernet = (ring or keyring()).fernet(kid)
+        self.kid = kid
+        self.record = _token_length(FILE_CHUNK)
+        self.position = 0
+        self.chunk_index, self.chunk = None, b""
+
+    def readable(self):
+        return True
+
+    def seekable(self):
+        return True
+
+    def tell(self):
+        return self.position
+
+    def seek(self, offset, whence=io.SEEK_SET):
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self.position, io.SEEK_END: self.size}[whence]
+        self.position = max(0, base + offset)
+        return self.position
+
+    def _load(self, index: int) -> bytes:
+        if index != self.chunk_index:
+            plain_length = min(FILE_CHUNK, self.size - index * FILE_CHUNK)
+            self.stored.seek(self.header_length + index * self.record)
+            token = self.stored.read(_token_length(plain_length))
+            try:
+                self.chunk = self.fernet.decrypt(token)
+            except InvalidToken:
+                raise DecryptionError(f"A file under the key {self.kid} does not decrypt with it") from None
+            self.chunk_index = index
+        return self.chunk
+
+    def read(self, size=-1):
+        end = self.size if size is None or size < 0 else min(self.size, self.position + size)
+        parts = []
+        while self.position < end:
+            index, offset = divmod(self.position, FILE_CHUNK)
+            part = self._load(index)[offset : offset + end - self.position]
+            parts.append(part)
+            self.position += len(part)
+        return b"".join(parts)
+
+    def readinto(self, buffer):
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self):
+        self.stored.close()
+        super().close()
 
 
 class EncryptedMixin:
@@ -193,13 +286,14 @@ class EncryptedJSONField(EncryptedMixin, models.JSONField):
 
 
 class EncryptedFieldFile(FieldFile):
-    """Writes the bytes encrypted through whatever storage the field uses (local disk, S3); `open()` gives them
-    back decrypted. A file stored before encryption was switched on is read as it is."""
+    """Writes the bytes encrypted through whatever storage the field uses (local disk, S3); reading (`open()`,
+    `read()`, `chunks()`) gives them back decrypted, a chunk at a time. A file stored before encryption was
+    switched on is read as it is."""
 
     def save(self, name, content, save=True):
         if enabled():
             content.seek(0)
-            content = ContentFile(encrypt_bytes(content.read()), name=getattr(content, "name", name))
+            content = File(encrypted_file(content, size=content.size), name=getattr(content, "name", None) or name)
         super().save(name, content, save)
 
     save.alters_data = True
@@ -210,9 +304,7 @@ class EncryptedFieldFile(FieldFile):
         stored.seek(0)
         if head != FILE_PREFIX:
             return stored  # plaintext: streamed from the storage as before
-        with stored:
-            data = stored.read()
-        return File(io.BytesIO(decrypt_bytes(data)), name=self.name)  # Fernet decrypts a whole token at once
+        return File(DecryptedFile(stored), name=self.name)
 
     def _get_file(self):
         self._require_file()
@@ -230,6 +322,23 @@ class EncryptedFieldFile(FieldFile):
         return self
 
     open.alters_data = True
+
+    def rewritten(self) -> File:
+        """The file's content as the configured keys write it now (under the newest key, or in plaintext), in a
+        temporary file: what `manage.py encryption` stores in its place."""
+        readable = self._open_readable()
+        with readable:
+            if enabled():
+                return File(encrypted_file(readable, size=readable.size), name=self.name)
+            copy = tempfile.SpooledTemporaryFile(max_size=4 * FILE_CHUNK)  # noqa: SIM115 -- returned open
+            shutil.copyfileobj(readable, copy, FILE_CHUNK)
+            copy.seek(0)
+            return File(copy, name=self.name)
+
+    def stored_key_id(self) -> str | None:
+        """The key the stored file is encrypted under; None for a plaintext one."""
+        with self.storage.open(self.name, "rb") as stored:
+            return file_key_id(stored.read(HEADER_MAX))
 
 
 class EncryptedFileField(models.FileField):

@@ -95,8 +95,9 @@ def test_sends_made_while_the_broker_is_down_are_sent_once_it_is_back(
     template = TemplateFactory(content="Merhaba {{1}}", content_sid="")
     url = reverse("api:lead-send", args=[lead.pk])
 
-    assert client.post(url, {"body": "önce"}, content_type="application/json").status_code == 201
-    accepted = Message.objects.get(body="önce")
+    response = client.post(url, {"body": "önce"}, content_type="application/json")
+    assert response.status_code == 201
+    accepted = Message.objects.get(pk=response.json()["id"])
     assert accepted.handed_off_at is not None and own_redis.queue_lengths()["celery"] == 1
 
     own_redis.stop()

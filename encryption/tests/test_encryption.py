@@ -2,6 +2,7 @@
 unchanged; rotation, decryption, the counts per key and the refusal of an unknown key."""
 
 import datetime
+import io
 import json
 
 import boto3
@@ -348,3 +349,23 @@ def test_attachments_are_encrypted_in_s3_and_served_decrypted(keys, settings, st
     in_bucket = s3.get_object(Bucket="crm-media", Key=media.file.name)["Body"].read()
     assert in_bucket.startswith(f"enc1:{crypto.key_id(KEY2)}:".encode())
     assert b"".join(staff_client.get(media.get_absolute_url()).streaming_content) == JPEG
+
+
+def test_an_encrypted_file_reads_back_in_chunks_and_seeks_anywhere(keys):
+    content = bytes(range(256)) * (crypto.FILE_CHUNK * 7 // 512)  # three and a half chunks
+    stored = crypto.encrypted_file(io.BytesIO(content), size=len(content))
+    assert crypto.file_key_id(stored.read(crypto.HEADER_MAX)) == crypto.key_id(KEY1)
+    stored.seek(0)
+    reader = crypto.DecryptedFile(stored)
+    assert reader.read(10) == content[:10]
+    reader.seek(crypto.FILE_CHUNK - 3)
+    assert reader.read(6) == content[crypto.FILE_CHUNK - 3 : crypto.FILE_CHUNK + 3]  # across two chunks
+    assert reader.seek(0, io.SEEK_END) == len(content)
+    assert reader.read() == b""
+    reader.seek(0)
+    assert reader.read() == content
+
+
+def test_a_file_shorter_than_it_was_said_to_be_is_refused(keys):
+    with pytest.raises(ValueError, match="not the 10"):
+        crypto.encrypted_file(io.BytesIO(b"short"), size=10)

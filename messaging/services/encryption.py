@@ -5,7 +5,6 @@ import logging
 from collections import Counter
 from collections.abc import Callable
 
-from django.core.files.base import ContentFile
 from django.db import transaction
 
 from happycrm import crypto
@@ -32,12 +31,9 @@ def messaging_key_counts() -> dict[str, Counter]:
     files = Counter()
     for media in _stored_files().iterator(chunk_size=REWRITE_BATCH):
         try:
-            with media.file.storage.open(media.file.name, "rb") as stored:
-                head = stored.read(32)
+            files[media.file.stored_key_id() or PLAINTEXT] += 1
         except Exception:  # a storage's own errors (S3's ClientError) are no OSError
             logger.warning("Attachment %s: its file %s could not be read", media.pk, media.file.name)
-            continue
-        files[crypto.file_key_id(head) or PLAINTEXT] += 1
     counts[FILES] = files
     return counts
 
@@ -62,17 +58,17 @@ def media_files_rewrite(*, progress: Callable[[int], None] | None = None) -> int
     for media in _stored_files().iterator(chunk_size=REWRITE_BATCH):
         storage = media.file.storage
         try:
-            with storage.open(media.file.name, "rb") as stored:
-                data = stored.read()
+            if media.file.stored_key_id() == primary:
+                continue
+            rewritten = media.file.rewritten()
+        except (crypto.UnknownKeyError, crypto.DecryptionError):
+            raise
         except Exception:  # a missing file is export's and erasure's concern, not ours
             logger.warning("Attachment %s: its file %s could not be read", media.pk, media.file.name)
             continue
-        if crypto.file_key_id(data[:32]) == primary:
-            continue
-        plain = crypto.decrypt_bytes(data)
-        rewritten = crypto.encrypt_bytes(plain) if primary else plain
         old = media.file.name
-        new = storage.save(media_upload_to(media, old), ContentFile(rewritten))
+        with rewritten:
+            new = storage.save(media_upload_to(media, old), rewritten)
         with transaction.atomic():
             updated = MessageMedia.objects.filter(pk=media.pk, file=old).update(file=new)
         if updated:
