@@ -135,11 +135,20 @@ class LeadAdmin(LeadImportExportMixin, admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         lead_save(lead=obj)  # as the conversation's panel saves it: open screens follow the change
 
+    search_notes: tuple[Callable[[], str | None], ...] = ()
+
     @classmethod
-    def search_also(cls, places: Callable[[SearchWord], list[Q]]) -> None:
-        """Another place a searched word may be (a lead's messages), said by the app that holds it."""
+    def search_also(cls, places: Callable[[SearchWord], list[Q]], note: Callable[[], str | None] | None = None) -> None:
+        """Another place a searched word may be (a lead's messages), said by the app that holds it; `note` says
+        under the search box when that place is not searched now."""
         if places not in cls.search_places:
             cls.search_places = (*cls.search_places, places)
+        if note and note not in cls.search_notes:
+            cls.search_notes = (*cls.search_notes, note)
+
+    @property
+    def search_help_text(self):
+        return " ".join(str(text) for text in (note() for note in self.search_notes) if text) or None
 
     def get_search_results(self, request, queryset, search_term):
         """The inbox's search (a phone in any form; the name and messages folded: `ayse` finds `AYŞE`), and the

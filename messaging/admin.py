@@ -27,9 +27,17 @@ from .services.messages import messages_mark_read, messages_set_starred
 from .services.outbound import SendRefused, message_resend
 from .services.webhooks import webhook_events_reprocess
 
+
+def message_search_note():
+    """What the search boxes say while message text cannot be searched (MESSAGE_ENCRYPTION_KEYS)."""
+    if message_text_searchable():
+        return None
+    return _("Message text is encrypted and is not searched.")
+
+
 # The lead list also finds a lead by a word in its messages, as the inbox does: said here, as leads knows nothing
 # of messages.
-LeadAdmin.search_also(lead_message_places)
+LeadAdmin.search_also(lead_message_places, note=message_search_note)
 
 
 def messages_audit(request, message: str, message_ids) -> None:
@@ -180,9 +188,7 @@ class MessageAdmin(admin.ModelAdmin):
 
     @property
     def search_help_text(self):
-        if message_text_searchable():
-            return None
-        return _("Message text is encrypted and is not searched: search by the lead's name or phone, or a SID.")
+        return message_search_note()
 
     date_hierarchy = "created_at"
     raw_id_fields = ["lead", "template"]

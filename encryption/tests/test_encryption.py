@@ -184,6 +184,9 @@ def test_message_text_is_not_searched_while_encrypted_names_and_phones_are(keys,
     admin = staff_client.get("/admin/messaging/message/", {"q": "kampanya"}).content.decode()
     assert "Message text is encrypted and is not searched" in admin
     assert "0 messages" in admin or "0 results" in admin
+    leads = staff_client.get("/admin/leads/lead/", {"q": "kampanya"}).content.decode()
+    assert "Message text is encrypted and is not searched" in leads
+    assert "Zeynep Demir" in staff_client.get("/admin/leads/lead/", {"q": "zeynep"}).content.decode()
 
     keys(crypto.PLAINTEXT, KEY1)  # writing plaintext again: the note goes
     assert "Message text is encrypted" not in inbox("zeynep")
