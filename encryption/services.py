@@ -5,6 +5,7 @@ from collections import Counter
 from collections.abc import Callable
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from happycrm import crypto
 from happycrm.crypto_rows import PLAINTEXT, REWRITE_BATCH
@@ -55,8 +56,11 @@ def _refuse_unreadable() -> None:
     unknown = keys_unknown()
     if unknown:
         raise EncryptionRefused(
-            f"Rows are encrypted under the key(s) {', '.join(unknown)}, which MESSAGE_ENCRYPTION_KEYS does not hold: "
-            "add them back (after the newest key) and run again."
+            _(
+                "Rows are encrypted under the key(s) %(keys)s, which MESSAGE_ENCRYPTION_KEYS does not hold: add them "
+                "back (after the newest key) and run again."
+            )
+            % {"keys": ", ".join(unknown)}
         )
 
 
@@ -65,7 +69,9 @@ def encryption_rotate(*, batch_size: int = REWRITE_BATCH, progress: Callable[[st
     batches; rerunning it continues where it stopped. Returns how many rows and files were rewritten."""
     ring = crypto.keyring()
     if ring.primary is None:
-        raise EncryptionRefused("MESSAGE_ENCRYPTION_KEYS names no key to encrypt with (its first entry must be a key).")
+        raise EncryptionRefused(
+            _("MESSAGE_ENCRYPTION_KEYS names no key to encrypt with (its first entry must be a key).")
+        )
     _refuse_unreadable()
     key_in_use_record(key_id=ring.primary)
     done = sum(rewrite(batch_size=batch_size, progress=progress) for rewrite in REWRITERS)
@@ -79,7 +85,9 @@ def encryption_decrypt(*, batch_size: int = REWRITE_BATCH, progress: Callable[[s
     Processes still running with a key first keep encrypting what they write: restart them with `plaintext` as
     the first entry of MESSAGE_ENCRYPTION_KEYS before, and remove the variable after."""
     if not crypto.keyring().key_ids:
-        raise EncryptionRefused("MESSAGE_ENCRYPTION_KEYS is empty: the keys the rows are encrypted under are needed.")
+        raise EncryptionRefused(
+            _("MESSAGE_ENCRYPTION_KEYS is empty: the keys the rows are encrypted under are needed.")
+        )
     _refuse_unreadable()
     with crypto.writing_plaintext():
         done = sum(rewrite(batch_size=batch_size, progress=progress) for rewrite in REWRITERS)

@@ -14,7 +14,7 @@ django_application = get_asgi_application()
 
 from django.conf import settings  # noqa: E402 -- after the settings are configured
 
-from happycrm.checks import startup_checks_run  # noqa: E402
+from happycrm.startup import startup_checks_run  # noqa: E402
 
 startup_checks_run()
 

@@ -12,7 +12,7 @@ app.autodiscover_tasks()
 @signals.worker_init.connect
 def refuse_to_start_on_failed_checks(**kwargs):
     """A worker writes messages too: it starts only when the start-up checks pass (happycrm.checks)."""
-    from happycrm.checks import startup_checks_run
+    from happycrm.startup import startup_checks_run
 
     startup_checks_run()
 

@@ -3,8 +3,7 @@
 import os
 
 from django.contrib.staticfiles.storage import ManifestFilesMixin
-from django.core.checks import Error, run_checks
-from django.core.exceptions import ImproperlyConfigured
+from django.core.checks import Error
 from django.core.files.storage import storages
 
 TAG = "happycrm"
@@ -14,18 +13,6 @@ def collectstatic_command() -> str:
     """Collect under the settings this process runs with, so the manifest matches them."""
     module = os.environ.get("DJANGO_SETTINGS_MODULE", "happycrm.settings.production")
     return f"DJANGO_SETTINGS_MODULE={module} python manage.py collectstatic --no-input"
-
-
-# What a server or worker checks as it starts, before it takes requests or tasks (runserver and migrate run every
-# check on their own): stored messages under a key it does not have would fail on every read (encryption.checks).
-STARTUP_TAGS = ("encryption",)
-
-
-def startup_checks_run() -> None:
-    """Refuse to start (ImproperlyConfigured naming each problem) when a start-up check fails."""
-    errors = [error for error in run_checks(tags=STARTUP_TAGS) if error.is_serious()]
-    if errors:
-        raise ImproperlyConfigured(" ".join(f"{error.id}: {error.msg}" for error in errors))
 
 
 def static_manifest_check(app_configs=None, **kwargs):

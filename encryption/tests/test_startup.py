@@ -6,7 +6,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from encryption.services import key_in_use_record
 from happycrm import crypto
-from happycrm.checks import startup_checks_run
+from happycrm.startup import startup_checks_run
 from happycrm.tests.test_settings import run
 
 KEY1 = Fernet.generate_key().decode()
