@@ -42,13 +42,23 @@ def keys(settings):
     return use
 
 
+BUCKET = "crm-media-encrypted"  # moto keeps buckets for the whole test process: not another test's bucket
+
+
 @pytest.fixture
 def s3_server():
-    """A local S3-compatible server, as happycrm/tests/test_storage.py uses."""
+    """A local S3-compatible server, as happycrm/tests/test_storage.py uses; emptied afterwards."""
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
+    url = f"http://{host}:{port}"
+    yield url
+    s3 = boto3.client(
+        "s3", endpoint_url=url, aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1"
+    )
+    for item in s3.list_objects_v2(Bucket=BUCKET).get("Contents", []):
+        s3.delete_object(Bucket=BUCKET, Key=item["Key"])
+    s3.delete_bucket(Bucket=BUCKET)
     server.stop()
 
 
@@ -319,13 +329,13 @@ def test_attachments_are_encrypted_on_disk_and_served_decrypted(keys, settings, 
 def test_attachments_are_encrypted_in_s3_and_served_decrypted(keys, settings, staff_client, s3_server):
     credentials = {"aws_access_key_id": "test", "aws_secret_access_key": "test", "region_name": "us-east-1"}
     s3 = boto3.client("s3", endpoint_url=s3_server, **credentials)
-    s3.create_bucket(Bucket="crm-media")
+    s3.create_bucket(Bucket=BUCKET)
     settings.STORAGES = {
         **settings.STORAGES,
         "default": {
             "BACKEND": "storages.backends.s3.S3Storage",
             "OPTIONS": {
-                "bucket_name": "crm-media",
+                "bucket_name": BUCKET,
                 "endpoint_url": s3_server,
                 "access_key": "test",
                 "secret_key": "test",
@@ -337,7 +347,7 @@ def test_attachments_are_encrypted_in_s3_and_served_decrypted(keys, settings, st
     lead = LeadFactory(phone="+905551234567", last_inbound_at=timezone.now() - datetime.timedelta(hours=1))
     message = message_send_media(lead=lead, upload=SimpleUploadedFile("salon.jpg", JPEG, content_type="image/jpeg"))
     media = MessageMedia.objects.get(message=message)
-    in_bucket = s3.get_object(Bucket="crm-media", Key=media.file.name)["Body"].read()
+    in_bucket = s3.get_object(Bucket=BUCKET, Key=media.file.name)["Body"].read()
     assert in_bucket.startswith(f"enc1:{crypto.key_id(KEY1)}:".encode())
     assert b"gizli" not in in_bucket
     response = staff_client.get(media.get_absolute_url())
@@ -347,9 +357,9 @@ def test_attachments_are_encrypted_in_s3_and_served_decrypted(keys, settings, st
     keys(KEY2, KEY1)
     call_command("encryption", "rotate")
     media.refresh_from_db()
-    keys_in_bucket = [item["Key"] for item in s3.list_objects_v2(Bucket="crm-media")["Contents"]]
+    keys_in_bucket = [item["Key"] for item in s3.list_objects_v2(Bucket=BUCKET)["Contents"]]
     assert keys_in_bucket == [media.file.name], "the copy under the old key is deleted"
-    in_bucket = s3.get_object(Bucket="crm-media", Key=media.file.name)["Body"].read()
+    in_bucket = s3.get_object(Bucket=BUCKET, Key=media.file.name)["Body"].read()
     assert in_bucket.startswith(f"enc1:{crypto.key_id(KEY2)}:".encode())
     assert b"".join(staff_client.get(media.get_absolute_url()).streaming_content) == JPEG
 

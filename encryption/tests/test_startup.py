@@ -24,23 +24,57 @@ def test_startup_checks_refuse_a_key_in_use_that_is_not_configured(settings):
     startup_checks_run()
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("module", ["happycrm.wsgi", "happycrm.asgi"])
-def test_the_web_and_stream_applications_do_not_start(tmp_path, module):
+def migrated_with_key_in_use(tmp_path) -> dict:
+    """A database whose stored messages are under KEY1: a process started with it (here `check`) recorded so."""
     database = {"DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
     migrated = run(tmp_path, args=["manage.py", "migrate", "--no-input"], MESSAGE_ENCRYPTION_KEYS=KEY1, **database)
     assert migrated.returncode == 0, migrated.stderr
-    # A process started with KEY1 (here `check`) recorded it as in use, as every starting process does.
     checked = run(tmp_path, args=["manage.py", "check"], MESSAGE_ENCRYPTION_KEYS=KEY1, **database)
     assert checked.returncode == 0, checked.stderr
-    started = run(
-        tmp_path,
-        module="happycrm.settings.local",
-        args=["-c", f"import {module}"],
-        MESSAGE_ENCRYPTION_KEYS=KEY2,
-        **database,
-    )
+    return database
+
+
+REFUSAL = f"encryption.E002: Stored messages are encrypted under the key(s) {crypto.key_id(KEY1)}"
+
+
+@pytest.mark.slow
+def test_the_web_application_does_not_start(tmp_path):
+    database = migrated_with_key_in_use(tmp_path)
+    started = run(tmp_path, args=["-c", "import happycrm.wsgi"], MESSAGE_ENCRYPTION_KEYS=KEY2, **database)
     assert started.returncode != 0
-    assert f"encryption.E002: Stored messages are encrypted under the key(s) {crypto.key_id(KEY1)}" in started.stderr
-    fine = run(tmp_path, args=["-c", f"import {module}"], MESSAGE_ENCRYPTION_KEYS=f"{KEY2},{KEY1}", **database)
+    assert REFUSAL in started.stderr
+    fine = run(tmp_path, args=["-c", "import happycrm.wsgi"], MESSAGE_ENCRYPTION_KEYS=f"{KEY2},{KEY1}", **database)
     assert fine.returncode == 0, fine.stderr
+
+
+STREAM = """
+import asyncio, sys
+from happycrm.asgi import application
+
+async def main():
+    sent = []
+    messages = iter([{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}])
+
+    async def receive():
+        return next(messages)
+
+    async def send(message):
+        sent.append(message)
+
+    await application({"type": "lifespan"}, receive, send)
+    print(sent[0]["type"], sent[0].get("message", ""))
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.slow
+def test_the_stream_application_fails_its_startup(tmp_path):
+    """uvicorn exits when the lifespan's startup fails; the check runs there, off the event loop's thread."""
+    database = migrated_with_key_in_use(tmp_path)
+    started = run(tmp_path, args=["-c", STREAM], MESSAGE_ENCRYPTION_KEYS=KEY2, **database)
+    assert started.returncode == 0, started.stderr
+    assert started.stdout.startswith("lifespan.startup.failed ")
+    assert REFUSAL in started.stdout
+    fine = run(tmp_path, args=["-c", STREAM], MESSAGE_ENCRYPTION_KEYS=f"{KEY2},{KEY1}", **database)
+    assert fine.stdout.strip() == "lifespan.startup.complete", fine.stderr
