@@ -18,6 +18,13 @@ from templates_app.tests.factories import TemplateFactory
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def _message_text_unencrypted(settings):
+    """Message text is searched only while it is stored unencrypted (encryption's tests cover it encrypted)."""
+    settings.MESSAGE_ENCRYPTION_KEYS = []
+
+
 INBOX = reverse("inbox:index")
 LEADS = reverse("admin:leads_lead_changelist")
 MESSAGES = reverse("admin:messaging_message_changelist")
