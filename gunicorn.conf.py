@@ -22,8 +22,17 @@ def on_starting(server):
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "happycrm.settings.production")
     import django
     from django.core import checks
+    from django.db import connections
 
     django.setup()
-    errors = [message for message in checks.run_checks() if message.is_serious()]
+    try:
+        errors = [message for message in checks.run_checks() if message.is_serious()]
+    finally:
+        # Some checks read the database (the encryption keys in use). The workers are forked from this process: a
+        # connection pool opened here would be inherited without its threads, and every request would wait on it.
+        for connection in connections.all(initialized_only=True):
+            connection.close()
+            if hasattr(connection, "close_pool"):
+                connection.close_pool()
     if errors:
         sys.exit("\n".join(f"{error.id}: {error.msg}" for error in errors))

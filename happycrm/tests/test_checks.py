@@ -102,3 +102,38 @@ def test_every_start_command_uses_the_one_gunicorn_configuration(monkeypatch):
     for command in commands:
         assert "gunicorn happycrm.wsgi:application" in command or '"gunicorn", "happycrm.wsgi:application"' in command
         assert "--bind" not in command and "--workers" not in command
+
+
+@pytest.mark.slow
+@pytest.mark.django_db
+def test_the_start_checks_leave_no_pool_for_the_forked_workers(tmp_path):
+    """gunicorn runs the checks in its master, then forks the workers: a pool the checks opened (reading the
+    encryption keys in use) would be inherited without its threads, and the workers' requests would wait on it
+    (the webhook benchmark answered 503s)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the connection pool is PostgreSQL's")
+    db = connection.settings_dict
+    (tmp_path / "production_here.py").write_text(
+        "from happycrm.settings.production import *  # noqa: F403\n"
+        "STORAGES['staticfiles'] = {'BACKEND': 'django.contrib.staticfiles.storage.StaticFilesStorage'}\n"
+    )
+    code = (
+        "import runpy\n"
+        "runpy.run_path('gunicorn.conf.py')['on_starting'](None)\n"
+        "from django.db import connections\n"
+        "print(sorted(type(connections['default'])._connection_pools))\n"
+    )
+    env = clean_env(
+        tmp_path,
+        DJANGO_SETTINGS_MODULE="production_here",
+        DJANGO_SECRET_KEY="a-long-random-production-secret-key-for-this-test-only",
+        ERASURE_HMAC_KEY="a-long-random-erasure-key-for-this-test-only",
+        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        PYTHONPATH=f"{tmp_path}:{BASE_DIR}",
+    )
+    result = subprocess.run([sys.executable, "-c", code], env=env, cwd=BASE_DIR, capture_output=True, text=True,
+                            timeout=60)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"  # no pool left open for the workers to inherit
