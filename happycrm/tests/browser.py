@@ -1,6 +1,7 @@
 """Browser tests drive Debian's chromium with Playwright against the live server (the `browser` fixture)."""
 
 import shutil
+from contextlib import contextmanager
 
 import pytest
 from django.conf import settings
@@ -29,3 +30,20 @@ def log_in(page, live_server, username: str, password: str) -> None:
     page.fill("#id_password", password)
     page.click("main button[type=submit]")  # not the top bar's language switch
     page.wait_for_url("**/inbox/")
+
+
+@contextmanager
+def logged_in_page(browser, live_server, user, password: str, *, viewport: dict):
+    """A page logged in as `user` (English), recording the Content Security Policy violations its console
+    reports in `page.violations`; its context closed afterwards."""
+    context = browser.new_context(locale="en-US", viewport=viewport)
+    page = context.new_page()
+    page.violations = []
+    page.on(
+        "console", lambda message: "Content Security Policy" in message.text and page.violations.append(message.text)
+    )
+    log_in(page, live_server, user.get_username(), password)
+    try:
+        yield page
+    finally:
+        context.close()

@@ -6,7 +6,7 @@ import pytest
 from django.conf import settings
 
 from happycrm.tests.browser import MARKS as BROWSER_MARKS
-from happycrm.tests.browser import log_in
+from happycrm.tests.browser import logged_in_page
 from leads.models import Lead, LeadImport
 from leads.tests.factories import LeadFactory, StageFactory
 
@@ -26,16 +26,9 @@ FILE = (
 
 @pytest.fixture
 def admin_page(browser, live_server, django_user_model):
-    django_user_model.objects.create_user(username="boss", password=PASSWORD, is_staff=True, is_superuser=True)
-    context = browser.new_context(locale="en-US", viewport={"width": 1366, "height": 900})
-    page = context.new_page()
-    page.violations = []
-    page.on(
-        "console", lambda message: "Content Security Policy" in message.text and page.violations.append(message.text)
-    )
-    log_in(page, live_server, "boss", PASSWORD)
-    yield page
-    context.close()
+    boss = django_user_model.objects.create_user(username="boss", password=PASSWORD, is_staff=True, is_superuser=True)
+    with logged_in_page(browser, live_server, boss, PASSWORD, viewport={"width": 1366, "height": 900}) as page:
+        yield page
 
 
 def test_an_operator_checks_a_file_then_imports_it(admin_page, live_server, tmp_path):

@@ -7,7 +7,7 @@ from django.core.files.base import ContentFile
 from django.utils import timezone
 
 from happycrm.tests.browser import MARKS as BROWSER_MARKS
-from happycrm.tests.browser import log_in
+from happycrm.tests.browser import logged_in_page
 from leads.tests.factories import LeadFactory
 from messaging.models import MessageMedia
 from messaging.services.messages import lead_activity_refresh
@@ -25,16 +25,9 @@ PNG = bytes.fromhex(
 
 @pytest.fixture
 def admin_page(browser, live_server, django_user_model):
-    django_user_model.objects.create_user(username="boss", password=PASSWORD, is_staff=True, is_superuser=True)
-    context = browser.new_context(locale="en-US", viewport={"width": 1200, "height": 800})
-    page = context.new_page()
-    page.violations = []
-    page.on(
-        "console", lambda message: "Content Security Policy" in message.text and page.violations.append(message.text)
-    )
-    log_in(page, live_server, "boss", PASSWORD)
-    yield page
-    context.close()
+    boss = django_user_model.objects.create_user(username="boss", password=PASSWORD, is_staff=True, is_superuser=True)
+    with logged_in_page(browser, live_server, boss, PASSWORD, viewport={"width": 1200, "height": 800}) as page:
+        yield page
 
 
 def attach(message, position, content, content_type):
