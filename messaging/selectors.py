@@ -373,6 +373,11 @@ def lead_webhook_events_q(*, sids: list[str], e164: str) -> Q:
     return Q(message_sid__in=sids) | Q(sender=e164) | Q(recipient=e164)
 
 
+def lead_message_ids(*, lead_id) -> list:
+    """The ids of a lead's messages (its erasure, the admin history about them)."""
+    return list(Message.objects.filter(lead_id=lead_id).values_list("pk", flat=True))
+
+
 def lead_messaging_counts(*, lead_id, e164: str) -> dict[str, int]:
     """What erasing the lead would remove here, per kind."""
     messages = Message.objects.filter(lead_id=lead_id)

@@ -18,6 +18,7 @@ from leads.models import Lead
 from leads.services import lead_erase as lead_row_erase
 from messaging.backends.base import ProviderDeletion
 from messaging.models import ErasedMessage, Message
+from messaging.selectors import lead_message_ids
 from messaging.services.erase import lead_messaging_erase, provider_messages_delete, stored_files_delete
 from notifications.services import lead_events_erase
 
@@ -58,7 +59,7 @@ def lead_erase(*, lead: Lead, requester: Requester) -> ErasureReceipt:
         locked = Lead.objects.select_for_update().filter(pk=lead.pk).first()
         if locked is None:
             raise LeadAlreadyGone(gettext("This lead was already erased."))
-        message_ids = list(Message.objects.filter(lead_id=locked.pk).values_list("pk", flat=True))
+        message_ids = lead_message_ids(lead_id=locked.pk)
         counts = {
             "campaign_recipients": lead_recipients_erase(lead_id=locked.pk),
             "notification_events": lead_events_erase(lead_id=locked.pk),

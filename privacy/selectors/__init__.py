@@ -9,7 +9,7 @@ from campaigns.selectors import lead_recipients_count
 from happycrm.audit import audit_history_count
 from leads.models import Lead
 from messaging.models import Message
-from messaging.selectors import lead_messaging_counts
+from messaging.selectors import lead_message_ids, lead_messaging_counts
 from notifications.selectors import lead_events_count
 from privacy.models import ErasureReceipt
 
@@ -42,8 +42,8 @@ def lead_erase_counts(*, lead: Lead) -> dict[str, int]:
     counts = {"leads": 1, **lead_messaging_counts(lead_id=lead.pk, e164=lead.phone)}
     counts["notification_events"] = lead_events_count(lead_id=lead.pk)
     counts["campaign_recipients"] = lead_recipients_count(lead_id=lead.pk)
-    message_ids = Message.objects.filter(lead_id=lead.pk).values_list("pk", flat=True)
+    message_ids = lead_message_ids(lead_id=lead.pk)
     counts["admin_history"] = audit_history_count(model=Lead, object_ids=[lead.pk]) + audit_history_count(
-        model=Message, object_ids=list(message_ids)
+        model=Message, object_ids=message_ids
     )
     return {kind: counts.get(kind, 0) for kind in KINDS}
