@@ -57,7 +57,8 @@ def row_insert(instance: Model, *, unless: tuple[type[Model], str, object] | Non
     params = [field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields]
     if unless is not None:
         params.append(unless[0]._meta.get_field(unless[1]).get_db_prep_value(unless[2], connection))
-    with connection.cursor() as cursor:
+    # Prepared where the backend can (PostgreSQL): planning the statement each time cost more than running it.
+    with getattr(connection, "prepared_cursor", connection.cursor)() as cursor:
         cursor.execute(sql, params)
         if unless is not None and cursor.rowcount == 0:
             return None

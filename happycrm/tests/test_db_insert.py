@@ -1,4 +1,5 @@
 import pytest
+from django.db import connection
 from django.db.models import signals
 from django.utils import timezone
 
@@ -50,3 +51,35 @@ def test_unless_another_row_exists_is_checked_by_the_insert_itself(django_assert
     assert WebhookEvent.objects.filter(message_sid="SM-erased").count() == 1  # only the one before the tombstone
     stored = WebhookEvent.objects.get()
     assert stored.payload == {"Body": "Merhaba", "N": ["1", "2"]} and stored.received_at is not None
+
+
+def _prepared_inserts(connection) -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements WHERE statement LIKE %s", ["INSERT INTO%"])
+        return [row[0] for row in cursor.fetchall()]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's")
+def test_the_insert_is_prepared_once_per_connection(django_assert_num_queries):
+    from messaging.models import ErasedMessage
+
+    tombstone = (ErasedMessage, "sid_hash", ErasedMessage.hash_sid("SM-new"))
+    with django_assert_num_queries(2):  # still counted and logged as queries
+        row_insert(new_event(message_sid="SM-a"), unless=tombstone)
+        row_insert(new_event(message_sid="SM-b"), unless=tombstone)
+    prepared = _prepared_inserts(connection)
+    assert len(prepared) == 1 and "messaging_webhookevent" in prepared[0] and "NOT EXISTS" in prepared[0]
+    assert set(WebhookEvent.objects.values_list("message_sid", flat=True)) == {"SM-a", "SM-b"}
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's")
+def test_with_prepared_statements_off_the_insert_is_not_prepared():
+    connection.ensure_connection()
+    raw = connection.connection
+    threshold, raw.prepare_threshold = raw.prepare_threshold, None  # DATABASE_PREPARED_STATEMENTS=false
+    try:
+        assert row_insert(new_event(message_sid="SM-c")) is not None
+        assert _prepared_inserts(connection) == []
+    finally:
+        raw.prepare_threshold = threshold
+    assert WebhookEvent.objects.get().message_sid == "SM-c"

@@ -40,3 +40,13 @@ def test_thread_and_unread_indexes_exist():
     with connection.cursor() as cursor:
         constraints = connection.introspection.get_constraints(cursor, Message._meta.db_table)
     assert {"message_thread_idx", "message_unread_idx"} <= set(constraints)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the pattern indexes are PostgreSQL's")
+def test_webhook_events_are_indexed_for_equality_only():
+    """Every stored and every processed event writes each index; a LIKE index nothing reads is pure cost."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s", ["messaging_webhookevent"])
+        indexes = dict(cursor.fetchall())
+    assert not [name for name, definition in indexes.items() if "pattern_ops" in definition]
+    assert {"webhook_sid_idx", "webhook_sender_idx", "webhook_recipient_idx"} <= set(indexes)

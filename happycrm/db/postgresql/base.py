@@ -10,6 +10,10 @@ the first dead connection waits one short pause and gets a live one.
 The check itself asks the connection's socket first: a connection the server closed (a restart, a terminated
 backend) has its goodbye or its end waiting to be read. One with nothing to read is handed out without the
 round trip to the server that psycopg's check costs on every request; any other is checked the usual way.
+
+`prepared_cursor()` is a cursor whose statements the server prepares once per connection (planned once, not on
+every execution), for the hottest write: Django's own cursors interpolate values client-side and are never
+prepared. With `prepare_threshold` None in the OPTIONS (DATABASE_PREPARED_STATEMENTS=false) nothing is prepared.
 """
 
 import select
@@ -20,7 +24,21 @@ from django.db.backends.base.base import NO_DB_ALIAS
 from django.db.backends.postgresql import base
 
 
+class PreparingCursor(base.ServerBindingCursor):
+    """Values bound by the server, and the statement prepared on its first execution on the connection."""
+
+    def execute(self, query, params=None, *, prepare=None, binary=None):
+        return super().execute(query, params, prepare=True, binary=binary)
+
+
 class DatabaseWrapper(base.DatabaseWrapper):
+    def prepared_cursor(self):
+        """As `cursor()` (the same checks, wrapping, query logging), but a PreparingCursor."""
+        self.close_if_health_check_failed()
+        self.ensure_connection()
+        with self.wrap_database_errors:
+            return self._prepare_cursor(PreparingCursor(self.connection))
+
     @property
     def pool(self):
         """As Django builds it (django/db/backends/postgresql/base.py), but for the check given to the pool."""
