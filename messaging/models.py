@@ -43,8 +43,14 @@ class MessageStatus(models.TextChoices):
 
 class Message(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # Indexed by message_thread_idx (lead, newest first), which serves every lookup by lead: an index of its own
+    # would be one more written by every insert and by every status change.
     lead = models.ForeignKey(
-        "leads.Lead", on_delete=models.CASCADE, related_name="messages", verbose_name=pgettext_lazy("field", "lead")
+        "leads.Lead",
+        on_delete=models.CASCADE,
+        related_name="messages",
+        verbose_name=pgettext_lazy("field", "lead"),
+        db_index=False,
     )
     body = EncryptedTextField(_("body"), blank=True)
     # Folded for search; a trigram index on PostgreSQL (migration message_search_body), outside the model state.
@@ -53,7 +59,9 @@ class Message(models.Model):
         _("media URL"), max_length=2000, blank=True, help_text=_("Where the app serves the first attachment.")
     )
     media_content_type = models.CharField(_("media type"), max_length=128, blank=True)
-    twilio_message_sid = models.CharField(_("Twilio message SID"), max_length=64, unique=True, null=True, blank=True)
+    # NULL until the provider names it (NULLs never collide); unique through Meta's constraint: unique=True would add
+    # a LIKE index on PostgreSQL that nothing reads and every send and status change writes to.
+    twilio_message_sid = models.CharField(_("Twilio message SID"), max_length=64, null=True, blank=True)  # noqa: DJ001
     provider = models.CharField(
         _("provider"),
         max_length=32,
@@ -141,6 +149,7 @@ class Message(models.Model):
         constraints = [
             models.CheckConstraint(condition=models.Q(channel__in=Channel.values), name="message_channel_valid"),
             models.CheckConstraint(condition=models.Q(status__in=MessageStatus.values), name="message_status_valid"),
+            models.UniqueConstraint(fields=["twilio_message_sid"], name="message_sid_unique"),
         ]
         indexes = [
             models.Index(fields=["lead", "-created_at"], name="message_thread_idx"),

@@ -114,11 +114,10 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / '
 POSTGRESQL_ENGINE = "happycrm.db.postgresql"  # Django's, with a connection pool that survives a database restart
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["ENGINE"] = POSTGRESQL_ENGINE
-    # The statements the code asks the server to prepare (the webhook's insert) are prepared once per connection;
-    # Django's own queries never are. Off (false) behind a pooler in transaction mode that does not keep prepared
-    # statements (PgBouncer before 1.21).
-    if env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
-        DATABASES["default"].setdefault("OPTIONS", {}).setdefault("prepare_threshold", 5)
+# The statements the code asks the server to prepare (the webhook's insert, happycrm.db.postgresql) are prepared
+# once per connection; Django's own queries never are. Off behind a pooler in transaction mode that does not keep
+# prepared statements (PgBouncer before 1.21).
+DATABASE_PREPARED_STATEMENTS = env.bool("DATABASE_PREPARED_STATEMENTS", default=True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [

@@ -73,13 +73,17 @@ def test_the_insert_is_prepared_once_per_connection(django_assert_num_queries):
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's")
-def test_with_prepared_statements_off_the_insert_is_not_prepared():
-    connection.ensure_connection()
+def test_the_connections_other_queries_stay_out_of_the_prepared_statement_cache():
+    row_insert(new_event(message_sid="SM-a"))
+    WebhookEvent.objects.filter(message_sid="SM-a").update(attempts=1)
     raw = connection.connection
-    threshold, raw.prepare_threshold = raw.prepare_threshold, None  # DATABASE_PREPARED_STATEMENTS=false
-    try:
-        assert row_insert(new_event(message_sid="SM-c")) is not None
-        assert _prepared_inserts(connection) == []
-    finally:
-        raw.prepare_threshold = threshold
+    assert raw.prepare_threshold is None  # Django's default, put back after the insert
+    assert len(raw._prepared._names) == 1 and not raw._prepared._counts  # only the insert, no other query's text
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's")
+def test_with_prepared_statements_off_the_insert_is_not_prepared(settings):
+    settings.DATABASE_PREPARED_STATEMENTS = False  # DATABASE_PREPARED_STATEMENTS=false
+    assert row_insert(new_event(message_sid="SM-c")) is not None
+    assert _prepared_inserts(connection) == []
     assert WebhookEvent.objects.get().message_sid == "SM-c"

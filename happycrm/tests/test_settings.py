@@ -23,7 +23,8 @@ print(json.dumps({
     "DEBUG": settings.DEBUG,
     "DB_ENGINE": settings.DATABASES["default"]["ENGINE"],
     "DB_NAME": str(settings.DATABASES["default"]["NAME"]),
-    "DB_PREPARE": settings.DATABASES["default"].get("OPTIONS", {}).get("prepare_threshold"),
+    "DB_PREPARE": settings.DATABASE_PREPARED_STATEMENTS,
+    "DB_PREPARE_THRESHOLD": settings.DATABASES["default"].get("OPTIONS", {}).get("prepare_threshold"),
     "EAGER": settings.CELERY_TASK_ALWAYS_EAGER,
     "BROKER": settings.CELERY_BROKER_URL,
     "CACHE": settings.CACHES["default"]["BACKEND"],
@@ -111,7 +112,7 @@ def test_real_deployment_variables_are_wired(tmp_path):
     )
     assert values["DB_ENGINE"] == "happycrm.db.postgresql"
     assert values["DB_NAME"] == "happycrm"
-    assert values["DB_PREPARE"] == 5  # what the code asks to prepare is prepared
+    assert values["DB_PREPARE"] is True and values["DB_PREPARE_THRESHOLD"] is None  # Django's queries never are
     assert values["EAGER"] is False
     assert values["BROKER"] == "redis://cache.internal:6379/0"
     assert values["CACHE"].endswith("RedisCache")
@@ -128,7 +129,7 @@ def test_real_deployment_variables_are_wired(tmp_path):
 def test_prepared_statements_can_be_switched_off_for_a_pooler(tmp_path):
     url = "postgres://crm:secret@db.internal:5432/happycrm"
     values = probe(tmp_path, DATABASE_URL=url, DATABASE_PREPARED_STATEMENTS="false")
-    assert values["DB_ENGINE"] == "happycrm.db.postgresql" and values["DB_PREPARE"] is None
+    assert values["DB_ENGINE"] == "happycrm.db.postgresql" and values["DB_PREPARE"] is False
 
 
 def test_messaging_backend_can_be_chosen_explicitly(tmp_path):

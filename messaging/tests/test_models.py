@@ -42,11 +42,29 @@ def test_thread_and_unread_indexes_exist():
     assert {"message_thread_idx", "message_unread_idx"} <= set(constraints)
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="the pattern indexes are PostgreSQL's")
-def test_webhook_events_are_indexed_for_equality_only():
-    """Every stored and every processed event writes each index; a LIKE index nothing reads is pure cost."""
+def _indexes(table: str) -> dict[str, str]:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s", ["messaging_webhookevent"])
-        indexes = dict(cursor.fetchall())
-    assert not [name for name, definition in indexes.items() if "pattern_ops" in definition]
-    assert {"webhook_sid_idx", "webhook_sender_idx", "webhook_recipient_idx"} <= set(indexes)
+        cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s", [table])
+        return dict(cursor.fetchall())
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the pattern indexes are PostgreSQL's")
+@pytest.mark.parametrize("table", ["messaging_webhookevent", "messaging_message"])
+def test_the_hot_tables_have_no_pattern_index(table):
+    """Every stored event and message, every processed event and every status change writes each index (an update
+    that changes an indexed column writes them all); a LIKE index nothing reads is pure cost."""
+    assert not [name for name, definition in _indexes(table).items() if "pattern_ops" in definition]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="reads PostgreSQL's catalogue")
+def test_webhook_events_and_messages_are_indexed_once_per_lookup():
+    assert {"webhook_sid_idx", "webhook_sender_idx", "webhook_recipient_idx"} <= set(_indexes("messaging_webhookevent"))
+    messages = _indexes("messaging_message")
+    assert "message_sid_unique" in messages and "message_thread_idx" in messages
+    assert not [name for name, definition in messages.items() if definition.endswith("(lead_id)")]
+
+
+def test_a_provider_sid_belongs_to_one_message():
+    MessageFactory(twilio_message_sid="SM-once")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        MessageFactory(twilio_message_sid="SM-once")

@@ -13,22 +13,37 @@ round trip to the server that psycopg's check costs on every request; any other 
 
 `prepared_cursor()` is a cursor whose statements the server prepares once per connection (planned once, not on
 every execution), for the hottest write: Django's own cursors interpolate values client-side and are never
-prepared. With `prepare_threshold` None in the OPTIONS (DATABASE_PREPARED_STATEMENTS=false) nothing is prepared.
+prepared. DATABASE_PREPARED_STATEMENTS=false prepares nothing.
 """
 
 import select
 
 import psycopg
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db.backends.base.base import NO_DB_ALIAS
 from django.db.backends.postgresql import base
 
+PREPARE_WHEN_ASKED = 2**31  # a threshold no query reaches: only what is executed with prepare=True is prepared
+
 
 class PreparingCursor(base.ServerBindingCursor):
-    """Values bound by the server, and the statement prepared on its first execution on the connection."""
+    """Values bound by the server, and the statement prepared on its first execution on the connection.
+
+    psycopg prepares only while the connection's prepare_threshold is set, and while it is set it also counts
+    every other query's text (Django's, each with its values in it: a bulk insert's runs to megabytes) in a cache
+    of a hundred. So it is set for this statement's execution only, and put back to what it was (Django's None)."""
 
     def execute(self, query, params=None, *, prepare=None, binary=None):
-        return super().execute(query, params, prepare=True, binary=binary)
+        if not settings.DATABASE_PREPARED_STATEMENTS:
+            return super().execute(query, params, binary=binary)
+        connection = self.connection
+        threshold = connection.prepare_threshold
+        connection.prepare_threshold = PREPARE_WHEN_ASKED if threshold is None else threshold
+        try:
+            return super().execute(query, params, prepare=True, binary=binary)
+        finally:
+            connection.prepare_threshold = threshold
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
