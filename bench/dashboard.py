@@ -25,8 +25,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from common import DATABASE_URL, REDIS_URL, drop_database, fresh_database  # noqa: E402 -- after the path
+from common import drop_database, free_port, fresh_database  # noqa: E402 -- after the path
 from inbox_load import insert_select, percentile  # noqa: E402
+from stack import environment  # noqa: E402
 
 
 def load(args) -> float:
@@ -204,18 +205,10 @@ def main():
     parser.add_argument("--reuse", action="store_true", help="time against the database a --keep run left")
     args = parser.parse_args()
 
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "happycrm.settings.production",
-            "DJANGO_SECRET_KEY": "bench-" + "x" * 60,
-            "DJANGO_ALLOWED_HOSTS": "testserver",
-            "DJANGO_SECURE_SSL_REDIRECT": "false",
-            "DJANGO_LOG_LEVEL": "WARNING",
-            "DATABASE_URL": DATABASE_URL,
-            "REDIS_URL": REDIS_URL,
-            "MESSAGING_BACKEND": "messaging.backends.simulator.SimulatorBackend",
-        }
-    )
+    # The production settings as the other benchmarks start them (their secrets included, log levels as shipped),
+    # for Django's test client.
+    os.environ.update(environment(free_port(), DJANGO_ALLOWED_HOSTS="testserver"))
+    os.environ.pop("DJANGO_LOG_LEVEL", None)
     if not args.reuse:
         fresh_database()
     try:
