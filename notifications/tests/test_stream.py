@@ -208,7 +208,9 @@ def test_one_database_read_delivers_a_new_event_to_every_open_stream(server, ses
 
     assert all(item["id"] == str(event.pk) and "herkese" in item["data"] for item in received)
     assert hub_of(server).reads - reads_before == 1
-    assert len(queries) - (other_hubs_reads(server) - others_before) == 1, queries
+    # One query for every stream; another hub's read (a browser test's closing page) may fall inside the window
+    # or straddle its edge, so its queries are allowed, never required.
+    assert 1 <= len(queries) <= 1 + (other_hubs_reads(server) - others_before), queries
     assert all("notifications_event" in query for query in queries), queries
     assert elapsed < 2.0
     for stream in streams:
