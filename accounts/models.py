@@ -3,6 +3,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
+from knox.models import AbstractAuthToken
+from knox.settings import CONSTANTS
 
 from happycrm.timestamps import local_timestamp
 
@@ -49,3 +51,38 @@ class SignIn(AccessLog):
 
     def __str__(self):
         return f"{self.username} @ {local_timestamp(self.attempt_time, seconds=True)}"
+
+
+class ApiToken(AbstractAuthToken):
+    """A personal API token (django-rest-knox's row: the SHA-256 of the token, its public first characters to find
+    it by, the user, the expiry), named by its owner, with when it was last used. The token itself is shown once,
+    when it is created; deleting the row revokes it."""
+
+    # knox's fields, with names of our own (its own have none to translate); the same columns.
+    token_key = models.CharField(
+        _("start of the token"),
+        max_length=CONSTANTS.MAXIMUM_TOKEN_PREFIX_LENGTH + CONSTANTS.TOKEN_KEY_LENGTH,
+        db_index=True,
+        help_text=_("Its first characters, which find it; not enough to use it."),
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="auth_token_set",
+        verbose_name=pgettext_lazy("field", "user"),
+        help_text=_("Whom the token acts as, with their permissions."),
+    )
+    created = models.DateTimeField(_("created at"), auto_now_add=True)
+    expiry = models.DateTimeField(_("works until"), null=True, blank=True, help_text=_("Empty: until it is revoked."))
+    name = models.CharField(_("name"), max_length=100)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+
+    LAST_USED_EVERY = 60  # seconds: a token in constant use writes its last use at most once a minute
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        ordering = ["-created"]
+
+    def __str__(self):
+        return f"{self.name} ({self.token_key}…)"

@@ -1,6 +1,10 @@
-from django.conf import settings
+import datetime
 
-from .models import UserPreference
+from django.conf import settings
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from .models import ApiToken, UserPreference
 
 # The session remembers the logged-in user's language, so applying it costs no query per request.
 LANGUAGE_SESSION_KEY = "accounts_language"
@@ -23,3 +27,39 @@ def user_language_restore(*, user, session) -> str:
         session[LANGUAGE_SESSION_KEY] = language
         return language
     return ""
+
+
+def api_token_refusal(*, user, name: str, expires_at: datetime.datetime | None = None) -> str | None:
+    """Why a token with these values cannot be made (the page's, the admin's and the command's one rule); None
+    when it can."""
+    if not name.strip():
+        return _("A token needs a name (what it is for).")
+    if not user.is_active:
+        return _("The user %(user)s is inactive: a token would not work.") % {"user": user}
+    if expires_at is not None and expires_at <= timezone.now():
+        return _("The expiry must be in the future.")
+    return None
+
+
+def api_token_create(*, user, name: str, expires_at: datetime.datetime | None = None) -> tuple[ApiToken, str]:
+    """A new personal API token for `user`: the row and the token itself, which is not stored and cannot be shown
+    again. Refused (ValueError, with why) as api_token_refusal says."""
+    if refusal := api_token_refusal(user=user, name=name, expires_at=expires_at):
+        raise ValueError(refusal)
+    expiry = expires_at - timezone.now() if expires_at is not None else None
+    name = name.strip()[: ApiToken._meta.get_field("name").max_length]
+    return ApiToken.objects.create(user, expiry=expiry, name=name)
+
+
+def api_token_used(*, token: ApiToken) -> None:
+    """Record that `token` was used now, at most once a minute (a token in constant use writes nothing more)."""
+    now = timezone.now()
+    if token.last_used_at and (now - token.last_used_at).total_seconds() < ApiToken.LAST_USED_EVERY:
+        return
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    token.last_used_at = now
+
+
+def api_token_revoke(*, token: ApiToken) -> None:
+    """The token stops working at once (its row is deleted)."""
+    token.delete()

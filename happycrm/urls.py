@@ -6,7 +6,7 @@ from django.urls import include, path
 from django.views.decorators.http import require_safe
 from django.views.generic import RedirectView
 
-from accounts.views import LoginView, PasswordResetView, language_switch
+from accounts.views import LoginView, PasswordResetView, api_token_revoke_view, api_tokens, language_switch
 from happycrm.endpoints import machine_endpoint
 from happycrm.health import readiness
 
@@ -43,6 +43,8 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="inbox:index", permanent=False)),
     path("accounts/login/", LoginView.as_view(), name="login"),
     path("accounts/password_reset/", PasswordResetView.as_view(), name="password_reset"),
+    path("accounts/tokens/", api_tokens, name="api_tokens"),
+    path("accounts/tokens/revoke/", api_token_revoke_view, name="api_token_revoke"),
     path("accounts/", include("django.contrib.auth.urls")),
     # Django's set_language behind a wrapper that also saves a logged-in user's choice.
     path("i18n/setlang/", language_switch, name="set_language"),

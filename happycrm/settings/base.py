@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "knox",  # django-rest-knox: hashed API tokens (accounts.ApiToken)
     "django_htmx",
     "axes",
     "csp",
@@ -293,10 +294,27 @@ CONTENT_SECURITY_POLICY = {
 }
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",  # the pages (with CSRF)
+        "accounts.authentication.ApiTokenAuthentication",  # Authorization: Bearer <token>, for integrations
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
+}
+
+# Personal API tokens (accounts.ApiToken, through django-rest-knox): a public prefix, 32 random bytes in hex, the
+# SHA-256 of the whole stored (never the token); sent as "Authorization: Bearer <token>".
+KNOX_TOKEN_MODEL = "accounts.ApiToken"  # noqa: S105 -- a model's name
+# knox's own migrations build its default token table whether or not it is swapped out; without them nothing of
+# knox's is created (a swapped model is never migrated).
+MIGRATION_MODULES = {"knox": None}
+REST_KNOX = {
+    "SECURE_HASH_ALGORITHM": "hashlib.sha256",
+    "AUTH_TOKEN_CHARACTER_LENGTH": 64,
+    "AUTH_HEADER_PREFIX": "Bearer",
+    "TOKEN_PREFIX": "hcrm_",
+    "TOKEN_TTL": None,  # a token expires only when its creator gives it an expiry
 }
 
 # Email (password reset) through EMAIL_URL (django-environ: smtp+tls://user:password@host:587, consolemail://, ...).

@@ -95,7 +95,7 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 def layer(module: str) -> int:
     """Models and helpers 0, selectors/services/backends 1, tasks 2, the outer layer (views, API, admin, URLs,
-    forms, commands) 3."""
+    forms, commands, the API's authentication) 3."""
     parts = module.split(".")
     if parts[-1] in {
         "views",
@@ -105,6 +105,7 @@ def layer(module: str) -> int:
         "api_urls",
         "forms",
         "middleware",
+        "authentication",
         "signals",
         "checks",
         "demo",
