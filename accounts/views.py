@@ -16,7 +16,8 @@ from django.views.decorators.http import require_POST
 from happycrm.audit import audit_record
 
 from .forms import ApiTokenForm
-from .models import ApiToken
+from .selectors import api_token_by_key
+from .selectors import api_tokens as api_tokens_of
 from .services import api_token_create, api_token_revoke, user_language_set
 
 NO_EMAIL_BACKEND = "django.core.mail.backends.dummy.EmailBackend"  # EMAIL_URL unset (or dummymail://)
@@ -105,7 +106,7 @@ def api_tokens(request):
     context = {
         "form": form,
         "form_nonce": _form_nonce(request),
-        "tokens": ApiToken.objects.filter(user=request.user),
+        "tokens": api_tokens_of(user=request.user),
         "created": created,
     }
     return render(request, "accounts/api_tokens.html", context, status=400 if form.errors else 200)
@@ -114,7 +115,7 @@ def api_tokens(request):
 @require_POST
 @login_required
 def api_token_revoke_view(request):
-    token = ApiToken.objects.filter(user=request.user, token_key=request.POST.get("key", "")).first()
+    token = api_token_by_key(key=request.POST.get("key", ""), user=request.user)
     if token is None:
         messages.error(request, _("No such token of yours: it may have been revoked already."))
     else:

@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import ApiToken
+from accounts.selectors import api_token_by_key, api_tokens
 from accounts.services import api_token_create, api_token_revoke
 from happycrm.audit import audit_record, command_message, command_user
 from happycrm.timestamps import local_timestamp
@@ -46,10 +46,7 @@ class Command(BaseCommand):
         self.stdout.write(secret)
 
     def _list(self, *, user, **options):
-        tokens = ApiToken.objects.select_related("user").order_by("user__username", "-created")
-        if user:
-            tokens = tokens.filter(user=self._user(user))
-        for token in tokens:
+        for token in api_tokens(user=self._user(user) if user else None):
             expiry = local_timestamp(token.expiry) if token.expiry else _("never")
             used = local_timestamp(token.last_used_at) if token.last_used_at else _("never")
             self.stdout.write(
@@ -58,10 +55,9 @@ class Command(BaseCommand):
             )
 
     def _revoke(self, *, key, **options):
-        tokens = list(ApiToken.objects.filter(token_key=key).select_related("user"))
-        if len(tokens) != 1:
+        token = api_token_by_key(key=key)
+        if token is None:
             raise CommandError(_("No token starts with %(key)s.") % {"key": key})
-        token = tokens[0]
         what = _("API token “%(name)s” of %(user)s revoked.") % {"name": token.name, "user": token.user}
         audit_record(user=command_user(), message=command_message("api_token", what), objects=[token], deleted=True)
         api_token_revoke(token=token)
