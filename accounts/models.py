@@ -1,11 +1,16 @@
+import datetime
+
 from axes.models import AccessAttempt, AccessLog
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from knox.models import AbstractAuthToken
 from knox.settings import CONSTANTS
 
+from happycrm.crypto import EncryptedJSONField
 from happycrm.timestamps import local_timestamp
 
 
@@ -86,3 +91,32 @@ class ApiToken(AbstractAuthToken):
 
     def __str__(self):
         return f"{self.name} ({self.token_key}…)"
+
+
+class IdempotentRequest(models.Model):
+    """An API write sent with an `Idempotency-Key`: while it runs, and for a day after with the answer it got, so
+    the same key from the same user gets that answer again instead of the write happening twice."""
+
+    id = models.BigAutoField(primary_key=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=pgettext_lazy("field", "user"),
+    )
+    key = models.CharField(_("key"), max_length=255)
+    # The SHA-256 of the method, the path and the body: the same key with another request is refused.
+    fingerprint = models.CharField(_("request fingerprint"), max_length=64)
+    status_code = models.PositiveSmallIntegerField(_("answer's status"), null=True, blank=True)  # empty: running
+    response = EncryptedJSONField(_("answer"), default=dict, blank=True, encoder=DjangoJSONEncoder)
+    created_at = models.DateTimeField(_("received at"), default=timezone.now, db_index=True)
+
+    KEPT = datetime.timedelta(hours=24)  # what the API promises
+
+    class Meta:
+        verbose_name = _("remembered API answer")
+        verbose_name_plural = _("remembered API answers")
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_user_key")]
+
+    def __str__(self):
+        return self.key

@@ -4,7 +4,9 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .models import ApiToken, UserPreference
+from happycrm.pruning import PRUNE_BATCH, prune_by_id_ranges
+
+from .models import ApiToken, IdempotentRequest, UserPreference
 
 # The session remembers the logged-in user's language, so applying it costs no query per request.
 LANGUAGE_SESSION_KEY = "accounts_language"
@@ -63,3 +65,14 @@ def api_token_used(*, token: ApiToken) -> None:
 def api_token_revoke(*, token: ApiToken) -> None:
     """The token stops working at once (its row is deleted)."""
     token.delete()
+
+
+def idempotent_requests_prune(*, older_than: datetime.timedelta, batch_size: int = PRUNE_BATCH, dry_run=False) -> int:
+    """Retention's prune of the API's remembered answers: a day is what the Idempotency-Key promises, at least."""
+    return prune_by_id_ranges(
+        IdempotentRequest.objects.all(),
+        field="created_at",
+        cutoff=timezone.now() - max(older_than, IdempotentRequest.KEPT),
+        batch_size=batch_size,
+        dry_run=dry_run,
+    )

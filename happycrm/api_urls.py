@@ -1,13 +1,45 @@
-"""The one API router: each app's endpoints (its api.py), at the spec's paths under /api/, names in `api:`.
+"""The one API router. Under /api/v1/: each app's resources (the `routes` and `urlpatterns` of its api.py), the
+schema and its documentation. Under /api/: the spec's paths (`spec_urlpatterns`), serving the same views.
 
 A provider's webhook is not here: it lives with its provider (messaging/backends/<provider>/urls.py)."""
 
 from django.urls import include, path
+from django.utils.module_loading import import_module
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
+from rest_framework.routers import SimpleRouter
 
 app_name = "api"
 
+# In order: an app later in the list may serve a prefix an earlier one declared with a view of its own (privacy's
+# lead view, whose delete is erasure, over the leads app's).
+API_MODULES = [
+    "messaging.api",
+    "templates_app.api",
+    "notifications.api",
+]
+
+
+def _v1_patterns(modules) -> list:
+    routes = {}
+    for module in modules:
+        for prefix, viewset, basename in getattr(module, "routes", ()):
+            routes[prefix] = (viewset, basename)
+    router = SimpleRouter(trailing_slash=False)
+    for prefix, (viewset, basename) in routes.items():
+        router.register(prefix, viewset, basename=basename)
+    patterns = [pattern for module in modules for pattern in getattr(module, "urlpatterns", ())]
+    return [
+        *patterns,
+        *router.urls,
+        path("schema/", SpectacularAPIView.as_view(), name="schema"),
+        path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:v1:schema"), name="docs"),
+        path("docs/redoc/", SpectacularRedocView.as_view(url_name="api:v1:schema"), name="redoc"),
+    ]
+
+
+_MODULES = [import_module(name) for name in API_MODULES]
+
 urlpatterns = [
-    path("", include("messaging.api")),
-    path("", include("templates_app.api")),
-    path("", include("notifications.api")),
+    path("v1/", include((_v1_patterns(_MODULES), "v1"))),
+    *(pattern for module in _MODULES for pattern in getattr(module, "spec_urlpatterns", ())),
 ]

@@ -8,6 +8,8 @@ from django.utils.html import escape
 from django.utils.translation import gettext as _
 from django.views.defaults import server_error as django_server_error
 
+from .rest.errors import error_body
+
 RETRY_AFTER_SECONDS = 30
 DATABASE_DOWN = (OperationalError, InterfaceError)  # connection refused or lost, pool timeout; not a bad query
 
@@ -22,7 +24,7 @@ def server_error(request, template_name="500.html"):
         return django_server_error(request, template_name)
     message = _("The database cannot be reached at the moment. Please try again in a minute.")
     if request.path.startswith("/api/"):
-        response = JsonResponse({"detail": message}, status=503)
+        response = JsonResponse(error_body(code="database_unavailable", message=message), status=503)
     else:
         title = _("Temporarily unavailable")
         response = HttpResponse(

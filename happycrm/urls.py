@@ -12,6 +12,7 @@ from happycrm.health import readiness
 
 admin.site.site_header = "Happy CRM"
 handler500 = "happycrm.errors.server_error"  # a database that is down answers 503, everywhere
+handler404 = "happycrm.rest.errors.not_found"  # the API's error format under /api/
 admin.site.site_title = "Happy CRM"
 
 

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import READ_CONVERSATIONS, READ_DIAGNOSTICS, SEND_MESSAGE, api_permission
+from happycrm.rest.errors import ApiError
 from leads.models import Lead
 from leads.phones import normalize_phone
 from templates_app.models import Template
@@ -130,11 +131,11 @@ class LeadSendView(APIView):
                 sender=request.user,
             )
         except SendRefused as exc:
-            return Response({"detail": exc.message, "code": exc.code}, status=status.HTTP_400_BAD_REQUEST)
+            raise ApiError(exc.message, code=exc.code) from None
         return Response(SentMessageSerializer(message).data, status=status.HTTP_201_CREATED)
 
 
-urlpatterns = [  # under /api/, through happycrm.api_urls
+spec_urlpatterns = [  # the spec's paths under /api/, through happycrm.api_urls
     path("debug/webhook-diagnostics", WebhookDiagnosticsView.as_view(), name="webhook-diagnostics"),
     path("debug/messages", PhoneMessagesView.as_view(), name="debug-messages"),
     path("leads/<uuid:pk>/messages", LeadSendView.as_view(), name="lead-send"),

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from accounts.services import idempotent_requests_prune
 from happycrm.pruning import PRUNE_BATCH
 from messaging.services.provider_log import provider_logs_prune, webhook_events_prune
 from notifications.services import events_prune
@@ -37,6 +38,12 @@ KINDS = (
     Kind("webhook_events", _("Processed webhook events"), "RETENTION_WEBHOOK_EVENTS_DAYS", webhook_events_prune),
     Kind("notification_events", _("Notification events"), "RETENTION_NOTIFICATION_EVENTS_DAYS", events_prune),
     Kind("provider_logs", _("Provider exchanges"), "RETENTION_PROVIDER_LOGS_DAYS", provider_logs_prune),
+    Kind(
+        "idempotent_requests",
+        _("API answers kept for Idempotency-Key"),
+        "RETENTION_IDEMPOTENT_REQUESTS_DAYS",
+        idempotent_requests_prune,
+    ),
 )
 KIND_LABELS = {kind.key: kind.label for kind in KINDS}
 

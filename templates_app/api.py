@@ -53,7 +53,7 @@ class TemplatePreviewView(APIView):
         return Response(template_preview(template=template, lead=lead, extra=request.query_params.getlist("param")))
 
 
-urlpatterns = [  # under /api/, through happycrm.api_urls
+spec_urlpatterns = [  # the spec's paths under /api/, through happycrm.api_urls
     path("templates/sync-missing", TemplateSyncView.as_view(), name="templates-sync"),
     path("templates/<uuid:pk>/preview", TemplatePreviewView.as_view(), name="template-preview"),
 ]

@@ -43,9 +43,12 @@ def test_the_api_takes_a_bearer_token_with_the_users_permissions(client, agent, 
     _, secret = api_token_create(user=agent, name="sync")
     response = client.get(EVENTS, **bearer(secret))
     assert response.status_code == 200 and "cursor" in response.json()
-    assert client.get(EVENTS).status_code == 403  # no token, no session
-    assert client.get(EVENTS, **bearer(secret[:-1] + "0")).status_code == 403
-    assert client.get(EVENTS, HTTP_AUTHORIZATION=f"Token {secret}").status_code == 403  # only Bearer
+    anonymous = client.get(EVENTS)  # no token, no session: told how to authenticate
+    assert (anonymous.status_code, anonymous["WWW-Authenticate"]) == (401, "Bearer")
+    assert anonymous.json()["error"]["code"] == "not_authenticated"
+    wrong = client.get(EVENTS, **bearer(secret[:-1] + "0"))
+    assert (wrong.status_code, wrong.json()["error"]["code"]) == (401, "authentication_failed")
+    assert client.get(EVENTS, HTTP_AUTHORIZATION=f"Token {secret}").status_code == 401  # only Bearer
     nobody = django_user_model.objects.create_user(username="nobody")  # no permission to read conversations
     assert client.get(EVENTS, **bearer(api_token_create(user=nobody, name="x")[1])).status_code == 403
 
@@ -53,20 +56,20 @@ def test_the_api_takes_a_bearer_token_with_the_users_permissions(client, agent, 
 def test_a_revoked_token_an_expired_one_and_one_of_an_inactive_user_are_refused(client, agent):
     revoked, revoked_secret = api_token_create(user=agent, name="old")
     api_token_revoke(token=revoked)
-    assert client.get(EVENTS, **bearer(revoked_secret)).status_code == 403
+    assert client.get(EVENTS, **bearer(revoked_secret)).status_code == 401
 
     expiring, expiring_secret = api_token_create(
         user=agent, name="soon", expires_at=timezone.now() + datetime.timedelta(hours=1)
     )
     assert client.get(EVENTS, **bearer(expiring_secret)).status_code == 200
     ApiToken.objects.filter(pk=expiring.pk).update(expiry=timezone.now() - datetime.timedelta(seconds=1))
-    assert client.get(EVENTS, **bearer(expiring_secret)).status_code == 403
+    assert client.get(EVENTS, **bearer(expiring_secret)).status_code == 401
     assert not ApiToken.objects.filter(pk=expiring.pk).exists()  # knox deletes an expired token on sight
 
     _, secret = api_token_create(user=agent, name="sync")
     agent.is_active = False
     agent.save()
-    assert client.get(EVENTS, **bearer(secret)).status_code == 403
+    assert client.get(EVENTS, **bearer(secret)).status_code == 401
 
 
 def test_the_last_use_is_written_at_most_once_a_minute(client, agent, monkeypatch):
@@ -107,7 +110,7 @@ def test_the_command_prints_a_new_token_once_lists_and_revokes(client, agent, ca
     assert token.token_key in listed and "Muhasebe" in listed and secret not in listed
 
     call_command("api_token", "revoke", "--key", token.token_key)
-    assert not ApiToken.objects.exists() and client.get(EVENTS, **bearer(secret)).status_code == 403
+    assert not ApiToken.objects.exists() and client.get(EVENTS, **bearer(secret)).status_code == 401
     assert LogEntry.objects.count() == 2
 
 
@@ -156,7 +159,7 @@ def test_a_user_makes_sees_and_revokes_their_own_tokens_on_their_page(client, ag
     mine = ApiToken.objects.get(user=agent)
     client.post(reverse("api_token_revoke"), {"key": mine.token_key})
     assert not ApiToken.objects.filter(user=agent).exists()
-    assert api.get(EVENTS, **bearer(secret)).status_code == 403
+    assert api.get(EVENTS, **bearer(secret)).status_code == 401
     assert [line.change_message for line in LogEntry.objects.order_by("pk")] == [
         "API token created.",
         "API token revoked.",

@@ -50,6 +50,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "knox",  # django-rest-knox: hashed API tokens (accounts.ApiToken)
+    "happycrm.rest.apps.SpectacularConfig",  # drf-spectacular: the API's OpenAPI 3 schema
+    "happycrm.rest.apps.SpectacularSidecarConfig",  # Swagger UI and ReDoc from our static files, no CDN
     "django_htmx",
     "axes",
     "csp",
@@ -257,6 +259,7 @@ RETENTION_NOTIFICATION_EVENTS_DAYS = env.int("RETENTION_NOTIFICATION_EVENTS_DAYS
 RETENTION_PROVIDER_LOGS_DAYS = env.int(
     "RETENTION_PROVIDER_LOGS_DAYS", default=env.int("PROVIDER_LOG_RETENTION_DAYS", default=14)
 )
+RETENTION_IDEMPOTENT_REQUESTS_DAYS = 1  # the API keeps an Idempotency-Key's answer for a day, as it promises
 for _name in ("RETENTION_WEBHOOK_EVENTS_DAYS", "RETENTION_NOTIFICATION_EVENTS_DAYS", "RETENTION_PROVIDER_LOGS_DAYS"):
     if globals()[_name] < 1:
         raise ImproperlyConfigured(f"{_name} must be a number of days, at least 1.")
@@ -294,13 +297,54 @@ CONTENT_SECURITY_POLICY = {
 }
 
 REST_FRAMEWORK = {
+    # The token first: a request without credentials is told how to authenticate (401 with WWW-Authenticate:
+    # Bearer); a page's session still authenticates (with CSRF) when no token is sent.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",  # the pages (with CSRF)
         "accounts.authentication.ApiTokenAuthentication",  # Authorization: Bearer <token>, for integrations
+        "rest_framework.authentication.SessionAuthentication",  # the pages (with CSRF)
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "happycrm.rest.pagination.PagePagination",
     "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "happycrm.rest.errors.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "happycrm.rest.throttling.TokenRateThrottle",
+        "happycrm.rest.throttling.UserRateThrottle",
+        "happycrm.rest.throttling.AnonymousRateThrottle",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+# Requests per period (second, minute, hour or day) through the API, counted in the shared cache; empty: none.
+API_THROTTLE_TOKEN = env("API_THROTTLE_TOKEN", default="600/minute")  # per token
+API_THROTTLE_USER = env("API_THROTTLE_USER", default="1200/minute")  # per user, whatever the token
+API_THROTTLE_ANONYMOUS = env("API_THROTTLE_ANONYMOUS", default="60/minute")  # per address, before a login
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Happy CRM API",
+    "DESCRIPTION": (
+        "Leads, their WhatsApp and SMS conversations, templates, campaigns and outbound webhooks. Authenticate "
+        "with a personal API token (`Authorization: Bearer <token>`, made on your API tokens page); each action "
+        "needs the same permission as in the admin. Errors have one format: "
+        '`{"error": {"code", "message", "fields"}}`.'
+    ),
+    "VERSION": "1",
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SERVE_AUTHENTICATION": [
+        "accounts.authentication.ApiTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {},
+    "PREPROCESSING_HOOKS": ["happycrm.rest.schema.v1_only"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "happycrm.rest.schema.error_responses_hook",
+    ],
 }
 
 # Personal API tokens (accounts.ApiToken, through django-rest-knox): a public prefix, 32 random bytes in hex, the

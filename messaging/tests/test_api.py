@@ -17,7 +17,7 @@ def test_debug_endpoints_need_their_permissions_not_just_staff(client, django_us
     """Being staff is not enough: the messages need messaging.view_message + leads.view_lead, the
     diagnostics messaging.view_webhookevent (accounts.permissions)."""
     InboundMessageFactory(lead=LeadFactory(phone="+905551234567"), body="secret")
-    assert client.get(url).status_code == 403
+    assert client.get(url).status_code == 401
     client.force_login(django_user_model.objects.create_user(username="bare-staff", is_staff=True))
     response = client.get(url)
     assert response.status_code == 403
@@ -73,7 +73,7 @@ def test_messages_of_a_phone_in_any_form(staff_client, phone):
 def test_messages_of_a_phone_refuses_bad_input(staff_client, query, error):
     response = staff_client.get(MESSAGES, query)
     assert response.status_code == 400
-    assert error in response.json()["phone"][0]
+    assert error in response.json()["error"]["fields"]["phone"][0]
 
 
 def test_debug_messages_query_count_is_flat(staff_client, django_assert_max_num_queries):
@@ -122,12 +122,12 @@ def test_send_api_refusals_are_400_with_the_reason(agent_client):
     url = reverse("api:lead-send", args=[lead.pk])
     response = agent_client.post(url, {"body": "Merhaba"}, content_type="application/json")
     assert response.status_code == 400
-    assert response.json()["code"] == "window_closed"
-    assert "24 hours" in response.json()["detail"]
+    assert response.json()["error"]["code"] == "window_closed"
+    assert "24 hours" in response.json()["error"]["message"]
     assert agent_client.post(url, {"channel": "fax"}, content_type="application/json").status_code == 400
     missing = reverse("api:lead-send", args=["00000000-0000-0000-0000-000000000000"])
     assert agent_client.post(missing, {"body": "x"}, content_type="application/json").status_code == 404
-    assert Client().post(url, {"body": "x"}, content_type="application/json").status_code == 403
+    assert Client().post(url, {"body": "x"}, content_type="application/json").status_code == 401
 
 
 def test_send_api_shares_the_services_rules_for_what_a_message_says(staff_client):
@@ -143,15 +143,18 @@ def test_send_api_shares_the_services_rules_for_what_a_message_says(staff_client
     too_long = staff_client.post(url, {"body": "x" * 1601}, content_type="application/json")
     assert too_long.status_code == 400
     assert too_long.json() == {
-        "detail": "The message is 1601 characters long; at most 1600 can be sent.",
-        "code": "too_long",
+        "error": {
+            "code": "too_long",
+            "message": "The message is 1601 characters long; at most 1600 can be sent.",
+            "fields": {},
+        }
     }
     rendered = staff_client.post(
         url, {"template": str(TemplateFactory(content="x" * 1599 + " {{1}}").pk)}, content_type="application/json"
     )
     assert rendered.status_code == 400
-    assert rendered.json()["code"] == "too_long"
+    assert rendered.json()["error"]["code"] == "too_long"
     nul = staff_client.post(url, {"body": "Merha\x00ba"}, content_type="application/json")
-    assert nul.status_code == 400 and "body" in nul.json()
+    assert nul.status_code == 400 and "body" in nul.json()["error"]["fields"]
     assert not Message.objects.filter(is_from_lead=False).exists()
     assert staff_client.post(url, {"body": "x" * 1600}, content_type="application/json").status_code == 201

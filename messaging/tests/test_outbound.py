@@ -341,9 +341,10 @@ def test_the_length_limit_is_the_backends(monkeypatch, staff_client):
         message_send(lead=lead, body="x" * 11)
     response = staff_client.post(reverse("api:lead-send", args=[lead.pk]), {"body": "x" * 11})
     assert response.status_code == 400
-    assert response.json() == {
-        "detail": "The message is 11 characters long; at most 10 can be sent.",
+    assert response.json()["error"] == {
         "code": "too_long",
+        "message": "The message is 11 characters long; at most 10 can be sent.",
+        "fields": {},
     }
 
 

@@ -34,7 +34,7 @@ def test_status_changes_are_events_too(staff_client, post_webhook):
 
 
 def test_needs_a_login():
-    assert Client().get(URL).status_code == 403
+    assert Client().get(URL).status_code == 401
 
 
 def test_bad_cursor(staff_client):

@@ -2,10 +2,12 @@ import datetime
 
 import pytest
 from django.conf import settings as django_settings
+from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.utils import timezone
 
+from accounts.models import IdempotentRequest
 from messaging.models import ProviderLog, WebhookEvent
 from messaging.services import provider_log
 from messaging.services.events import event_new_message
@@ -43,9 +45,17 @@ def rows(settings):
     old_event, recent_event = event_new_message(message=message), event_new_message(message=message)
     Event.objects.filter(pk=old_event.pk).update(created_at=ago(days=8))
     old_log, recent_log = log(ago(days=15)), log(ago(days=13))
+    user = User.objects.create_user(username="integration")
+    old_answer, recent_answer = (
+        IdempotentRequest.objects.create(user=user, key=key, fingerprint="f", status_code=201, created_at=when)
+        for key, when in (
+            ("old", ago(days=1) - datetime.timedelta(minutes=1)),
+            ("recent", ago(days=1) + datetime.timedelta(minutes=1)),
+        )
+    )
     return {
-        "gone": [old_processed, old_event, old_log],
-        "kept": [old_unprocessed, recent_processed, recent_event, recent_log],
+        "gone": [old_processed, old_event, old_log, old_answer],
+        "kept": [old_unprocessed, recent_processed, recent_event, recent_log, recent_answer],
     }
 
 
@@ -55,13 +65,14 @@ def test_one_run_prunes_each_kind_by_its_age_and_records_it(rows):
         "webhook_events": 1,
         "notification_events": 1,
         "provider_logs": 1,
+        "idempotent_requests": 1,
     }
     assert run.results["webhook_events"]["days"] == 30
     for row in rows["gone"]:
         assert not type(row).objects.filter(pk=row.pk).exists()
     for row in rows["kept"]:
         assert type(row).objects.filter(pk=row.pk).exists()
-    assert PruneRun.objects.get() == run and run.deleted == 3
+    assert PruneRun.objects.get() == run and run.deleted == 4
     assert events_oldest_cursor() == rows["gone"][1].pk
     summary = retention_summary()
     assert summary["latest"] == run
