@@ -112,8 +112,8 @@ def api_tokens(request):
     return render(request, "accounts/api_tokens.html", context, status=400 if form.errors else 200)
 
 
+@login_required  # first: an anonymous caller is sent to the login page whatever the method
 @require_POST
-@login_required
 def api_token_revoke_view(request):
     token = api_token_by_key(key=request.POST.get("key", ""), user=request.user)
     if token is None:
