@@ -403,7 +403,8 @@ def thread_page(
     `after` (then newer ones may exist). The conversation page and the API read it.
 
     Keyset on (created_at, id) over message_thread_idx (lead, newest first): the redundant bound on created_at
-    alone is what lets the index start the scan at the cursor; the id only breaks ties among equal times."""
+    alone is what lets the ordered index scan start at the cursor (an OR cannot bound it), so a page 50,000 messages
+    deep reads what the first does; the id only breaks ties among equal times."""
     messages = lead.messages.select_related("template", "sent_by").prefetch_related("media")
     if after is not None:
         messages = messages.filter(
