@@ -199,6 +199,12 @@ def leads_unread_decrease(*, counts: dict) -> None:
         Lead.objects.filter(pk=lead_id).update(unread_count=F("unread_count") - count)
 
 
+def leads_unread_increase(*, counts: dict) -> None:
+    """Messages of these leads were marked unread again (lead id → how many)."""
+    for lead_id, count in counts.items():
+        Lead.objects.filter(pk=lead_id).update(unread_count=F("unread_count") + count)
+
+
 def lead_activity_set(*, lead: Lead, last_message_at, last_inbound_at, unread_count: int) -> Lead:
     """Set the message-derived columns to what the messages say (after loading demo data, say)."""
     lead.last_message_at, lead.last_inbound_at, lead.unread_count = last_message_at, last_inbound_at, unread_count

@@ -1,33 +1,135 @@
-"""The messaging API: sending to a lead, and the spec's debug endpoints (each with the permission it needs)."""
+"""The messaging API: a lead's messages (read newest first by cursor, sent, marked read or unread), starring, and
+the spec's debug endpoints, each with the permission it needs. The spec's paths serve the same views' code."""
 
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
 from django.urls import path
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError as BadRequest
+from rest_framework.generics import GenericAPIView
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.permissions import READ_CONVERSATIONS, READ_DIAGNOSTICS, SEND_MESSAGE, api_permission
+from accounts.idempotency import idempotent
+from accounts.permissions import (
+    CHANGE_MESSAGE,
+    READ_CONVERSATIONS,
+    READ_DIAGNOSTICS,
+    SEND_MESSAGE,
+    api_permission,
+)
 from happycrm.rest.errors import ApiError
+from happycrm.rest.pagination import KeysetPagination
 from leads.models import Lead
 from leads.phones import normalize_phone
 from templates_app.models import Template
 
 from .models import Channel, Message, MessageMedia
-from .selectors import leads_for_phone, message_error_explanation, messages_for_leads, webhook_diagnostics
+from .selectors import (
+    leads_for_phone,
+    message_error_explanation,
+    messages_for_leads,
+    thread_page,
+    webhook_diagnostics,
+)
+from .services.messages import lead_mark_unread, messages_mark_read, messages_set_starred
 from .services.outbound import SendRefused, message_send_any
+
+TAG = "messages"
+
+
+class CountsField(serializers.DictField):
+    """A count per name (an outcome, a status)."""
+
+    child = serializers.IntegerField()
+
+
+class DiagnosticsEventsSerializer(serializers.Serializer):
+    total = serializers.IntegerField(help_text=_("Webhook events stored."))
+    pending = serializers.IntegerField(help_text=_("Not processed yet, never tried."))
+    retrying = serializers.IntegerField(help_text=_("Not processed yet, tried and to be tried again."))
+    failed = serializers.IntegerField(help_text=_("Not processed after every attempt: only a re-run by hand retries."))
+    rejected = serializers.IntegerField(help_text=_("Processed as impossible to process."))
+    unsigned = serializers.IntegerField(help_text=_("Stored while signature validation was off."))
+    processed_by_outcome = CountsField(help_text=_("Processed events per outcome."))
+
+
+class DiagnosticsEventSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    provider = serializers.CharField()
+    kind = serializers.CharField(help_text=_("inbound or status."))
+    message_sid = serializers.CharField(help_text=_("The provider's message id."))
+    status = serializers.CharField(help_text=_("The status it reports, as its provider's parser reads it."))
+    received_at = serializers.DateTimeField()
+    attempts = serializers.IntegerField()
+    outcome = serializers.CharField()
+    last_error = serializers.CharField()
+    notes = serializers.CharField()
+
+
+class DiagnosticsMediaFailureSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    message_id = serializers.UUIDField()
+    status = serializers.CharField()
+    attempts = serializers.IntegerField()
+    error = serializers.CharField()
+
+
+class DiagnosticsMediaSerializer(serializers.Serializer):
+    by_status = CountsField(help_text=_("Attachments per status."))
+    recent_failures = DiagnosticsMediaFailureSerializer(many=True)
+
+
+class DiagnosticsSendsSerializer(serializers.Serializer):
+    not_handed_off = serializers.IntegerField(help_text=_("Sends the task queue has not accepted."))
+    in_queue = serializers.IntegerField(help_text=_("Sends waiting in the task queue, in time."))
+    overdue = serializers.IntegerField(help_text=_("Sends waiting past their expected time (the sweep requeues)."))
+
+
+class DiagnosticsRedisSerializer(serializers.Serializer):
+    configured = serializers.BooleanField(help_text=_("Whether the cache is Redis."))
+    reachable = serializers.BooleanField()
+    error = serializers.CharField(allow_null=True)
+
+
+class DiagnosticsRejectionsSerializer(serializers.Serializer):
+    today = serializers.IntegerField(allow_null=True, help_text=_("Null when the cache cannot be read."))
+    last_7_days = serializers.IntegerField(allow_null=True)
+
+
+class DiagnosticsSerializer(serializers.Serializer):
+    events = DiagnosticsEventsSerializer()
+    oldest_unprocessed_at = serializers.DateTimeField(allow_null=True)
+    recent_failures = DiagnosticsEventSerializer(many=True, help_text=_("The latest events with an error."))
+    unmatched_status_callbacks = DiagnosticsEventSerializer(
+        many=True, help_text=_("The latest status callbacks for no known message.")
+    )
+    media = DiagnosticsMediaSerializer()
+    sends = DiagnosticsSendsSerializer()
+    redis = DiagnosticsRedisSerializer()
+    signature_rejections = DiagnosticsRejectionsSerializer(help_text=_("Forged webhook requests refused."))
 
 
 class WebhookDiagnosticsView(APIView):
     permission_classes = [api_permission(READ_DIAGNOSTICS)]
 
+    @extend_schema(
+        tags=["debug"],
+        summary="Webhook diagnostics",
+        description="The webhook's events by state, what failed lately, status callbacks for no known message, "
+        "attachments, sends waiting for a worker, the cache and forged requests refused.",
+        responses={200: DiagnosticsSerializer},
+    )
     def get(self, request):
         return Response(webhook_diagnostics())
 
 
 class LeadSummarySerializer(serializers.ModelSerializer):
-    stage = serializers.CharField(source="stage.name")
+    stage = serializers.CharField(source="stage.name", help_text=_("The stage's name."))
 
     class Meta:
         model = Lead
@@ -35,7 +137,7 @@ class LeadSummarySerializer(serializers.ModelSerializer):
 
 
 class MediaSerializer(serializers.ModelSerializer):
-    url = serializers.CharField(source="get_absolute_url")
+    url = serializers.CharField(source="get_absolute_url", help_text=_("Where the app serves it (with a login)."))
 
     class Meta:
         model = MessageMedia
@@ -67,8 +169,15 @@ class MessageDebugSerializer(serializers.ModelSerializer):
             "media",
         ]
 
+    @extend_schema_field(OpenApiTypes.STR)
     def get_error_explanation(self, message) -> str:
         return message_error_explanation(message)
+
+
+class PhoneMessagesSerializer(serializers.Serializer):
+    phone = serializers.CharField(help_text=_("The phone in E.164."))
+    leads = LeadSummarySerializer(many=True)
+    messages = MessageDebugSerializer(many=True, help_text=_("Their latest 100 messages, newest first."))
 
 
 class PhoneMessagesView(APIView):
@@ -76,10 +185,22 @@ class PhoneMessagesView(APIView):
 
     permission_classes = [api_permission(READ_CONVERSATIONS)]
 
+    @extend_schema(
+        tags=["debug"],
+        summary="A phone's leads and messages",
+        description="Every lead the phone could belong to (the exact number and the last-10-digits fallback) and "
+        "their latest 100 messages, with the provider's details.",
+        parameters=[
+            OpenApiParameter(
+                "phone", OpenApiTypes.STR, required=True, description="A phone in any form: `0555 123 45 67`."
+            )
+        ],
+        responses={200: PhoneMessagesSerializer},
+    )
     def get(self, request):
         raw = request.query_params.get("phone", "")
         if not raw.strip():
-            raise BadRequest({"phone": ["This query parameter is required."]})
+            raise BadRequest({"phone": [_("This query parameter is required.")]})
         try:
             e164 = normalize_phone(raw)
         except ValidationError as exc:
@@ -94,13 +215,46 @@ class PhoneMessagesView(APIView):
         )
 
 
-class SendSerializer(serializers.Serializer):
+class TemplateField(serializers.PrimaryKeyRelatedField):
+    """A template by id; an id that is not a UUID is refused like an unknown one (never a server error)."""
+
+    def to_internal_value(self, data):
+        try:
+            return super().to_internal_value(data)
+        except ValidationError:
+            self.fail("does_not_exist", pk_value=data)
+
+
+class SendTextSerializer(serializers.Serializer):
     # Its length and content are the send service's rules (the page and the admin share them).
-    body = serializers.CharField(required=False, allow_blank=True, default="")
-    channel = serializers.ChoiceField(choices=Channel.choices, required=False)
-    template = serializers.PrimaryKeyRelatedField(queryset=Template.objects.all(), required=False)
-    parameters = serializers.ListField(child=serializers.CharField(max_length=500), required=False, default=list)
-    file = serializers.FileField(required=False)
+    body = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text=_("The text, or the file's caption. Ignored with a template."),
+    )
+    channel = serializers.ChoiceField(
+        choices=Channel.choices,
+        required=False,
+        help_text=_("Where to send it; by default the lead's usual channel."),
+    )
+    template = TemplateField(
+        queryset=Template.objects.all(),
+        required=False,
+        help_text=_("A template's id: the template is sent, filled with the lead's values and `parameters`."),
+    )
+    parameters = serializers.ListField(
+        child=serializers.CharField(max_length=500),
+        required=False,
+        default=list,
+        help_text=_("The template's values after the lead's own ({{4}}, {{5}}, …), in order."),
+    )
+
+
+class SendSerializer(SendTextSerializer):
+    file = serializers.FileField(
+        required=False, help_text=_("An attachment (multipart only), sent with `body` as its caption.")
+    )
 
 
 class SentMessageSerializer(serializers.ModelSerializer):
@@ -109,31 +263,282 @@ class SentMessageSerializer(serializers.ModelSerializer):
         fields = ["id", "lead", "channel", "status", "body", "template_name", "media_url", "created_at"]
 
 
+class MessageMediaSerializer(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = MessageMedia
+        fields = ["id", "url", "content_type", "size", "status"]
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_url(self, media) -> str:
+        """Where the app serves the file (to a logged-in user with the permission to view attachments)."""
+        request = self.context.get("request")
+        path_ = media.get_absolute_url()
+        return request.build_absolute_uri(path_) if request is not None else path_
+
+
+class MessageSerializer(serializers.ModelSerializer):
+    direction = serializers.SerializerMethodField()
+    media = MessageMediaSerializer(many=True, read_only=True)
+    error_explanation = serializers.SerializerMethodField()
+    sent_by = serializers.CharField(
+        source="sent_by.username",
+        allow_null=True,
+        read_only=True,
+        help_text=_("The username of the agent who sent it; null for the lead's messages and automatic sends."),
+    )
+
+    class Meta:
+        model = Message
+        fields = [
+            "id",
+            "lead",
+            "direction",
+            "is_from_lead",
+            "channel",
+            "status",
+            "body",
+            "template_name",
+            "media",
+            "error_code",
+            "error_message",
+            "error_explanation",
+            "is_read",
+            "read_at",
+            "is_starred",
+            "starred_at",
+            "sent_by",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.ChoiceField(choices=["inbound", "outbound"]))
+    def get_direction(self, message) -> str:
+        return "inbound" if message.is_from_lead else "outbound"
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_error_explanation(self, message) -> str:
+        """What the error code means for an agent, in the request's language (empty without an error)."""
+        return message_error_explanation(message)
+
+
+def _send(request, pk) -> Message:
+    """The inbox composer's choice, through the same service: a template, else the file, else the text."""
+    lead = get_object_or_404(Lead, pk=pk)
+    form = SendSerializer(data=request.data)
+    form.is_valid(raise_exception=True)
+    data = form.validated_data
+    try:
+        return message_send_any(
+            lead=lead,
+            body=data["body"],
+            template=data.get("template"),
+            parameters=data["parameters"],
+            upload=data.get("file"),
+            channel=data.get("channel"),
+            sender=request.user,
+        )
+    except SendRefused as exc:
+        raise ApiError(exc.message, code=exc.code) from None
+
+
 class LeadSendView(APIView):
-    """POST a message to a lead: text (`body`), a template (`template`, `parameters`) or a file (`file`,
-    with `body` as its caption). The message is queued and sent right after; 400 says why it cannot be."""
+    """The spec's POST /api/leads/<id>/messages: text (`body`), a template (`template`, `parameters`) or a file
+    (`file`, with `body` as its caption). The message is queued and sent right after; 400 says why it cannot be."""
 
     permission_classes = [api_permission(SEND_MESSAGE)]
 
     def post(self, request, pk):
-        lead = get_object_or_404(Lead, pk=pk)
-        form = SendSerializer(data=request.data)
-        form.is_valid(raise_exception=True)
-        data = form.validated_data
-        try:
-            message = message_send_any(
-                lead=lead,
-                body=data["body"],
-                template=data.get("template"),
-                parameters=data["parameters"],
-                upload=data.get("file"),
-                channel=data.get("channel"),
-                sender=request.user,
-            )
-        except SendRefused as exc:
-            raise ApiError(exc.message, code=exc.code) from None
-        return Response(SentMessageSerializer(message).data, status=status.HTTP_201_CREATED)
+        return Response(SentMessageSerializer(_send(request, pk)).data, status=status.HTTP_201_CREATED)
 
+
+SEND_DESCRIPTION = """Send to the lead as the inbox's composer does (the same service and the same rules): a template
+when `template` is given (filled with the lead's values and `parameters`), else the file (multipart) with `body`
+as its caption, else the text. The message is stored as `queued` and handed to the provider right after; its status
+then changes (`sent`, `delivered`, … or `failed`), which the events feed reports.
+
+A refusal is 400 with its reason's code: `window_closed` (free-form WhatsApp text more than 24 hours after the
+lead's last message: send an approved template), `opted_out`, `no_phone`, `empty`, `too_long`, `inactive`,
+`not_approved`, `media_type`, `media_size`, …; nothing is sent and an Idempotency-Key is not used up by it."""
+
+
+class LeadMessagesView(GenericAPIView):
+    """A lead's thread: read newest first by cursor (GET), or a message sent to the lead (POST)."""
+
+    serializer_class = MessageSerializer
+    pagination_class = KeysetPagination
+    queryset = Message.objects.none()  # the schema's model; the rows come from messaging.selectors.thread_page
+
+    def get_permissions(self):
+        needed = READ_CONVERSATIONS if self.request.method in SAFE_METHODS else SEND_MESSAGE
+        return [api_permission(needed)()]
+
+    @extend_schema(
+        tags=[TAG],
+        summary="A lead's messages, newest first",
+        description="The lead's messages and their attachments, newest first, `limit` at a time. Follow `next` "
+        "for older ones (`before` the oldest shown) and `previous` for those that arrived since (`after` the newest "
+        "shown: poll it, or listen to the events feed). A cursor is a message id of this lead; any other is 400 "
+        "(`invalid_cursor`). Every page, however deep, costs the same.",
+        responses={200: MessageSerializer(many=True)},
+        examples=[
+            OpenApiExample(
+                "A page",
+                response_only=True,
+                value={
+                    "id": "0b5f7f57-8d7c-4f0e-9a40-3c1f1f6f2a11",
+                    "lead": "8d5e3a52-2f43-4d6c-bb0e-5b8f0c1d9e77",
+                    "direction": "inbound",
+                    "is_from_lead": True,
+                    "channel": "whatsapp",
+                    "status": "received",
+                    "body": "Merhaba, fiyat alabilir miyim?",
+                    "template_name": "",
+                    "media": [],
+                    "error_code": None,
+                    "error_message": "",
+                    "error_explanation": "",
+                    "is_read": True,
+                    "read_at": "2025-05-02T10:01:00Z",
+                    "is_starred": False,
+                    "starred_at": None,
+                    "sent_by": None,
+                    "created_at": "2025-05-02T10:00:00Z",
+                    "updated_at": "2025-05-02T10:01:00Z",
+                },
+            )
+        ],
+    )
+    def get(self, request, pk):
+        lead = get_object_or_404(Lead, pk=pk)
+        page = self.paginator.paginate(
+            request,
+            resolve=lambda key: Message.objects.filter(pk=key, lead=lead).only("pk", "created_at").first(),
+            fetch=lambda **cursor: thread_page(lead=lead, **cursor),
+        )
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    @extend_schema(
+        tags=[TAG],
+        summary="Send a message to a lead",
+        description=SEND_DESCRIPTION,
+        request={"application/json": SendTextSerializer, "multipart/form-data": SendSerializer},
+        responses={201: MessageSerializer},
+        examples=[
+            OpenApiExample("Text", request_only=True, value={"body": "Merhaba, teklifimiz ekte."}),
+            OpenApiExample(
+                "Template",
+                request_only=True,
+                value={"template": "5a0f1c9e-3b7d-4a51-9f1e-2c6d8e4b7a10", "parameters": ["Cumartesi", "19:00"]},
+            ),
+        ],
+    )
+    @idempotent
+    def post(self, request, pk):
+        message = _send(request, pk)
+        message = Message.objects.select_related("sent_by").prefetch_related("media").get(pk=message.pk)
+        return Response(self.get_serializer(message).data, status=status.HTTP_201_CREATED)
+
+
+class ReadStateSerializer(serializers.Serializer):
+    lead = serializers.UUIDField(help_text=_("The lead's id."))
+    unread_count = serializers.IntegerField(help_text=_("Its messages not read yet, as the inbox counts them."))
+    changed = serializers.IntegerField(help_text=_("How many messages this request marked."))
+
+
+def _read_state(lead: Lead, changed: int) -> Response:
+    lead.refresh_from_db(fields=["unread_count"])
+    return Response(ReadStateSerializer({"lead": lead.pk, "unread_count": lead.unread_count, "changed": changed}).data)
+
+
+class LeadReadView(APIView):
+    """The conversation read, as when an agent opens it: every agent's inbox updates its counts."""
+
+    permission_classes = [api_permission(CHANGE_MESSAGE)]
+
+    @extend_schema(
+        tags=[TAG],
+        summary="Mark a conversation read",
+        description="Every message from the lead is read, as when an agent opens the conversation; nothing "
+        "changes if all were. No body.",
+        request=None,
+        responses={200: ReadStateSerializer},
+        examples=[
+            OpenApiExample(
+                "Read", value={"lead": "8d5e3a52-2f43-4d6c-bb0e-5b8f0c1d9e77", "unread_count": 0, "changed": 3}
+            )
+        ],
+    )
+    def post(self, request, pk):
+        lead = get_object_or_404(Lead, pk=pk)
+        return _read_state(lead, messages_mark_read(queryset=lead.messages.filter(is_from_lead=True, is_read=False)))
+
+
+class LeadUnreadView(APIView):
+    """The conversation left for later: every agent's inbox counts it unread again."""
+
+    permission_classes = [api_permission(CHANGE_MESSAGE)]
+
+    @extend_schema(
+        tags=[TAG],
+        summary="Mark a conversation unread",
+        description="Its newest message from the lead is unread again (unless it already is), so the inbox lists "
+        "the conversation under Unread. Nothing changes for a lead who never wrote. No body.",
+        request=None,
+        responses={200: ReadStateSerializer},
+        examples=[
+            OpenApiExample(
+                "Unread", value={"lead": "8d5e3a52-2f43-4d6c-bb0e-5b8f0c1d9e77", "unread_count": 1, "changed": 1}
+            )
+        ],
+    )
+    def post(self, request, pk):
+        lead = get_object_or_404(Lead, pk=pk)
+        return _read_state(lead, lead_mark_unread(lead=lead))
+
+
+class MessageStarView(APIView):
+    """Star a message (POST) or unstar it (DELETE), as the inbox's star does; answers with the message."""
+
+    permission_classes = [api_permission(CHANGE_MESSAGE)]
+
+    def _set(self, request, pk, *, starred: bool) -> Response:
+        get_object_or_404(Message.objects.only("pk"), pk=pk)
+        messages_set_starred(queryset=Message.objects.filter(pk=pk), starred=starred)
+        message = Message.objects.select_related("sent_by").prefetch_related("media").get(pk=pk)
+        return Response(MessageSerializer(message, context={"request": request}).data)
+
+    @extend_schema(
+        tags=[TAG],
+        summary="Star a message",
+        description="Starred messages are flagged in the inbox (its Starred filter). Starring a starred one "
+        "changes nothing. No body.",
+        request=None,
+        responses={200: MessageSerializer},
+    )
+    def post(self, request, pk):
+        return self._set(request, pk, starred=True)
+
+    @extend_schema(
+        tags=[TAG],
+        summary="Unstar a message",
+        description="Unstarring one that is not starred changes nothing.",
+        responses={200: MessageSerializer},
+    )
+    def delete(self, request, pk):
+        return self._set(request, pk, starred=False)
+
+
+urlpatterns = [  # under /api/v1/, through happycrm.api_urls
+    path("leads/<uuid:pk>/messages", LeadMessagesView.as_view(), name="lead-messages"),
+    path("leads/<uuid:pk>/read", LeadReadView.as_view(), name="lead-read"),
+    path("leads/<uuid:pk>/unread", LeadUnreadView.as_view(), name="lead-unread"),
+    path("messages/<uuid:pk>/star", MessageStarView.as_view(), name="message-star"),
+    path("debug/webhook-diagnostics", WebhookDiagnosticsView.as_view(), name="webhook-diagnostics"),
+    path("debug/messages", PhoneMessagesView.as_view(), name="debug-messages"),
+]
 
 spec_urlpatterns = [  # the spec's paths under /api/, through happycrm.api_urls
     path("debug/webhook-diagnostics", WebhookDiagnosticsView.as_view(), name="webhook-diagnostics"),

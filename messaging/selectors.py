@@ -390,3 +390,35 @@ def lead_messaging_counts(*, lead_id, e164: str) -> dict[str, int]:
         "provider_logs": ProviderLog.objects.filter(message__lead_id=lead_id).count(),
         "provider_messages": len(sids),
     }
+
+
+THREAD_PAGE_SIZE = 30  # the conversation page's
+
+
+def thread_page(
+    *, lead: Lead, before: Message | None = None, after: Message | None = None, size: int = THREAD_PAGE_SIZE
+) -> tuple[list[Message], bool]:
+    """A page of a lead's thread, oldest first, and whether more lie beyond it the way it was read: the newest
+    `size` messages (older than `before`, if given; then older ones may exist), or the `size` oldest newer than
+    `after` (then newer ones may exist). The conversation page and the API read it.
+
+    Keyset on (created_at, id) over message_thread_idx (lead, newest first): the redundant bound on created_at
+    alone is what lets the ordered index scan start at the cursor (an OR cannot bound it), so a page 50,000 messages
+    deep reads what the first does; the id only breaks ties among equal times."""
+    messages = lead.messages.select_related("template", "sent_by").prefetch_related("media")
+    if after is not None:
+        messages = messages.filter(
+            Q(created_at__gt=after.created_at) | Q(created_at=after.created_at, pk__gt=after.pk),
+            created_at__gte=after.created_at,
+        ).order_by("created_at", "pk")
+    else:
+        messages = messages.order_by("-created_at", "-pk")
+        if before is not None:
+            messages = messages.filter(
+                Q(created_at__lt=before.created_at) | Q(created_at=before.created_at, pk__lt=before.pk),
+                created_at__lte=before.created_at,
+            )
+    page = list(messages[: size + 1])
+    more = len(page) > size
+    page = page[:size]
+    return (page if after is not None else list(reversed(page))), more

@@ -7,7 +7,8 @@ MAX_EVENT_ID = 2**63 - 1  # the id column is a bigint
 def cursor_parse(raw: str) -> int | None:
     """An event id as a client sends it (Last-Event-ID, ?cursor=): ASCII digits within the column, else None."""
     raw = raw.strip()
-    if not (raw.isascii() and raw.isdigit()):
+    # A bigint has at most 19 digits; a longer string is refused before int() (which refuses past 4,300 digits).
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > len(str(MAX_EVENT_ID)):
         return None
     cursor = int(raw)
     return cursor if cursor <= MAX_EVENT_ID else None

@@ -49,7 +49,8 @@ def signal_typing(*, lead_id, user) -> None:
 
 
 def event_read(*, lead_ids) -> None:
-    """Messages were read (an agent opened the conversation): every screen updates its unread counts."""
+    """Messages were read (an agent opened the conversation) or marked unread again: every screen updates its
+    unread counts."""
     events_record(type=Event.Type.READ, items=((lead_id, None, {"lead_id": str(lead_id)}) for lead_id in lead_ids))
 
 

@@ -3,11 +3,16 @@ import random
 import time
 
 from asgiref.sync import SyncToAsync, sync_to_async
-from django.contrib.auth.decorators import login_required, permission_required
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
 from django.http import JsonResponse, StreamingHttpResponse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
+from rest_framework import exceptions
 
-from accounts.permissions import READ_CONVERSATIONS
+from accounts.authentication import ApiTokenAuthentication
+from accounts.permissions import READ_CONVERSATIONS, has_perms
+from happycrm.rest.errors import API_PREFIX, error_body
 
 from .hub import connection_release, hub_ready, sse
 from .selectors import EVENTS_PAGE, CursorPruned, cursor_parse, events_after, events_cursor, events_oldest_cursor
@@ -86,14 +91,55 @@ async def event_stream(*, cursor: int, user_id, seconds: float = STREAM_SECONDS)
         hub.remove(stream)
 
 
-@login_required
-@permission_required(READ_CONVERSATIONS, raise_exception=True)
+def _bearer_sent(request) -> bool:
+    return request.headers.get("Authorization", "").split(" ", 1)[0].lower() == "bearer"
+
+
+def _token_user(request):
+    """The user of the request's Bearer token, through the API's own authentication (knox's check; a revoked or
+    expired token, or an inactive user's, is refused), or the refusal."""
+    try:
+        found = ApiTokenAuthentication().authenticate(request)
+    except exceptions.AuthenticationFailed as exc:
+        return exc
+    return found[0] if found else exceptions.NotAuthenticated()
+
+
+def _api_refusal(exc: exceptions.APIException) -> JsonResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else {}
+    body = error_body(code=exc.get_codes(), message=exc.detail)
+    return JsonResponse(body, status=exc.status_code, headers=headers)
+
+
+async def _stream_user(request):
+    """Who is asking, as the API decides it (a Bearer token, else the session); a refusal as the API's error (401
+    with WWW-Authenticate, 403) for a token client or a path under /api/, as the pages' (the login page) else."""
+    api = _bearer_sent(request) or request.path.startswith(API_PREFIX)
+    if _bearer_sent(request):
+        user = await sync_to_async(_token_user)(request)
+        if isinstance(user, exceptions.APIException):
+            return None, _api_refusal(user)
+    else:
+        user = await request.auser()
+    if not user.is_authenticated:
+        return None, _api_refusal(exceptions.NotAuthenticated()) if api else redirect_to_login(request.get_full_path())
+    if not await sync_to_async(has_perms)(user, READ_CONVERSATIONS):
+        if not api:
+            raise PermissionDenied
+        return None, _api_refusal(exceptions.PermissionDenied())
+    return user, None
+
+
 @require_GET
 async def stream(request):
-    """Server-Sent Events: every event after the client's Last-Event-ID (or `?cursor`, or from now).
+    """Server-Sent Events: every event after the client's Last-Event-ID (or `?cursor`, or from now), for the pages
+    (their session) and for token clients (`Authorization: Bearer`, also at /api/v1/events/stream).
 
     A cursor whose following events retention pruned gets 410 with the oldest valid cursor: EventSource does not
     retry after it, and the page (inbox.js) reloads its list and connects again from now."""
+    user, refusal = await _stream_user(request)
+    if refusal is not None:
+        return refusal
     raw = request.headers.get("Last-Event-ID") or request.GET.get("cursor") or ""
     cursor = cursor_parse(raw)
     if cursor is None:
@@ -101,14 +147,15 @@ async def stream(request):
     else:
         oldest = await sync_to_async(events_oldest_cursor)()
         if cursor < oldest:
-            return JsonResponse(
-                {
-                    "detail": "The events after this cursor were pruned: reload, and resume from oldest_cursor.",
-                    "oldest_cursor": oldest,
-                },
-                status=410,
+            body = error_body(
+                code="cursor_pruned",
+                message=_(
+                    "The events after this cursor were pruned: reload, and resume from oldest_cursor or from now."
+                ),
+                oldest_cursor=oldest,
+                cursor=await sync_to_async(events_cursor)(),
             )
-    user = await request.auser()
+            return JsonResponse(body, status=410)
     # Spread the reconnects of pages opened together (a deploy, a network blip) over half a minute.
     seconds = STREAM_SECONDS * random.uniform(0.9, 1.0)  # noqa: S311 -- not a secret
     response = StreamingHttpResponse(

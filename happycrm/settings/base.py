@@ -339,7 +339,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {
+        "MessageStatusEnum": "messaging.models.MessageStatus",
+        "MessageMediaStatusEnum": "messaging.models.MessageMedia.Status",
+    },
     "PREPROCESSING_HOOKS": ["happycrm.rest.schema.v1_only"],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -1,6 +1,7 @@
-"""What the inbox reads: the conversations, latest first, and a page of one thread."""
+"""What the inbox reads: the conversations, latest first (a page of one thread is messaging.selectors.thread_page,
+which the API reads too)."""
 
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
 
 from leads.models import Lead
 from leads.selectors import SearchTerms, lead_search_q
@@ -8,7 +9,6 @@ from messaging.models import Message
 from messaging.selectors import lead_message_places
 
 INBOX_PAGE_SIZE = 30
-THREAD_PAGE_SIZE = 30
 
 
 def inbox_leads(
@@ -41,14 +41,3 @@ def inbox_leads(
     if terms:
         leads = leads.filter(lead_search_q(terms=terms, more=lead_message_places))
     return leads
-
-
-def thread_page(*, lead: Lead, before: Message | None = None, size: int = THREAD_PAGE_SIZE) -> tuple[list, bool]:
-    """The newest `size` messages (older than `before` if given), oldest first, and whether older ones exist."""
-    messages = lead.messages.select_related("template").prefetch_related("media").order_by("-created_at", "-pk")
-    if before is not None:
-        messages = messages.filter(
-            Q(created_at__lt=before.created_at) | Q(created_at=before.created_at, pk__lt=before.pk)
-        )
-    page = list(messages[: size + 1])
-    return list(reversed(page[:size])), len(page) > size

@@ -17,7 +17,7 @@ from leads.models import Lead, Stage
 from leads.services import lead_save
 from messaging.backends.base import get_backend
 from messaging.models import Channel, Message
-from messaging.selectors import message_text_searchable
+from messaging.selectors import message_text_searchable, thread_page
 from messaging.services.messages import messages_mark_read, messages_set_starred
 from messaging.services.outbound import (
     WHATSAPP_WINDOW,
@@ -31,7 +31,7 @@ from templates_app.rendering import template_extra_values, template_preview, tem
 from templates_app.selectors import templates_sendable
 
 from .forms import InboxFilterForm, LeadDetailsForm
-from .selectors import INBOX_PAGE_SIZE, inbox_leads, thread_page
+from .selectors import INBOX_PAGE_SIZE, inbox_leads
 
 
 @login_required

@@ -5,7 +5,7 @@ from django.db.models import Count, Max, Q, QuerySet
 from django.utils import timezone
 
 from leads.models import Lead
-from leads.services import lead_activity_set, leads_unread_decrease
+from leads.services import lead_activity_set, leads_unread_decrease, leads_unread_increase
 from messaging.models import Message
 from notifications.services import event_read
 
@@ -29,6 +29,26 @@ def messages_mark_read(*, queryset: QuerySet[Message]) -> int:
         if per_lead:
             event_read(lead_ids=list(per_lead))
     return len(rows)
+
+
+def lead_mark_unread(*, lead: Lead) -> int:
+    """Leave a conversation for later: its newest message from the lead is unread again, unless one already is (so
+    the inbox counts one unread and lists it under Unread); returns how many changed (0 or 1).
+
+    The update only changes a read message, so two agents doing it at once count it once."""
+    newest = lead.messages.filter(is_from_lead=True).order_by("-created_at", "-pk").values_list("pk", "is_read")[:1]
+    found = list(newest)
+    if not found or not found[0][1]:
+        return 0  # nothing from the lead, or its newest message is unread already
+    now = timezone.now()
+    with transaction.atomic():
+        changed = Message.objects.filter(pk=found[0][0], is_read=True).update(
+            is_read=False, read_at=None, updated_at=now
+        )
+        if changed:
+            leads_unread_increase(counts={lead.pk: changed})
+            event_read(lead_ids=[lead.pk])
+    return changed
 
 
 def messages_set_starred(*, queryset: QuerySet[Message], starred: bool) -> int:

@@ -120,3 +120,62 @@ def test_a_send_task_running_ten_times_at_once_calls_twilio_once(settings):
     assert sum(result is not None for result in results) == 1
     message.refresh_from_db()
     assert message.twilio_message_sid
+
+
+def test_a_repeat_while_the_first_send_runs_is_409_and_the_message_goes_once(monkeypatch, user_in_role, outbox):
+    """Two requests with one Idempotency-Key at once: the second is told to retry (409) while the first sends; a
+    retry after it gets the first's answer. The message goes once."""
+    import datetime
+
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from accounts.roles import AGENTS
+    from accounts.services import api_token_create
+    from leads.tests.factories import LeadFactory
+    from messaging import api
+
+    _, secret = api_token_create(user=user_in_role("agent", AGENTS), name="sync")
+    lead = LeadFactory(phone="+905551234567", last_inbound_at=timezone.now() - datetime.timedelta(hours=1))
+    url = reverse("api:v1:lead-messages", args=[lead.pk])
+    entered, release = threading.Event(), threading.Event()
+    real_send = api.message_send_any
+
+    def slow_send(**kwargs):
+        entered.set()
+        release.wait(timeout=10)
+        return real_send(**kwargs)
+
+    monkeypatch.setattr(api, "message_send_any", slow_send)
+
+    def post():
+        return Client().post(
+            url,
+            {"body": "Merhaba"},
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {secret}",
+            HTTP_IDEMPOTENCY_KEY="once",
+        )
+
+    answers = {}
+
+    def first():
+        try:
+            answers["first"] = post()
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    try:
+        assert entered.wait(timeout=10)
+        meanwhile = post()
+    finally:
+        release.set()
+        thread.join(timeout=30)
+    assert (meanwhile.status_code, meanwhile.json()["error"]["code"]) == (409, "idempotency_key_in_use")
+    assert answers["first"].status_code == 201
+    retried = post()
+    assert (retried.status_code, retried["Idempotent-Replayed"]) == (201, "true")
+    assert retried.json() == answers["first"].json()
+    assert Message.objects.count() == 1 and len(outbox) == 1

@@ -50,12 +50,14 @@ def session_for(user_in_role):
 class Sse:
     """One open event stream, its messages parsed into dicts (id, event, data, comment) by a reader thread."""
 
-    def __init__(self, server, session, last_event_id=None):
+    def __init__(self, server, session, last_event_id=None, *, path=URL, headers=()):
         self.connection = http.client.HTTPConnection(server.host, server.port, timeout=30)
-        headers = {"Cookie": f"sessionid={session}", "Accept": "text/event-stream"}
+        headers = {"Accept": "text/event-stream", **dict(headers)}
+        if session is not None:
+            headers["Cookie"] = f"sessionid={session}"
         if last_event_id is not None:
             headers["Last-Event-ID"] = str(last_event_id)
-        self.connection.request("GET", URL, headers=headers)
+        self.connection.request("GET", path, headers=headers)
         self.response = self.connection.getresponse()
         self.messages = queue.Queue()
         self.ended = threading.Event()
@@ -103,8 +105,8 @@ class Sse:
         self.connection.close()
 
 
-def open_stream(server, session, last_event_id=None) -> Sse:
-    stream = Sse(server, session, last_event_id)
+def open_stream(server, session, last_event_id=None, **options) -> Sse:
+    stream = Sse(server, session, last_event_id, **options)
     assert stream.response.status == 200
     assert stream.response.getheader("Content-Type") == "text/event-stream"
     assert stream.next()["retry"] == "2000"
@@ -376,8 +378,65 @@ def test_a_resume_point_before_pruned_events_gets_410_and_the_oldest_valid_curso
         connection_.request("GET", path, headers={"Cookie": f"sessionid={session}", **headers})
         response = connection_.getresponse()
         assert response.status == 410  # EventSource does not retry after it: the page starts again (inbox.js)
-        assert json.loads(response.read())["oldest_cursor"] == old[-1].pk
+        error = json.loads(response.read())["error"]
+        assert (error["code"], error["oldest_cursor"], error["cursor"]) == ("cursor_pruned", old[-1].pk, kept.pk)
         connection_.close()
     stream = open_stream(server, session, last_event_id=old[-1].pk)  # the oldest valid cursor: nothing missing
     caught_up(stream, kept)
     stream.close()
+
+
+API_URL = "/api/v1/events/stream"
+
+
+def get(server, path, headers) -> http.client.HTTPResponse:
+    connection_ = http.client.HTTPConnection(server.host, server.port, timeout=10)
+    connection_.request("GET", path, headers=headers)
+    return connection_.getresponse()
+
+
+def test_a_token_client_streams_at_the_api_path_and_the_pages_path(server, user_in_role):
+    from accounts.roles import AGENTS
+    from accounts.services import api_token_create
+
+    _, secret = api_token_create(user=user_in_role("integration", AGENTS), name="sync")
+    before = event_new_message(message=InboundMessageFactory(body="önce"))
+    for path in (API_URL, URL):
+        stream = open_stream(server, None, before.pk - 1, path=path, headers={"Authorization": f"Bearer {secret}"})
+        caught_up(stream, before)
+        live = event_new_message(message=InboundMessageFactory(body=f"canlı {path}"))
+        message = stream.events()
+        assert message["id"] == str(live.pk) and f"canlı {path}" in message["data"]
+        stream.close()
+        before = live
+
+
+def test_the_stream_refuses_as_the_api_does_for_tokens_and_under_api(server, user_in_role, django_user_model):
+    import json
+
+    from accounts.roles import AGENTS
+    from accounts.services import api_token_create, api_token_revoke
+
+    def refusal(path, **headers):
+        response = get(server, path, headers)
+        body = response.read()
+        return response.status, response.getheader("WWW-Authenticate"), json.loads(body)["error"]["code"]
+
+    assert refusal(API_URL) == (401, "Bearer", "not_authenticated")  # not a login redirect
+    assert refusal(URL, Authorization="Bearer hcrm_" + "0" * 64) == (401, "Bearer", "authentication_failed")
+    assert refusal(API_URL, Authorization="Bearer") == (401, "Bearer", "authentication_failed")
+    agent = user_in_role("agent", AGENTS)
+    revoked, revoked_secret = api_token_create(user=agent, name="old")
+    api_token_revoke(token=revoked)
+    assert refusal(URL, Authorization=f"Bearer {revoked_secret}")[0] == 401
+    _, secret = api_token_create(user=agent, name="sync")
+    nobody = django_user_model.objects.create_user(username="nobody", is_staff=True)
+    _, nobodys = api_token_create(user=nobody, name="x")
+    assert refusal(API_URL, Authorization=f"Bearer {nobodys}") == (403, None, "permission_denied")
+    client = Client()
+    client.force_login(nobody)
+    session = client.cookies["sessionid"].value
+    assert refusal(API_URL, Cookie=f"sessionid={session}") == (403, None, "permission_denied")
+    agent.is_active = False
+    agent.save()
+    assert refusal(API_URL, Authorization=f"Bearer {secret}")[0] == 401
