@@ -1,4 +1,4 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
@@ -14,7 +14,7 @@ from messaging.services.outbound import SendRefused
 from .forms import CampaignForm
 from .models import Campaign, CampaignRecipient
 from .selectors import campaign_audit_message, campaign_progress
-from .services import campaign_create, campaign_start
+from .services import campaign_cancel, campaign_create, campaign_start
 
 
 def percentage(value) -> str:
@@ -30,7 +30,7 @@ class CampaignAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ["status", "template"]
     search_fields = ["name"]
     list_select_related = ["template"]
-    actions = ["run_again"]
+    actions = ["run_again", "cancel"]
     fields = [
         "name",
         "template",
@@ -42,6 +42,7 @@ class CampaignAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "created_by",
         "created_at",
         "started_at",
+        "run_completed_at",
         "finished_at",
     ]
     readonly_fields = fields
@@ -53,10 +54,13 @@ class CampaignAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description=_("progress"))
     def progress_details(self, obj):
         counts = campaign_progress(campaign=obj)
-        return _(
+        details = _(
             "%(progress)s done — %(total)s recipients: %(sent)s sent, %(failed)s failed, %(skipped)s skipped, "
             "%(queued)s waiting to be sent, %(pending)s not queued yet, %(attention)s need attention."
         ) % {**counts, "progress": percentage(counts["percent"])}
+        if counts["canceled"]:
+            details += " " + _("%(canceled)s canceled.") % counts
+        return details
 
     @admin.display(description=_("recipients"))
     def recipients_link(self, obj):
@@ -71,11 +75,26 @@ class CampaignAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         description=_("Run selected campaigns again (recipients already sent are skipped)"), permissions=["run"]
     )
     def run_again(self, request, queryset):
-        campaigns = list(queryset)
-        for campaign in campaigns:
-            campaign_start(campaign=campaign)
-        audit_record(user=request.user, message=_("Run again from the admin."), objects=campaigns)
-        self.message_user(request, _("The campaigns were queued to run again."))
+        campaigns = [campaign for campaign in queryset if campaign_start(campaign=campaign)]
+        if campaigns:
+            audit_record(user=request.user, message=_("Run again from the admin."), objects=campaigns)
+            self.message_user(request, _("The campaigns were queued to run again."))
+        if len(campaigns) < len(queryset):
+            self.message_user(request, _("A canceled campaign is not run again."), messages.WARNING)
+
+    @admin.action(
+        description=_("Cancel selected campaigns (messages already sent are not recalled)"), permissions=["run"]
+    )
+    def cancel(self, request, queryset):
+        canceled = []
+        for campaign in queryset:
+            try:
+                canceled.append(campaign_cancel(campaign=campaign))
+            except SendRefused as exc:
+                self.message_user(request, exc.message, messages.WARNING)
+        if canceled:
+            audit_record(user=request.user, message=_("Canceled from the admin."), objects=canceled)
+            self.message_user(request, _("%(count)d campaigns canceled.") % {"count": len(canceled)})
 
 
 @admin.register(CampaignRecipient)

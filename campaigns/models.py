@@ -13,6 +13,7 @@ class Campaign(models.Model):
         SCHEDULED = "scheduled", _("Scheduled")
         RUNNING = "running", _("Running")
         DONE = "done", _("Done")
+        CANCELED = "canceled", _("Canceled")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(_("name"), max_length=200)
@@ -37,7 +38,18 @@ class Campaign(models.Model):
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
-    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    run_completed_at = models.DateTimeField(
+        _("all queued at"),
+        null=True,
+        blank=True,
+        help_text=_("When every recipient had a message queued or was skipped: no more are made after."),
+    )
+    finished_at = models.DateTimeField(
+        _("finished at"),
+        null=True,
+        blank=True,
+        help_text=_("When every recipient's outcome was final: delivered, read, failed, skipped or canceled."),
+    )
 
     class Meta:
         db_table = "messaging_campaign"  # the table it had in messaging, kept when it moved here
@@ -56,6 +68,7 @@ class CampaignRecipient(models.Model):
         SKIPPED_OPTED_OUT = "skipped_opted_out", _("Skipped: opted out")
         SKIPPED_NO_PHONE = "skipped_no_phone", _("Skipped: no phone")
         SKIPPED_REFUSED = "skipped_refused", _("Skipped: cannot be sent")
+        CANCELED = "canceled", _("Canceled")
 
     id = models.BigAutoField(primary_key=True)
     campaign = models.ForeignKey(

@@ -5,18 +5,32 @@ import logging
 from collections.abc import Iterable, Sequence
 
 from django.db import transaction
-from django.db.models import OuterRef, Subquery
+from django.db.models import F, QuerySet
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from happycrm.queue import enqueue_on_commit, send
 from leads.models import Lead, Stage
-from messaging.models import Channel, Message
-from messaging.services.outbound import SendRefused, messages_queue_bulk, template_message_build
+from messaging.models import Channel, Message, MessageStatus
+from messaging.selectors import send_duration
+from messaging.services.outbound import (
+    SendRefused,
+    messages_cancel_unsent,
+    messages_queue_bulk,
+    template_message_build,
+)
+from notifications.services import event_campaign_finished
 from templates_app.models import Template
 
 from .models import Campaign, CampaignRecipient
-from .selectors import campaigns_run_lost
+from .selectors import (
+    campaign_progress,
+    campaign_unfinished,
+    campaigns_awaiting_outcomes,
+    campaigns_run_lost,
+    latest_inbound_channel,
+)
 
 CHUNK = 500  # recipients turned into messages per transaction
 # A run turns 500 recipients into messages in seconds: one that made none for this long is not running.
@@ -39,17 +53,9 @@ def campaign_create(
     start_at=None,
     created_by=None,
 ) -> Campaign:
-    """A campaign for the given leads, or every lead of `stage`; started at once unless `start_at` is later."""
-    if template.status != Template.Status.ACTIVE:
-        raise SendRefused(_("The template %(name)s is inactive.") % {"name": template.name}, code="inactive")
-    if template.content_sid and template.approval_status != Template.ApprovalStatus.APPROVED:
-        raise SendRefused(
-            _("WhatsApp has not approved the template %(name)s (%(status)s).")
-            % {"name": template.name, "status": template.get_approval_status_display()},
-            code="not_approved",
-        )
-    if leads is None and stage is None:
-        raise SendRefused(_("Choose the leads or a stage."), code="no_recipients")
+    """A campaign for the given leads, or every lead of `stage`; started at once unless `start_at` is later. The one
+    way campaigns are made: the lead list's action, `manage.py send_campaign` and the API."""
+    _check_campaign(template=template, leads=leads, stage=stage)
     with transaction.atomic():
         campaign = Campaign.objects.create(
             name=name,
@@ -64,13 +70,31 @@ def campaign_create(
     return campaign
 
 
+def _check_campaign(*, template: Template, leads, stage) -> None:
+    """What refuses a whole campaign before any recipient is looked at (a creation and its dry run alike)."""
+    if template.status != Template.Status.ACTIVE:
+        raise SendRefused(_("The template %(name)s is inactive.") % {"name": template.name}, code="inactive")
+    if template.content_sid and template.approval_status != Template.ApprovalStatus.APPROVED:
+        raise SendRefused(
+            _("WhatsApp has not approved the template %(name)s (%(status)s).")
+            % {"name": template.name, "status": template.get_approval_status_display()},
+            code="not_approved",
+        )
+    if leads is None and stage is None:
+        raise SendRefused(_("Choose the leads or a stage."), code="no_recipients")
+
+
+def _leads(*, leads: Iterable[Lead] | None, stage: Stage | None) -> QuerySet[Lead]:
+    if stage is not None:
+        return Lead.objects.filter(stage=stage)
+    if isinstance(leads, QuerySet):
+        return leads
+    return Lead.objects.filter(pk__in=[lead.pk for lead in leads])
+
+
 def campaign_add_recipients(*, campaign: Campaign, leads: Iterable[Lead] | None = None, stage: Stage | None = None):
     """Add leads; one already in the campaign stays as it is (a lead never gets the same campaign twice)."""
-    lead_ids = (
-        Lead.objects.filter(stage=stage).values_list("pk", flat=True)
-        if stage is not None
-        else [lead.pk for lead in leads]
-    )
+    lead_ids = _leads(leads=leads, stage=stage).values_list("pk", flat=True)
     CampaignRecipient.objects.bulk_create(
         (CampaignRecipient(campaign=campaign, lead_id=lead_id) for lead_id in lead_ids),
         batch_size=2000,
@@ -78,11 +102,19 @@ def campaign_add_recipients(*, campaign: Campaign, leads: Iterable[Lead] | None 
     )
 
 
-def campaign_start(*, campaign: Campaign) -> None:
-    """Mark it running and queue the run (once committed); `manage.py send_campaign --campaign` reruns it."""
-    Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.RUNNING)
-    campaign.status = Campaign.Status.RUNNING
+def campaign_start(*, campaign: Campaign) -> bool:
+    """Mark it running and queue the run (once committed); `manage.py send_campaign --campaign` reruns it. A
+    canceled campaign stays canceled (False)."""
+    started = (
+        Campaign.objects.filter(pk=campaign.pk)
+        .exclude(status=Campaign.Status.CANCELED)
+        .update(status=Campaign.Status.RUNNING, run_completed_at=None, finished_at=None)
+    )
+    if not started:
+        return False
+    campaign.status, campaign.run_completed_at, campaign.finished_at = Campaign.Status.RUNNING, None, None
     enqueue_on_commit(RUN_TASK, str(campaign.pk))
+    return True
 
 
 def campaigns_resume_lost() -> int:
@@ -103,52 +135,174 @@ def campaigns_start_due() -> int:
     return len(due)
 
 
+def recipient_decide(
+    *, lead: Lead, template: Template, parameters: Sequence[str], channel: str | None
+) -> tuple[str, str, Message | None]:
+    """What a campaign does with one lead: (outcome, reason, the message to queue or None). The run and the dry run
+    both ask here, so a dry run skips exactly whom the run would. `channel` is the one the lead last wrote on."""
+    if lead.opted_out_at is not None:
+        return R.SKIPPED_OPTED_OUT, "", None
+    if not lead.phone:
+        return R.SKIPPED_NO_PHONE, "", None
+    try:
+        message = template_message_build(
+            lead=lead, template=template, parameters=parameters, channel=channel or Channel.WHATSAPP
+        )
+    except SendRefused as exc:
+        return R.SKIPPED_REFUSED, exc.message, None
+    return R.QUEUED, "", message
+
+
 def campaign_run(*, campaign_id) -> Campaign:
-    """Turn every pending recipient into a queued message, in bulk; safe to run again (only pending ones move)."""
+    """Turn every pending recipient into a queued message, in bulk; safe to run again (only pending ones move).
+
+    Each chunk takes only recipients still pending of a campaign still running, locked: a cancel (which turns the
+    pending ones canceled, waiting for a chunk being made) is never raced into sending more."""
     campaign = Campaign.objects.select_related("template").get(pk=campaign_id)
-    # Each lead on the channel it last wrote on (lead_default_channel, for a whole chunk in one query).
-    latest_inbound_channel = (
-        Message.objects.filter(lead=OuterRef("lead"), is_from_lead=True).order_by("-created_at").values("channel")[:1]
-    )
     Campaign.objects.filter(pk=campaign.pk, started_at__isnull=True).update(started_at=timezone.now())
     while True:
         with transaction.atomic():
             recipients = list(
                 CampaignRecipient.objects.select_for_update(skip_locked=True, of=("self",))
-                .filter(campaign=campaign, outcome=R.PENDING)
+                .filter(campaign=campaign, outcome=R.PENDING, campaign__status=Campaign.Status.RUNNING)
                 .select_related("lead")
-                .annotate(channel=Subquery(latest_inbound_channel))[:CHUNK]
+                .annotate(channel=latest_inbound_channel("lead"))[:CHUNK]
             )
             if not recipients:
                 break
-            messages, outcomes = [], []
+            messages = []
             for recipient in recipients:
-                lead = recipient.lead
-                if lead.opted_out_at is not None:
-                    outcomes.append((recipient, R.SKIPPED_OPTED_OUT, ""))
-                elif not lead.phone:
-                    outcomes.append((recipient, R.SKIPPED_NO_PHONE, ""))
-                else:
-                    try:
-                        message = template_message_build(
-                            lead=lead,
-                            template=campaign.template,
-                            parameters=campaign.parameters,
-                            channel=recipient.channel or Channel.WHATSAPP,
-                        )
-                    except SendRefused as exc:
-                        outcomes.append((recipient, R.SKIPPED_REFUSED, exc.message))
-                    else:
-                        messages.append(message)
-                        recipient.message = message
-                        outcomes.append((recipient, R.QUEUED, ""))
+                recipient.outcome, recipient.reason, message = recipient_decide(
+                    lead=recipient.lead,
+                    template=campaign.template,
+                    parameters=campaign.parameters,
+                    channel=recipient.channel,
+                )
+                if message is not None:
+                    messages.append(message)
+                    recipient.message = message
             messages_queue_bulk(messages=messages)
-            for recipient, outcome, reason in outcomes:
-                recipient.outcome, recipient.reason = outcome, reason
-            CampaignRecipient.objects.bulk_update([row for row, _, _ in outcomes], ["outcome", "reason", "message"])
-    Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.DONE, finished_at=timezone.now())
+            CampaignRecipient.objects.bulk_update(recipients, ["outcome", "reason", "message"])
+    Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.RUNNING, run_completed_at__isnull=True).update(
+        run_completed_at=timezone.now()
+    )
+    campaign_finish_if_done(campaign_id=campaign.pk)
     campaign.refresh_from_db()
     return campaign
+
+
+DRY_RUN_LISTED = 1000  # skipped leads listed by name in a dry run; the counts cover them all
+
+
+def campaign_dry_run(
+    *,
+    template: Template,
+    leads: Iterable[Lead] | None = None,
+    stage: Stage | None = None,
+    parameters: Sequence[str] = (),
+    start_at=None,
+) -> dict:
+    """What `campaign_create` with these arguments would do, doing none of it: who would be skipped and why
+    (the run's own decision, `recipient_decide`), how many would be sent on each channel and how long sending
+    them takes at the senders' rates. Raises SendRefused as the creation would."""
+    _check_campaign(template=template, leads=leads, stage=stage)
+    parameters = [str(value) for value in parameters]
+    outcomes = dict.fromkeys([R.QUEUED, R.SKIPPED_OPTED_OUT, R.SKIPPED_NO_PHONE, R.SKIPPED_REFUSED], 0)
+    channels: dict[str, int] = {}
+    skipped = []
+    rows = _leads(leads=leads, stage=stage).annotate(channel=latest_inbound_channel("pk")).order_by("name", "pk")
+    for lead in rows.iterator(chunk_size=CHUNK):
+        outcome, reason, message = recipient_decide(
+            lead=lead, template=template, parameters=parameters, channel=lead.channel
+        )
+        outcomes[outcome] += 1
+        if message is not None:
+            channels[message.channel] = channels.get(message.channel, 0) + 1
+        elif len(skipped) < DRY_RUN_LISTED:
+            skipped.append({"lead": lead, "outcome": outcome, "reason": reason})
+    duration = send_duration(counts=channels)
+    start = max(start_at, timezone.now()) if start_at else timezone.now()
+    return {
+        "total": sum(outcomes.values()),
+        "sent": outcomes[R.QUEUED],
+        "sent_by_channel": channels,
+        "skipped_count": sum(count for outcome, count in outcomes.items() if outcome != R.QUEUED),
+        "skipped_by_outcome": {outcome: count for outcome, count in outcomes.items() if outcome != R.QUEUED},
+        "skipped": skipped,
+        "skipped_listed_all": len(skipped) == sum(count for o, count in outcomes.items() if o != R.QUEUED),
+        "duration": duration,
+        "estimated_start": start,
+        "estimated_end": start + duration,
+    }
+
+
+def campaign_cancel(*, campaign: Campaign) -> Campaign:
+    """Stop a scheduled or running campaign: its pending recipients, and the queued ones whose message no worker
+    has handed to the provider yet, become canceled; what the provider already has goes on (and counts). The
+    run stops picking recipients (it takes only pending ones of a running campaign). Raises SendRefused for a
+    campaign that is done or canceled already. The admin's action and the API cancel through here."""
+    with transaction.atomic():
+        canceled = Campaign.objects.filter(
+            pk=campaign.pk, status__in=[Campaign.Status.SCHEDULED, Campaign.Status.RUNNING]
+        ).update(status=Campaign.Status.CANCELED, run_completed_at=Coalesce(F("run_completed_at"), timezone.now()))
+        if not canceled:
+            raise SendRefused(
+                _("The campaign %(name)s is %(status)s: only a scheduled or running one can be canceled.")
+                % {"name": campaign.name, "status": Campaign.Status(campaign.status).label.lower()},
+                code="not_cancelable",
+            )
+        recipients = CampaignRecipient.objects.filter(campaign=campaign)
+        # Waits for a chunk the run is making (its rows are locked), whose recipients are then queued, not pending.
+        recipients.filter(outcome=R.PENDING).update(outcome=R.CANCELED)
+        unsent = recipients.filter(
+            outcome=R.QUEUED,
+            message__status=MessageStatus.QUEUED,
+            message__send_claimed_at__isnull=True,
+            message__twilio_message_sid__isnull=True,
+        ).values_list("message_id", flat=True)
+        message_ids = messages_cancel_unsent(message_ids=list(unsent))
+        for start in range(0, len(message_ids), CHUNK):
+            recipients.filter(message_id__in=message_ids[start : start + CHUNK]).update(outcome=R.CANCELED)
+    campaign_finish_if_done(campaign_id=campaign.pk)
+    campaign.refresh_from_db()
+    return campaign
+
+
+def campaign_finish_if_done(*, campaign_id) -> bool:
+    """Mark the campaign finished once every recipient's outcome is final (a running one becomes done; a canceled
+    one keeps its status), and tell the outbound webhooks (a `campaign_finished` event). Only once: the update
+    is conditional. Asked at the end of a run, by a cancel, and by the periodic sweep (never per status callback)."""
+    if campaign_unfinished(campaign_id=campaign_id):
+        return False
+    now = timezone.now()
+    with transaction.atomic():
+        waiting = Campaign.objects.filter(pk=campaign_id, run_completed_at__isnull=False, finished_at__isnull=True)
+        finished = waiting.filter(status=Campaign.Status.RUNNING).update(status=Campaign.Status.DONE, finished_at=now)
+        finished = finished or waiting.filter(status=Campaign.Status.CANCELED).update(finished_at=now)
+        if not finished:
+            return False
+        campaign = Campaign.objects.get(pk=campaign_id)
+        progress = campaign_progress(campaign=campaign, estimate=False)
+        event_campaign_finished(
+            campaign_id=campaign.pk,
+            payload={
+                "name": campaign.name,
+                "status": campaign.status,
+                "started_at": campaign.started_at.isoformat() if campaign.started_at else None,
+                "finished_at": now.isoformat(),
+                "counts": {key: progress[key] for key in FINISHED_COUNTS},
+            },
+        )
+    return True
+
+
+FINISHED_COUNTS = ("total", "sent", "failed", "skipped", "canceled")
+
+
+def campaigns_finish_done() -> int:
+    """Beat: the campaigns whose every message is queued, checked whether all their outcomes are final now (one
+    query each); how many finished."""
+    return sum(campaign_finish_if_done(campaign_id=pk) for pk in campaigns_awaiting_outcomes())
 
 
 def lead_recipients_erase(*, lead_id) -> int:

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from .services import campaign_run, campaigns_resume_lost, campaigns_start_due
+from .services import campaign_run, campaigns_finish_done, campaigns_resume_lost, campaigns_start_due
 
 
 @shared_task(name="campaigns.run_campaign")
@@ -18,3 +18,8 @@ def start_due_campaigns() -> int:
 @shared_task(name="campaigns.resume_lost_campaigns")
 def resume_lost_campaigns() -> int:
     return campaigns_resume_lost()
+
+
+@shared_task(name="campaigns.finish_campaigns")
+def finish_campaigns() -> int:
+    return campaigns_finish_done()

@@ -15,6 +15,7 @@ app_name = "api"
 API_MODULES = [
     "messaging.api",
     "templates_app.api",
+    "campaigns.api",
     "notifications.api",
 ]
 

@@ -1,5 +1,5 @@
 import datetime
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
 from django.core.cache.backends.redis import RedisCache
@@ -11,8 +11,9 @@ from happycrm import crypto
 from leads.models import Lead
 from leads.selectors import SearchTerms, SearchWord, every_word_q, lead_phone_q, lead_search_q, lead_word_places
 
-from .backends.base import BaseBackend, PermanentWebhookError, StatusUpdate, backend_for_provider
+from .backends.base import BaseBackend, PermanentWebhookError, StatusUpdate, backend_for_provider, get_backend
 from .models import Message, MessageMedia, MessageStatus, ProviderLog, WebhookEvent
+from .ratelimit import HEADROOM
 
 SIGNATURE_REJECTIONS_KEY = "webhook-signature-rejections:{day}"
 WHATSAPP_WINDOW = datetime.timedelta(hours=24)  # free-form messages are allowed this long after the lead's last one
@@ -53,6 +54,13 @@ def messages_awaiting_worker_overdue(*, bulk: bool, grace: datetime.timedelta, l
         bulk=bulk,
     )
     return [str(pk) for pk in overdue.order_by("created_at").values_list("pk", flat=True)[:limit]]
+
+
+def send_duration(*, counts: Mapping[str, int]) -> datetime.timedelta:
+    """How long sending `counts` messages (channel → how many) takes at each channel's sender rate, as the rate
+    limiter spaces them: the channels' senders go side by side, so the slowest one's time."""
+    seconds = [count / (get_backend(channel).send_rate(channel) * HEADROOM) for channel, count in counts.items()]
+    return datetime.timedelta(seconds=max(seconds, default=0))
 
 
 def signature_rejections(*, days: int = 7) -> dict[str, int]:

@@ -15,11 +15,18 @@ class Event(models.Model):
         READ = "read", _("Messages read")
         MESSAGE_SENT = "message_sent", _("Message sent")
         LEAD_CHANGED = "lead_changed", _("Lead changed")
+        CAMPAIGN_FINISHED = "campaign_finished", _("Campaign finished")
 
     id = models.BigAutoField(_("number"), primary_key=True)
     type = models.CharField(_("type"), max_length=32, choices=Type.choices)
+    # Empty for an event about no one lead (a campaign finished).
     lead = models.ForeignKey(
-        "leads.Lead", on_delete=models.CASCADE, related_name="+", verbose_name=pgettext_lazy("field", "lead")
+        "leads.Lead",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=pgettext_lazy("field", "lead"),
     )
     message = models.ForeignKey(
         "messaging.Message",

@@ -63,7 +63,10 @@ def test_a_campaign_whose_run_was_lost_is_run_again(broker, outbox, resume_lost,
     Campaign.objects.filter(pk=campaign.pk).update(created_at=timezone.now() - RUN_NOT_STARTED_AFTER)
     assert resume_lost() == 1, "a run not started a minute after it was queued was lost"
     campaign.refresh_from_db()
-    assert campaign.status == Campaign.Status.DONE
+    # Every recipient queued: it waits for the delivery reports, and its run is no longer resumed.
+    assert campaign.status == Campaign.Status.RUNNING and campaign.run_completed_at is not None
+    Campaign.objects.filter(pk=campaign.pk).update(created_at=timezone.now() - RUN_LOST_AFTER)
+    assert resume_lost() == 0
     assert sorted(m.body for m in outbox) == sorted(f"Merhaba {lead.name}" for lead in leads)
 
 
@@ -123,4 +126,4 @@ def test_sends_made_while_the_broker_is_down_are_sent_once_it_is_back(
         ["önce", "Broker yokken yazdım"] + [f"Merhaba {r.lead.name}" for r in campaign.recipients.all()]
     )
     assert not Message.objects.filter(twilio_message_sid__isnull=True).exists()
-    assert Campaign.objects.get(pk=campaign.pk).status == Campaign.Status.DONE
+    assert Campaign.objects.get(pk=campaign.pk).run_completed_at is not None

@@ -18,16 +18,28 @@ def test_progress_counts_every_outcome_in_one_query(django_assert_num_queries):
     CampaignRecipientFactory(campaign=campaign, outcome="skipped_opted_out")
     CampaignRecipientFactory(campaign=campaign)
     with django_assert_num_queries(1):
-        progress = campaign_progress(campaign=campaign)
+        progress = campaign_progress(campaign=campaign, estimate=False)
     assert progress == {
         "total": 5,
         "pending": 1,
         "skipped": 1,
+        "canceled": 0,
         "sent": 1,
         "failed": 1,
         "attention": 0,
         "queued": 1,
+        "final": 3,
+        "unsent": 1,
         "percent": 60,
+        "outcomes": {
+            "pending": 1,
+            "queued": 3,
+            "skipped_opted_out": 1,
+            "skipped_no_phone": 0,
+            "skipped_refused": 0,
+            "canceled": 0,
+        },
+        "message_statuses": {"delivered": 1, "failed": 1, "queued": 1},
     }
 
 

@@ -215,6 +215,8 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-webhook-events": {"task": "messaging.sweep_webhook_events", "schedule": 60.0},
     "start-due-campaigns": {"task": "campaigns.start_due_campaigns", "schedule": 60.0},
     "resume-lost-campaigns": {"task": "campaigns.resume_lost_campaigns", "schedule": 60.0},
+    # Campaigns whose every message is queued: finished once all outcomes are final (not checked per callback).
+    "finish-campaigns": {"task": "campaigns.finish_campaigns", "schedule": 30.0},
     "sync-templates": {"task": "templates_app.sync_templates", "schedule": 3600.0},
     "retention-prune": {"task": "retention.prune", "schedule": 3600.0},
     "retry-erased-files": {"task": "privacy.retry_pending_file_deletions", "schedule": 900.0},

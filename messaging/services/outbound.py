@@ -23,12 +23,18 @@ from messaging.backends.base import (
 )
 from messaging.backends.httplog import log_context
 from messaging.models import Channel, Message, MessageMedia, MessageStatus
-from messaging.ratelimit import HEADROOM, limiter, sender_key
-from messaging.selectors import AWAITING_WORKER, HANDOFF_GRACE, WHATSAPP_WINDOW, messages_awaiting_worker_overdue
+from messaging.ratelimit import limiter, sender_key
+from messaging.selectors import (
+    AWAITING_WORKER,
+    HANDOFF_GRACE,
+    WHATSAPP_WINDOW,
+    messages_awaiting_worker_overdue,
+    send_duration,
+)
 from templates_app.models import Template
 from templates_app.rendering import MissingValues, template_render, template_values
 
-from .events import event_messages_sent, event_status_update
+from .events import event_messages_sent, event_status_update, events_status_update
 from .status import message_sid_assign
 
 NUL = "\x00"  # PostgreSQL stores no NUL, and no channel delivers one
@@ -321,8 +327,7 @@ def _expected_by(*, channel: str, count: int, bulk: bool, exclude: Sequence[str]
         .aggregate(replies=Count("pk", filter=Q(bulk=False)), bulk=Count("pk", filter=Q(bulk=True)))
     )
     waiting = ahead["replies"] + (ahead["bulk"] if bulk else min(ahead["bulk"], BULK_SEND_BATCH))
-    seconds = (waiting + count) / (get_backend(channel).send_rate(channel) * HEADROOM)
-    return timezone.now() + datetime.timedelta(seconds=seconds) + HANDOFF_GRACE
+    return timezone.now() + send_duration(counts={channel: waiting + count}) + HANDOFF_GRACE
 
 
 def messages_queue_bulk(*, messages: Sequence[Message]) -> list[Message]:
@@ -374,6 +379,35 @@ def messages_hand_off(*, message_ids: Sequence[str], bulk: bool = False) -> bool
                 handoff_error="" if accepted else _("The task queue could not be reached."),
             )
     return all(accepted for _ids, accepted in outcomes)
+
+
+CANCEL_BATCH = 1000  # messages locked and canceled per statement
+
+
+def messages_cancel_unsent(*, message_ids: Sequence) -> list[str]:
+    """Cancel those of these messages no send has claimed yet (a campaign canceled midway): the ids canceled.
+
+    Each is locked in the same state `_message_send` claims it in, so exactly one of the two wins: a message a
+    worker claimed first is left to it (and to its provider), one canceled first is never claimed. Screens hear
+    of the new status as of any other."""
+    canceled = []
+    now = timezone.now()
+    message_ids = list(message_ids)
+    with transaction.atomic():
+        for start in range(0, len(message_ids), CANCEL_BATCH):
+            ids = list(
+                _sendable(message_ids[start : start + CANCEL_BATCH])
+                .select_for_update()
+                .order_by("pk")
+                .values_list("pk", flat=True)
+            )
+            if ids:
+                Message.objects.filter(pk__in=ids).update(status=MessageStatus.CANCELED, updated_at=now)
+                events_status_update(
+                    messages=list(Message.objects.filter(pk__in=ids).only("pk", "lead_id", "status", "error_code"))
+                )
+                canceled += [str(pk) for pk in ids]
+    return canceled
 
 
 def messages_requeue_overdue(*, limit: int = 1000) -> dict[str, int]:

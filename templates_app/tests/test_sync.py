@@ -144,7 +144,9 @@ def test_endpoint(content_api, staff_client, settings):
     assert data["failed"][0]["sid"] == f"HX{4:032x}"
     settings.TWILIO_CONTENT_BASE_URL = "http://127.0.0.1:9"
     response = staff_client.post(url)
-    assert response.status_code == 502 and "Could not" in response.json()["detail"]
+    error = response.json()["error"]
+    assert response.status_code == 502 and "Could not" in error["message"]
+    assert error["code"] == "provider_unavailable"
 
 
 def test_an_item_holding_a_nul_is_reported_and_the_rest_sync(content_api):

@@ -31,7 +31,8 @@ class Command(BaseCommand):
         if options["campaign"]:
             campaign = self._campaign(options["campaign"])
             with transaction.atomic():
-                campaign_start(campaign=campaign)
+                if not campaign_start(campaign=campaign):
+                    raise CommandError(f"Campaign {campaign.pk} was canceled: it is not run again.")
                 what = _("Run again.")
         else:
             campaign = self._create(options)
