@@ -2,13 +2,11 @@
 
 Views declare what they answer when all goes well; this hook adds the errors the shared mechanisms give, from what
 the operation is: 400 when it takes input, 401/403 for the authentication and permissions every operation needs,
-404 when its path names a row or it is paged, 409/422 when it takes an Idempotency-Key, 429 for throttling. Each refers to one
-`Error` component with an example.
+404 when its path names a row or it is paged, 409/422 when it takes an Idempotency-Key, 429 for throttling. Each
+refers to one `Error` component with an example.
 """
 
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from drf_spectacular.plumbing import build_bearer_security_scheme_object
 
 ERROR_COMPONENT = {
     "type": "object",
@@ -51,16 +49,6 @@ RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer"}, "description": "Se
 WWW_AUTHENTICATE = {"WWW-Authenticate": {"schema": {"type": "string"}, "description": "`Bearer`"}}
 WRITE_METHODS = {"post", "put", "patch"}
 IDEMPOTENCY_HEADER = "Idempotency-Key"
-
-
-class ApiTokenScheme(OpenApiAuthenticationExtension):
-    """The personal API token as the schema's security scheme (knox's own extension names only knox's class)."""
-
-    target_class = "accounts.authentication.ApiTokenAuthentication"
-    name = "bearerAuth"
-
-    def get_security_definition(self, auto_schema):
-        return build_bearer_security_scheme_object(header_name="Authorization", token_prefix="Bearer")  # noqa: S106 -- a scheme name
 
 
 def _error(code: str) -> dict:
