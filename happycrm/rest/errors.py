@@ -6,7 +6,7 @@ the messages per input field (empty when the error is not about one). DRF's exce
 PermissionDenied and our own `ApiError` all end here; an unknown URL under /api/ answers the same way (handler404).
 """
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, JsonResponse
 from django.utils.encoding import force_str
 from django.utils.translation import gettext as _
@@ -69,8 +69,15 @@ def _code(exc: exceptions.APIException) -> str:
 
 
 def exception_handler(exc, context):
-    """DRF's EXCEPTION_HANDLER: the error format, the headers DRF adds (WWW-Authenticate, Retry-After) kept."""
-    if isinstance(exc, Http404):
+    """DRF's EXCEPTION_HANDLER: the error format, the headers DRF adds (WWW-Authenticate, Retry-After) kept.
+
+    A body Django refuses to read (over DATA_UPLOAD_MAX_MEMORY_SIZE, more than DATA_UPLOAD_MAX_NUMBER_FIELDS
+    fields or _FILES files: a SuspiciousOperation) is a 413 or 400 here too, not Django's HTML page."""
+    if isinstance(exc, RequestDataTooBig):
+        exc = ApiError(_("The request body is too large."), code="request_too_large", status_code=413)
+    elif isinstance(exc, SuspiciousOperation):
+        exc = ApiError(_("The request cannot be read: %(reason)s") % {"reason": exc}, code="bad_request")
+    elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()

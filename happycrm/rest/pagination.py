@@ -13,11 +13,40 @@ from .errors import ApiError
 
 
 class PagePagination(PageNumberPagination):
-    """`?page=N&page_size=M` (at most MAX_PAGE_SIZE); the answer gives the count and the next and previous pages."""
+    """`?page=N&page_size=M` (1 to max_page_size); the answer gives the count and the next and previous pages. A
+    page size that is not such a number is refused (DRF would quietly use the default instead)."""
 
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
+
+    def _number(self, request, name: str, highest: int) -> int | None:
+        """The parameter as a number from 1 to `highest` (every value of a repeated one must be), or None."""
+        values = request.query_params.getlist(name)
+        if not values:
+            return None
+        for raw in values:
+            if not (raw.isascii() and raw.isdigit() and len(raw) <= len(str(highest))) or not 1 <= int(raw) <= highest:
+                message = _("Must be a whole number from 1 to %(max)d.") % {"max": highest}
+                raise ApiError(message, code="validation_error", fields={name: [message]})
+        return int(values[-1])
+
+    def get_page_size(self, request):
+        size = self._number(request, self.page_size_query_param, self.max_page_size)
+        return self.page_size if size is None else size
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self._number(request, self.page_query_param, 10**9)  # a page past the last is 404, anything else 400
+        return super().paginate_queryset(queryset, request, view)
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"].update(minimum=1, maximum=self.max_page_size, default=self.page_size)
+            elif parameter["name"] == self.page_query_param:
+                parameter["schema"].update(minimum=1)
+        return parameters
 
 
 class KeysetPagination(BasePagination):

@@ -1,9 +1,9 @@
 """The OpenAPI schema's shared parts (drf-spectacular): the error format on every operation it can happen to.
 
 Views declare what they answer when all goes well; this hook adds the errors the shared mechanisms give, from what
-the operation is: 400 when it takes input, 401/403 for the authentication and permissions every operation needs,
-404 when its path names a row or it is paged, 409/422 when it takes an Idempotency-Key, 429 for throttling. Each
-refers to one `Error` component with an example.
+the operation is: 400 when it takes input (and 413 for a body), 401/403 for the authentication and permissions
+every operation needs, 404 when its path names a row or it is paged, 409/422 when it takes an Idempotency-Key, 429
+for throttling. Each refers to one `Error` component with an example.
 """
 
 from django.utils.translation import gettext_lazy as _
@@ -42,6 +42,7 @@ ERRORS = {
     "403": _("The user lacks the permission for this action."),
     "404": _("No such row."),
     "409": _("A request with the same Idempotency-Key is still running."),
+    "413": _("The request body is too large."),
     "422": _("The Idempotency-Key was used with a different request."),
     "429": _("Too many requests: retry after the `Retry-After` seconds."),
 }
@@ -66,7 +67,9 @@ def _error(code: str) -> dict:
 def _errors_for(method: str, operation: dict) -> list[str]:
     parameters = operation.get("parameters", [])
     codes = ["401", "403", "429"]
-    if method in WRITE_METHODS or any(parameter["in"] == "query" for parameter in parameters):
+    if method in WRITE_METHODS:
+        codes += ["400", "413"]
+    elif any(parameter["in"] == "query" for parameter in parameters):
         codes.append("400")
     if any(parameter["in"] == "path" for parameter in parameters) or any(
         parameter["in"] == "query" and parameter["name"] == "page" for parameter in parameters
