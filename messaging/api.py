@@ -3,7 +3,7 @@ the spec's debug endpoints, each with the permission it needs. The spec's paths 
 
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
-from django.urls import path
+from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_field
@@ -20,6 +20,7 @@ from accounts.permissions import (
     READ_CONVERSATIONS,
     READ_DIAGNOSTICS,
     SEND_MESSAGE,
+    VIEW_MEDIA,
     api_permission,
 )
 from happycrm.rest.errors import ApiError
@@ -38,6 +39,7 @@ from .selectors import (
 )
 from .services.messages import lead_mark_unread, messages_mark_read, messages_set_starred
 from .services.outbound import SendRefused, message_send_any
+from .views import media_response
 
 TAG = "messages"
 
@@ -272,9 +274,9 @@ class MessageMediaSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(OpenApiTypes.URI)
     def get_url(self, media) -> str:
-        """Where the app serves the file (to a logged-in user with the permission to view attachments)."""
+        """Where the API serves the file (with a token or a login, and the permission to view attachments)."""
         request = self.context.get("request")
-        path_ = media.get_absolute_url()
+        path_ = reverse("api:v1:media-file", args=[media.pk])
         return request.build_absolute_uri(path_) if request is not None else path_
 
 
@@ -531,7 +533,32 @@ class MessageStarView(APIView):
         return self._set(request, pk, starred=False)
 
 
+class MediaFileView(APIView):
+    """An attachment's file, for an integration: the same answer as the pages' (messaging.views.media_response)."""
+
+    permission_classes = [api_permission(VIEW_MEDIA)]
+
+    @extend_schema(
+        summary="Download an attachment",
+        description=(
+            "The file of a message's attachment (`media[].url` of a message). Images, audio and video whose bytes "
+            "match their type are sent inline, anything else as a download; 404 until the file is stored."
+        ),
+        responses={(200, "*/*"): OpenApiTypes.BINARY},
+    )
+    def get(self, request, pk):
+        media = get_object_or_404(MessageMedia, pk=pk)
+        if media.status != MessageMedia.Status.STORED:
+            raise ApiError(
+                _("The attachment is not stored yet (%(status)s).") % {"status": media.get_status_display()},
+                code="not_stored",
+                status_code=status.HTTP_404_NOT_FOUND,
+            )
+        return media_response(media)
+
+
 urlpatterns = [  # under /api/v1/, through happycrm.api_urls
+    path("media/<uuid:pk>", MediaFileView.as_view(), name="media-file"),
     path("leads/<uuid:pk>/messages", LeadMessagesView.as_view(), name="lead-messages"),
     path("leads/<uuid:pk>/read", LeadReadView.as_view(), name="lead-read"),
     path("leads/<uuid:pk>/unread", LeadUnreadView.as_view(), name="lead-unread"),

@@ -200,7 +200,7 @@ def test_a_message_as_the_api_shows_it(api, agent):
     )
     [media] = second["media"]
     assert media["url"].startswith("http://testserver/") and media["url"].endswith(
-        reverse("messaging:media", args=[media["id"]])
+        reverse("api:v1:media-file", args=[media["id"]])
     )
     assert (media["content_type"], media["size"], media["status"]) == ("image/jpeg", 1234, "stored")
     assert set(first) == {
@@ -459,3 +459,23 @@ def test_the_debug_endpoints_under_v1_are_the_same_views(staff_client):
     assert staff_client.get(reverse("api:v1:webhook-diagnostics")).json()["events"]["total"] == 0
     refused = staff_client.get(reverse("api:v1:debug-messages"), {"phone": "\x00"})
     assert refused.status_code == 400 and "phone" in refused.json()["error"]["fields"]
+
+
+def test_a_token_client_downloads_an_attachment_as_the_pages_serve_it(api, django_user_model):
+    from django.core.files.base import ContentFile
+    from django.test import Client
+
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+    message = InboundMessageFactory()
+    stored = MessageMedia.objects.create(message=message, position=0, content_type="image/png", status="stored")
+    stored.file.save("photo.png", ContentFile(png))
+    waiting = MessageMedia.objects.create(message=message, position=1, content_type="image/png", status="pending")
+    [first, _] = api.get(messages_url(message.lead)).json()["results"][0]["media"]
+    response = api.get(first["url"])
+    assert response.status_code == 200 and b"".join(response.streaming_content) == png
+    assert (response["Content-Type"], response["Content-Security-Policy"]) == ("image/png", "sandbox")
+    pending = api.get(reverse("api:v1:media-file", args=[waiting.pk]))
+    assert pending.status_code == 404 and pending.json()["error"]["code"] == "not_stored"
+    assert Client().get(first["url"]).status_code == 401
+    nobody = api_token_create(user=django_user_model.objects.create_user(username="nobody"), name="x")[1]
+    assert Client().get(first["url"], **bearer(nobody)).status_code == 403
