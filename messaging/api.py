@@ -1,8 +1,11 @@
-"""The messaging API: sending to a lead, and the spec's debug endpoints (each with the permission it needs)."""
+"""The messaging API: sending to a lead, the spec's debug endpoints (each with the permission it needs), and the
+lead list's filters that a lead's messages answer."""
 
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
 from django.urls import path
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError as BadRequest
 from rest_framework.response import Response
@@ -10,12 +13,19 @@ from rest_framework.views import APIView
 
 from accounts.permissions import READ_CONVERSATIONS, READ_DIAGNOSTICS, SEND_MESSAGE, api_permission
 from happycrm.rest.errors import ApiError
+from leads import api as leads_api
 from leads.models import Lead
 from leads.phones import normalize_phone
 from templates_app.models import Template
 
 from .models import Channel, Message, MessageMedia
-from .selectors import leads_for_phone, message_error_explanation, messages_for_leads, webhook_diagnostics
+from .selectors import (
+    leads_for_phone,
+    leads_message_filter,
+    message_error_explanation,
+    messages_for_leads,
+    webhook_diagnostics,
+)
 from .services.outbound import SendRefused, message_send_any
 
 
@@ -134,6 +144,32 @@ class LeadSendView(APIView):
             raise ApiError(exc.message, code=exc.code) from None
         return Response(SentMessageSerializer(message).data, status=status.HTTP_201_CREATED)
 
+
+class LeadFilters(leads_api.LeadFilters):
+    channel = serializers.ChoiceField(
+        choices=Channel.choices,
+        required=False,
+        help_text=_("Only leads with messages on this channel (a lead has none of its own: replies go where its "
+                    "latest message came from)."),
+    )  # fmt: skip
+    starred = serializers.BooleanField(
+        required=False, help_text=_("true: only leads with a starred message; false: only those without.")
+    )
+
+
+@extend_schema_view(list=extend_schema(parameters=[LeadFilters]))
+class LeadViewSet(leads_api.LeadViewSet):
+    """The leads app's view, with the filters on what the leads' messages hold (the inbox's own selectors)."""
+
+    filters_class = LeadFilters
+
+    def filter_leads(self, filters: dict):
+        return leads_message_filter(
+            super().filter_leads(filters), channel=filters.get("channel", ""), starred=filters.get("starred")
+        )
+
+
+routes = [("leads", LeadViewSet, "lead")]  # over the leads app's, which privacy's then extends
 
 spec_urlpatterns = [  # the spec's paths under /api/, through happycrm.api_urls
     path("debug/webhook-diagnostics", WebhookDiagnosticsView.as_view(), name="webhook-diagnostics"),

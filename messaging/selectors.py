@@ -3,7 +3,7 @@ from collections.abc import Iterator
 
 from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
 from django.core.cache.backends.redis import RedisCache
-from django.db.models import Count, Max, Min, Q
+from django.db.models import Count, Exists, Max, Min, OuterRef, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -159,6 +159,28 @@ def webhook_diagnostics(*, recent: int = 20) -> dict:
         "redis": redis,
         "signature_rejections": rejections,
     }
+
+
+def lead_has_starred() -> Exists:
+    """Whether a lead (the outer query's row) has a starred message: the inbox's star and its filter, the API's
+    `starred` filter (answered by the partial index on starred messages)."""
+    return Exists(Message.objects.filter(lead=OuterRef("pk"), is_starred=True))
+
+
+def lead_has_channel(channel: str) -> Exists:
+    """Whether a lead (the outer query's row) has messages on `channel`: what the inbox's and the API's channel
+    filters mean, a lead having no channel of its own (a reply goes where its latest message came from)."""
+    return Exists(Message.objects.filter(lead=OuterRef("pk"), channel=channel))
+
+
+def leads_message_filter(leads: QuerySet[Lead], *, channel: str = "", starred: bool | None = None) -> QuerySet[Lead]:
+    """`leads` narrowed by what their messages hold: those with messages on `channel`, those with (or without) a
+    starred message."""
+    if channel:
+        leads = leads.filter(lead_has_channel(channel))
+    if starred is not None:
+        leads = leads.filter(lead_has_starred() if starred else ~lead_has_starred())
+    return leads
 
 
 def leads_for_phone(*, e164: str):

@@ -48,6 +48,11 @@ class Requester:
         return cls(user=user, name=user.get_username(), via=ErasureReceipt.Via.ADMIN)
 
     @classmethod
+    def api(cls, user) -> "Requester":
+        """A request to the API, with the user's token or session."""
+        return cls(user=user, name=user.get_username(), via=ErasureReceipt.Via.API)
+
+    @classmethod
     def command(cls, user) -> "Requester":
         """`user` is happycrm.audit.command_user(); the receipt names who ran the command."""
         return cls(user=user, name=command_by(), via=ErasureReceipt.Via.COMMAND)

@@ -2,7 +2,7 @@
 
 Views declare what they answer when all goes well; this hook adds the errors the shared mechanisms give, from what
 the operation is: 400 when it takes input, 401/403 for the authentication and permissions every operation needs,
-404 when its path names a row, 409/422 when it takes an Idempotency-Key, 429 for throttling. Each refers to one
+404 when its path names a row or it lists pages, 409/422 when it takes an Idempotency-Key, 429 for throttling. Each refers to one
 `Error` component with an example.
 """
 
@@ -49,6 +49,7 @@ RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer"}, "description": "Se
 WWW_AUTHENTICATE = {"WWW-Authenticate": {"schema": {"type": "string"}, "description": "`Bearer`"}}
 WRITE_METHODS = {"post", "put", "patch"}
 IDEMPOTENCY_HEADER = "Idempotency-Key"
+PAGE_PARAMETER = "page"  # PagePagination's
 
 
 def _error(code: str) -> dict:
@@ -68,8 +69,10 @@ def _errors_for(method: str, operation: dict) -> list[str]:
     codes = ["401", "403", "429"]
     if method in WRITE_METHODS or any(parameter["in"] == "query" for parameter in parameters):
         codes.append("400")
-    if any(parameter["in"] == "path" for parameter in parameters):
-        codes.append("404")
+    if any(parameter["in"] == "path" for parameter in parameters) or any(
+        parameter["in"] == "query" and parameter["name"] == PAGE_PARAMETER for parameter in parameters
+    ):
+        codes.append("404")  # a row, or a page past the last one
     if any(parameter["in"] == "header" and parameter["name"] == IDEMPOTENCY_HEADER for parameter in parameters):
         codes += ["409", "422"]
     if operation.get("security") == [{}]:  # an operation anyone may call has no authentication errors
