@@ -318,7 +318,7 @@ class StageSerializer(serializers.ModelSerializer):
                 "help_text": _(
                     "New leads land in the default stage; exactly one stage is. Making a stage the default takes "
                     "the flag from the previous one; the default cannot be unmade, only replaced."
-                )
+                ),
             },
         }
 

@@ -2,8 +2,8 @@
 
 Views declare what they answer when all goes well; this hook adds the errors the shared mechanisms give, from what
 the operation is: 400 when it takes input, 401/403 for the authentication and permissions every operation needs,
-404 when its path names a row or it lists pages, 409/422 when it takes an Idempotency-Key, 429 for throttling. Each refers to one
-`Error` component with an example.
+404 when its path names a row or it lists pages (one past the last), 409/422 when it takes an Idempotency-Key, 429
+for throttling. Each refers to one `Error` component with an example.
 """
 
 from django.utils.translation import gettext_lazy as _
