@@ -8,7 +8,13 @@ knows nothing of them."""
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.exceptions import ValidationError as BadRequest
 from rest_framework.response import Response
@@ -31,6 +37,7 @@ from .phones import MAX_INPUT_LENGTH, normalize_phone
 from .selectors import leads_list
 from .services import DuplicatePhone, lead_save, stage_delete, stage_save
 
+ANY_ID = "[^/]+"
 LEAD_EXAMPLE = {
     "id": "0b5e6a8e-3f1d-4c55-9a43-6f3f2f7f9c21",
     "name": "Ayşe Yılmaz",
@@ -81,6 +88,11 @@ class PhoneField(serializers.CharField):
             raise serializers.ValidationError(exc.messages) from None
 
 
+@extend_schema_field({"type": "string", "pattern": r"^\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?$", "example": "19:30:00"})
+class LocalTimeField(serializers.TimeField):
+    """A time of day without an offset (`19:30:00`): the schema's `format: time` would demand one (RFC 3339)."""
+
+
 class LeadSerializer(serializers.ModelSerializer):
     phone = PhoneField(
         required=False,
@@ -96,6 +108,9 @@ class LeadSerializer(serializers.ModelSerializer):
         help_text=_("The stage's id; a new lead without one lands in the default stage."),
     )
     stage_name = serializers.CharField(source="stage.name", read_only=True, help_text=_("The stage's name."))
+    event_time = LocalTimeField(
+        required=False, allow_null=True, help_text=_("The time of the lead's event (`19:30`), or null.")
+    )
 
     class Meta:
         model = Lead
@@ -132,7 +147,6 @@ class LeadSerializer(serializers.ModelSerializer):
             "name": {"help_text": _("The lead's name.")},
             "email": {"help_text": _("An e-mail address, or empty.")},
             "event_date": {"help_text": _("The day of the lead's event, or null.")},
-            "event_time": {"help_text": _("The time of the lead's event, or null.")},
             "location": {"help_text": _("Where the event takes place, or empty.")},
             "is_unregistered": {"help_text": _("Created automatically from a message by an unknown number.")},
             "unread_count": {"help_text": _("Messages from the lead no agent has read yet.")},
@@ -208,6 +222,7 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
 
     serializer_class = LeadSerializer
     filters_class = LeadFilters
+    lookup_value_regex = ANY_ID  # a malformed id reaches the view: 404 in the error format, not the router's page
     permissions_by_action = {
         "list": VIEW_LEADS,
         "retrieve": VIEW_LEADS,
@@ -368,6 +383,7 @@ class StageViewSet(viewsets.ModelViewSet):
     """The pipeline's stages, under the model's rules (Stage.clean, through stage_save) as in the admin."""
 
     serializer_class = StageSerializer
+    lookup_value_regex = ANY_ID
     permissions_by_action = {
         "list": VIEW_STAGES,
         "retrieve": VIEW_STAGES,

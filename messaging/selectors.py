@@ -389,10 +389,12 @@ def lead_conversation_chunks(
         after = Q(created_at__gt=last.created_at) | Q(created_at=last.created_at, pk__gt=last.pk)
 
 
-def lead_webhook_events_q(*, sids: list[str], e164: str) -> Q:
+def lead_webhook_events_q(*, sids: list[str], e164: str | None) -> Q:
     """Its events: those about one of its messages, and those whose normalised party is exactly its number
-    (never a substring, never the last-10-digits fallback: those would find other people)."""
-    return Q(message_sid__in=sids) | Q(sender=e164) | Q(recipient=e164)
+    (never a substring, never the last-10-digits fallback: those would find other people). A lead without a phone
+    has only its messages' events."""
+    events = Q(message_sid__in=sids)
+    return events | Q(sender=e164) | Q(recipient=e164) if e164 else events
 
 
 def lead_message_ids(*, lead_id) -> list:

@@ -78,7 +78,7 @@ def lead_erase(*, lead: Lead, requester: Requester) -> ErasureReceipt:
             erased_by=requester.user,
             erased_by_name=requester.name[:150],
             via=requester.via,
-            phone_hmac=phone_hmac(locked.phone),
+            phone_hmac=phone_hmac(locked.phone) if locked.phone else "",  # a lead may have no phone
             counts={kind: counts.get(kind, 0) for kind in KINDS},
         )
         message = gettext("Erased a lead and everything kept about it (receipt #%(id)s).") % {"id": receipt.pk}

@@ -419,3 +419,9 @@ def test_the_schema_describes_the_filters_and_every_answer(staff_client):
     assert "400" in schema["paths"]["/api/v1/stages/{id}"]["delete"]["responses"]
     assert "200" in schema["paths"]["/api/v1/leads/{id}"]["delete"]["responses"]  # privacy's erasure, its receipt
     assert "Idempotency-Key" in {p["name"] for p in schema["paths"]["/api/v1/leads"]["post"]["parameters"]}
+
+
+def test_any_malformed_id_reaches_the_view_so_even_debugs_404_page_is_the_error_format(api, settings):
+    settings.DEBUG = True  # an unmatched URL would get Django's technical page
+    for path in (LEADS + "/0.5", LEADS + "/a.b.c", STAGES + "/0.5"):
+        assert error(api.get(path), 404)["code"] == "not_found"

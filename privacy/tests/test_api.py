@@ -128,3 +128,23 @@ def test_the_erasers_token_reads_nothing_more(client, eraser):
     """privacy.erase_lead is the delete only: listing leads still needs leads.view_lead."""
     _, secret = api_token_create(user=eraser, name="x")
     assert client.get(reverse("api:v1:lead-list"), **bearer(secret)).status_code == 403
+
+
+def test_a_lead_without_a_phone_is_erased_and_no_one_elses_events_go(
+    client, eraser, django_capture_on_commit_callbacks
+):
+    from messaging.tests.factories import InboundMessageFactory
+
+    from .factories import event
+
+    lead = LeadFactory(phone=None)
+    message = InboundMessageFactory(lead=lead)
+    event(sid=message.twilio_message_sid)
+    kept = event(sid="SMsomeoneelse")  # no sender, no recipient: as the lead's blank number would match
+    _, secret = api_token_create(user=eraser, name="x")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.delete(lead_url(lead.pk), **bearer(secret))
+    assert response.status_code == 200, response.content
+    assert (response.json()["counts"]["messages"], response.json()["counts"]["webhook_events"]) == (1, 1)
+    assert ErasureReceipt.objects.get().phone_hmac == ""
+    assert WebhookEvent.objects.filter(pk=kept.pk).exists() and not Lead.objects.filter(pk=lead.pk).exists()
