@@ -330,11 +330,22 @@ def test_deleting_the_default_or_a_stage_with_leads_is_refused(api):
     assert error(api.delete(STAGES + "/nope"), 404)["code"] == "not_found"
 
 
-def test_the_admin_saves_stages_through_the_same_rules(staff_client):
+def test_the_admin_saves_and_deletes_stages_through_the_same_services(staff_client, monkeypatch):
+    from leads import admin, services
+
+    called = []
+    monkeypatch.setattr(admin, "stage_save", lambda *, stage: called.append("save") or services.stage_save(stage=stage))
+    monkeypatch.setattr(
+        admin, "stage_delete", lambda *, stage: called.append("delete") or services.stage_delete(stage=stage)
+    )
     default = Stage.objects.get(is_default=True)
     response = staff_client.post(reverse("admin:leads_stage_add"), {"name": "Inbox", "position": 0, "is_default": "on"})
     assert response.status_code == 302
     assert Stage.objects.get(is_default=True).name == "Inbox" and not Stage.objects.get(pk=default.pk).is_default
+    empty = StageFactory()
+    response = staff_client.post(reverse("admin:leads_stage_delete", args=[empty.pk]), {"post": "yes"})
+    assert response.status_code == 302 and not Stage.objects.filter(pk=empty.pk).exists()
+    assert called == ["save", "delete"]
 
 
 # The permission matrix: anonymous 401, a token of a revoked or inactive user 401, lacking the permission 403.
