@@ -8,7 +8,13 @@ from rest_framework.permissions import BasePermission
 READ_CONVERSATIONS = ("leads.view_lead", "messaging.view_message")
 SEND_MESSAGE = ("messaging.add_message",)
 CHANGE_MESSAGE = ("messaging.change_message",)  # star, unstar, mark read
+VIEW_LEADS = ("leads.view_lead",)  # the API's lead list and a lead's details
+ADD_LEAD = ("leads.add_lead",)
 EDIT_LEAD = ("leads.change_lead",)
+VIEW_STAGES = ("leads.view_stage",)
+ADD_STAGE = ("leads.add_stage",)
+CHANGE_STAGE = ("leads.change_stage",)
+DELETE_STAGE = ("leads.delete_stage",)
 IMPORT_LEADS = ("leads.add_lead", "leads.change_lead")  # a file creates and updates leads
 VIEW_MEDIA = ("messaging.view_messagemedia",)
 VIEW_TEMPLATES = ("templates_app.view_template",)

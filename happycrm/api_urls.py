@@ -10,13 +10,16 @@ from rest_framework.routers import SimpleRouter
 
 app_name = "api"
 
-# In order: an app later in the list may serve a prefix an earlier one declared with a view of its own (privacy's
-# lead view, whose delete is erasure, over the leads app's).
+# In order: an app later in the list may serve a prefix an earlier one declared with a view of its own built on it
+# (messaging's lead view, with the filters its messages answer, over the leads app's; privacy's, whose delete is
+# erasure, over messaging's).
 API_MODULES = [
+    "leads.api",
     "messaging.api",
     "templates_app.api",
     "campaigns.api",
     "notifications.api",
+    "privacy.api",
 ]
 
 

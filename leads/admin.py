@@ -1,6 +1,7 @@
 from collections.abc import Callable
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import formats, timezone
@@ -13,7 +14,7 @@ from happycrm.admin_site import related_rows_link
 from .imports.admin import LeadImportExportMixin
 from .models import Lead, Stage
 from .selectors import SearchTerms, SearchWord, lead_search_q
-from .services import lead_save
+from .services import lead_save, stage_delete, stage_save
 
 
 @admin.register(Stage)
@@ -34,6 +35,15 @@ class StageAdmin(admin.ModelAdmin):
         if obj is not None and obj.is_default:
             return False
         return super().has_delete_permission(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        stage_save(stage=obj)  # the API's rules and path
+
+    def delete_model(self, request, obj):
+        try:
+            stage_delete(stage=obj)
+        except ValidationError as exc:
+            self.message_user(request, " ".join(exc.messages), messages.ERROR)
 
 
 def lead_details_places(word: SearchWord) -> list[Q]:

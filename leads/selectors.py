@@ -3,7 +3,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import connections, router
-from django.db.models import Case, Count, F, Model, Q, Value, When
+from django.db.models import Case, Count, F, Model, Q, QuerySet, Value, When
 from django.db.models.sql.compiler import SQLCompiler
 
 from happycrm.search import MIN_INDEXED_TERM, fold
@@ -255,3 +255,32 @@ def leads_by_stage(*, open_since) -> list[dict]:
         .order_by("position", "name")
         .values("pk", "name", "total", "unread", "open")
     )
+
+
+def leads_list(
+    *,
+    stage_id=None,
+    unread: bool | None = None,
+    opted_out: bool | None = None,
+    created_since=None,
+    updated_since=None,
+    search: str = "",
+) -> QuerySet[Lead]:
+    """The API's lead list, newest first (the id breaks ties, so a page never repeats or skips a lead); each filter
+    given narrows it, the search as the inbox's and the admin's search boxes read it (a phone in any form, or
+    words in the name or phone)."""
+    leads = Lead.objects.select_related("stage").order_by("-created_at", "-pk")
+    if stage_id is not None:
+        leads = leads.filter(stage_id=stage_id)
+    if unread is not None:
+        leads = leads.filter(unread_count__gt=0) if unread else leads.filter(unread_count=0)
+    if opted_out is not None:
+        leads = leads.filter(opted_out_at__isnull=not opted_out)
+    if created_since is not None:
+        leads = leads.filter(created_at__gte=created_since)
+    if updated_since is not None:
+        leads = leads.filter(updated_at__gte=updated_since)
+    terms = SearchTerms.parse(search)
+    if terms:
+        leads = leads.filter(lead_search_q(terms=terms))
+    return leads

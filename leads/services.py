@@ -1,11 +1,12 @@
 from collections.abc import Iterable
 
 from django.conf import settings
-from django.db import connection, transaction
-from django.db.models import Case, F, Value, When
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Case, F, ProtectedError, Value, When
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone, translation
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 
 from happycrm.search import fold
 from notifications.models import Event
@@ -69,12 +70,53 @@ def leads_get_or_create_for_phones(*, phones: dict[str, str]) -> dict[str, Phone
     return matches
 
 
+class DuplicatePhone(Exception):
+    """Another lead already has this number: one person, one lead."""
+
+    def __init__(self, existing: Lead):
+        super().__init__(gettext("Another lead already has this phone number."))
+        self.existing = existing
+
+
 def lead_save(*, lead: Lead) -> Lead:
-    """Save a lead a person edited (the conversation's side panel, the admin): every screen showing it hears of it."""
+    """Save a lead a person made or edited (the conversation's side panel, the admin, the API): every screen showing
+    it hears of it. A number another lead has is DuplicatePhone, naming that lead: the unique phone decides, so two
+    requests bringing one new number at once make one lead (the forms' own check comes before, for their message)."""
     with transaction.atomic():
-        lead.save()
+        try:
+            with transaction.atomic():
+                lead.save()
+        except IntegrityError:
+            existing = Lead.objects.filter(phone=lead.phone).exclude(pk=lead.pk).first() if lead.phone else None
+            if existing is None:
+                raise
+            raise DuplicatePhone(existing) from None
         event_lead_changed(lead_id=lead.pk, lead_name=lead.name)
     return lead
+
+
+def stage_save(*, stage: Stage) -> Stage:
+    """Save a stage made or edited in the admin or through the API, checked by the model's rules first (a unique
+    name, a default kept); making it the default takes the flag from the previous one (Stage.save)."""
+    stage.full_clean()
+    stage.save()
+    return stage
+
+
+STAGE_IS_DEFAULT = gettext_lazy("The default stage cannot be deleted: make another stage the default first.")
+STAGE_HAS_LEADS = gettext_lazy("This stage still has leads: move them to another stage first.")
+
+
+def stage_delete(*, stage: Stage) -> None:
+    """Delete a stage no lead is in; never the default, where new leads land. ValidationError (code `default_stage`
+    or `stage_in_use`) says why not."""
+    if stage.is_default:
+        raise ValidationError(STAGE_IS_DEFAULT, code="default_stage")
+    try:
+        with transaction.atomic():
+            stage.delete()
+    except ProtectedError:
+        raise ValidationError(STAGE_HAS_LEADS, code="stage_in_use") from None
 
 
 IMPORT_BATCH_SIZE = 1000

@@ -1,12 +1,19 @@
-"""The messaging API: a lead's messages (read newest first by cursor, sent, marked read or unread), starring, and
-the spec's debug endpoints, each with the permission it needs. The spec's paths serve the same views' code."""
+"""The messaging API: a lead's messages (read newest first by cursor, sent, marked read or unread), starring,
+attachments, the spec's debug endpoints (each with the permission it needs), and the lead list's filters that a
+lead's messages answer. The spec's paths serve the same views' code."""
 
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_field
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError as BadRequest
 from rest_framework.generics import GenericAPIView
@@ -25,6 +32,7 @@ from accounts.permissions import (
 )
 from happycrm.rest.errors import ApiError
 from happycrm.rest.pagination import KeysetPagination
+from leads import api as leads_api
 from leads.models import Lead
 from leads.phones import normalize_phone
 from templates_app.models import Template
@@ -32,6 +40,7 @@ from templates_app.models import Template
 from .models import Channel, Message, MessageMedia
 from .selectors import (
     leads_for_phone,
+    leads_message_filter,
     message_error_explanation,
     messages_for_leads,
     thread_page,
@@ -566,6 +575,33 @@ urlpatterns = [  # under /api/v1/, through happycrm.api_urls
     path("debug/webhook-diagnostics", WebhookDiagnosticsView.as_view(), name="webhook-diagnostics"),
     path("debug/messages", PhoneMessagesView.as_view(), name="debug-messages"),
 ]
+
+
+class LeadFilters(leads_api.LeadFilters):
+    channel = serializers.ChoiceField(
+        choices=Channel.choices,
+        required=False,
+        help_text=_("Only leads with messages on this channel (a lead has none of its own: replies go where its "
+                    "latest message came from)."),
+    )  # fmt: skip
+    starred = serializers.BooleanField(
+        required=False, help_text=_("true: only leads with a starred message; false: only those without.")
+    )
+
+
+@extend_schema_view(list=extend_schema(parameters=[LeadFilters]))
+class LeadViewSet(leads_api.LeadViewSet):
+    """The leads app's view, with the filters on what the leads' messages hold (the inbox's own selectors)."""
+
+    filters_class = LeadFilters
+
+    def filter_leads(self, filters: dict):
+        return leads_message_filter(
+            super().filter_leads(filters), channel=filters.get("channel", ""), starred=filters.get("starred")
+        )
+
+
+routes = [("leads", LeadViewSet, "lead")]  # over the leads app's, which privacy's then extends
 
 spec_urlpatterns = [  # the spec's paths under /api/, through happycrm.api_urls
     path("debug/webhook-diagnostics", WebhookDiagnosticsView.as_view(), name="webhook-diagnostics"),

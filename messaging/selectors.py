@@ -3,7 +3,7 @@ from collections.abc import Iterator, Mapping
 
 from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
 from django.core.cache.backends.redis import RedisCache
-from django.db.models import Count, Max, Min, Q
+from django.db.models import Count, Exists, Max, Min, OuterRef, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -167,6 +167,28 @@ def webhook_diagnostics(*, recent: int = 20) -> dict:
         "redis": redis,
         "signature_rejections": rejections,
     }
+
+
+def lead_has_starred() -> Exists:
+    """Whether a lead (the outer query's row) has a starred message: the inbox's star and its filter, the API's
+    `starred` filter (answered by the partial index on starred messages)."""
+    return Exists(Message.objects.filter(lead=OuterRef("pk"), is_starred=True))
+
+
+def lead_has_channel(channel: str) -> Exists:
+    """Whether a lead (the outer query's row) has messages on `channel`: what the inbox's and the API's channel
+    filters mean, a lead having no channel of its own (a reply goes where its latest message came from)."""
+    return Exists(Message.objects.filter(lead=OuterRef("pk"), channel=channel))
+
+
+def leads_message_filter(leads: QuerySet[Lead], *, channel: str = "", starred: bool | None = None) -> QuerySet[Lead]:
+    """`leads` narrowed by what their messages hold: those with messages on `channel`, those with (or without) a
+    starred message."""
+    if channel:
+        leads = leads.filter(lead_has_channel(channel))
+    if starred is not None:
+        leads = leads.filter(lead_has_starred() if starred else ~lead_has_starred())
+    return leads
 
 
 def leads_for_phone(*, e164: str):
@@ -375,10 +397,12 @@ def lead_conversation_chunks(
         after = Q(created_at__gt=last.created_at) | Q(created_at=last.created_at, pk__gt=last.pk)
 
 
-def lead_webhook_events_q(*, sids: list[str], e164: str) -> Q:
+def lead_webhook_events_q(*, sids: list[str], e164: str | None) -> Q:
     """Its events: those about one of its messages, and those whose normalised party is exactly its number
-    (never a substring, never the last-10-digits fallback: those would find other people)."""
-    return Q(message_sid__in=sids) | Q(sender=e164) | Q(recipient=e164)
+    (never a substring, never the last-10-digits fallback: those would find other people). A lead without a phone
+    has only its messages' events."""
+    events = Q(message_sid__in=sids)
+    return events | Q(sender=e164) | Q(recipient=e164) if e164 else events
 
 
 def lead_message_ids(*, lead_id) -> list:

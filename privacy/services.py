@@ -48,6 +48,11 @@ class Requester:
         return cls(user=user, name=user.get_username(), via=ErasureReceipt.Via.ADMIN)
 
     @classmethod
+    def api(cls, user) -> "Requester":
+        """A request to the API, with the user's token or session."""
+        return cls(user=user, name=user.get_username(), via=ErasureReceipt.Via.API)
+
+    @classmethod
     def command(cls, user) -> "Requester":
         """`user` is happycrm.audit.command_user(); the receipt names who ran the command."""
         return cls(user=user, name=command_by(), via=ErasureReceipt.Via.COMMAND)
@@ -73,7 +78,7 @@ def lead_erase(*, lead: Lead, requester: Requester) -> ErasureReceipt:
             erased_by=requester.user,
             erased_by_name=requester.name[:150],
             via=requester.via,
-            phone_hmac=phone_hmac(locked.phone),
+            phone_hmac=phone_hmac(locked.phone) if locked.phone else "",  # a lead may have no phone
             counts={kind: counts.get(kind, 0) for kind in KINDS},
         )
         message = gettext("Erased a lead and everything kept about it (receipt #%(id)s).") % {"id": receipt.pk}

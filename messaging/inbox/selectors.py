@@ -1,12 +1,12 @@
 """What the inbox reads: the conversations, latest first (a page of one thread is messaging.selectors.thread_page,
 which the API reads too)."""
 
-from django.db.models import Exists, OuterRef, QuerySet, Subquery
+from django.db.models import OuterRef, QuerySet, Subquery
 
 from leads.models import Lead
 from leads.selectors import SearchTerms, lead_search_q
 from messaging.models import Message
-from messaging.selectors import lead_message_places
+from messaging.selectors import lead_has_channel, lead_has_starred, lead_message_places
 
 INBOX_PAGE_SIZE = 30
 
@@ -25,7 +25,7 @@ def inbox_leads(
             last_from_lead=Subquery(latest.values("is_from_lead")[:1]),
             last_status=Subquery(latest.values("status")[:1]),
             last_media=Subquery(latest.values("media_content_type")[:1]),
-            has_starred=Exists(Message.objects.filter(lead=OuterRef("pk"), is_starred=True)),
+            has_starred=lead_has_starred(),
         )
         .order_by("-last_message_at", "-pk")
     )
@@ -36,7 +36,7 @@ def inbox_leads(
     if stage is not None:
         leads = leads.filter(stage=stage)
     if channel:
-        leads = leads.filter(Exists(Message.objects.filter(lead=OuterRef("pk"), channel=channel)))
+        leads = leads.filter(lead_has_channel(channel))
     terms = SearchTerms.parse(query)
     if terms:
         leads = leads.filter(lead_search_q(terms=terms, more=lead_message_places))
