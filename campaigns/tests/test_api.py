@@ -179,7 +179,8 @@ def test_list_is_paged_with_progress_in_a_fixed_number_of_queries(api, django_as
     assert all(row["progress"]["total"] == 2 for row in data["results"])
     assert api.get(LIST, {"status": "done"}).json()["count"] == 1
     assert api.get(LIST, {"status": "nope"}).status_code == 400
-    assert api.get(LIST, {"page": "x"}).status_code == 404
+    assert api.get(LIST, {"page": "x"}).status_code == 400
+    assert api.get(LIST, {"page": "99"}).status_code == 404  # past the last
 
 
 def test_cancel_through_the_api_and_the_admin_share_the_service(api, staff_client, outbox):

@@ -20,23 +20,23 @@ class PagePagination(PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 200
 
-    def _number(self, request, name: str, highest: int) -> int | None:
-        """The parameter as a number from 1 to `highest` (every value of a repeated one must be), or None."""
+    def _number(self, request, name: str, message: str, highest: int | None = None) -> int | None:
+        """The parameter as a whole number from 1 (to `highest`), every value of a repeated one; None if absent."""
         values = request.query_params.getlist(name)
-        if not values:
-            return None
         for raw in values:
-            if not (raw.isascii() and raw.isdigit() and len(raw) <= len(str(highest))) or not 1 <= int(raw) <= highest:
-                message = _("Must be a whole number from 1 to %(max)d.") % {"max": highest}
+            number = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 100 else 0
+            if not 1 <= number <= (highest or number):
                 raise ApiError(message, code="validation_error", fields={name: [message]})
-        return int(values[-1])
+        return int(values[-1]) if values else None
 
     def get_page_size(self, request):
-        size = self._number(request, self.page_size_query_param, self.max_page_size)
+        message = _("Must be a whole number from 1 to %(max)d.") % {"max": self.max_page_size}
+        size = self._number(request, self.page_size_query_param, message, self.max_page_size)
         return self.page_size if size is None else size
 
     def paginate_queryset(self, queryset, request, view=None):
-        self._number(request, self.page_query_param, 10**9)  # a page past the last is 404, anything else 400
+        # A page past the last is 404 (DRF's); anything but a page number is 400.
+        self._number(request, self.page_query_param, _("Must be a whole number from 1."))
         return super().paginate_queryset(queryset, request, view)
 
     def get_schema_operation_parameters(self, view):

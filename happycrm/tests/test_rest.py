@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from accounts.roles import AGENTS
 from accounts.services import api_token_create
+from leads.tests.factories import LeadFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -44,14 +45,15 @@ def test_every_api_error_has_one_format(client, secret):
     anonymous = client.get(EVENTS)
     assert error(anonymous, 401)["code"] == "not_authenticated" and anonymous["WWW-Authenticate"] == "Bearer"
     assert error(client.delete(EVENTS, **bearer(secret)), 405)["code"] == "method_not_allowed"
-    assert error(client.get(EVENTS, {"cursor": "x"}, **bearer(secret)), 400)["code"] == "validation_error"
+    assert error(client.get(EVENTS, {"cursor": "x"}, **bearer(secret)), 400)["fields"]["cursor"]
     broken = client.post(
-        reverse("api:lead-send", args=["00000000-0000-0000-0000-000000000000"]),
-        "{not json",
+        reverse("api:v1:lead-messages", args=[LeadFactory().pk]),
+        "{not",
         content_type="application/json",
         **bearer(secret),
     )
-    assert error(broken, 403)["code"] == "permission_denied"  # an agent may send; a lead is needed first
+    assert error(broken, 400)["code"] == "parse_error"
+    assert error(client.get("/api/v1/leads", {"page_size": "x"}, **bearer(secret)), 400)["fields"]["page_size"]
 
 
 def test_a_user_without_the_permission_gets_403_and_messages_follow_the_language(client, django_user_model):
