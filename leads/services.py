@@ -236,9 +236,10 @@ def lead_mark_answered(*, lead: Lead) -> None:
 
 
 def leads_unread_decrease(*, counts: dict) -> None:
-    """Messages of these leads were read (lead id → how many)."""
+    """Messages of these leads were read (lead id → how many). The count never goes below zero, even where it had
+    fallen behind the messages (a row written by hand, an import): reading them must not fail."""
     for lead_id, count in counts.items():
-        Lead.objects.filter(pk=lead_id).update(unread_count=F("unread_count") - count)
+        Lead.objects.filter(pk=lead_id).update(unread_count=Greatest(F("unread_count") - count, Value(0)))
 
 
 def leads_unread_increase(*, counts: dict) -> None:

@@ -17,6 +17,7 @@ from drf_spectacular.utils import (
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError as BadRequest
 from rest_framework.generics import GenericAPIView
+from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -355,11 +356,16 @@ def _send(request, pk) -> Message:
         raise ApiError(exc.message, code=exc.code) from None
 
 
+# A file is sent as multipart; everything else is JSON (the API's default parser).
+SEND_PARSERS = [JSONParser, MultiPartParser]
+
+
 class LeadSendView(APIView):
     """The spec's POST /api/leads/<id>/messages: text (`body`), a template (`template`, `parameters`) or a file
     (`file`, with `body` as its caption). The message is queued and sent right after; 400 says why it cannot be."""
 
     permission_classes = [api_permission(SEND_MESSAGE)]
+    parser_classes = SEND_PARSERS
 
     def post(self, request, pk):
         return Response(SentMessageSerializer(_send(request, pk)).data, status=status.HTTP_201_CREATED)
@@ -380,6 +386,7 @@ class LeadMessagesView(GenericAPIView):
 
     serializer_class = MessageSerializer
     pagination_class = KeysetPagination
+    parser_classes = SEND_PARSERS
     queryset = Message.objects.none()  # the schema's model; the rows come from messaging.selectors.thread_page
 
     def get_permissions(self):

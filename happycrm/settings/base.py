@@ -306,6 +306,9 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",  # the pages (with CSRF)
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JSON bodies only: a form's values are all strings ("0" a boolean, "" no value), so a typed field could not
+    # be told from a missing one. The views that take a file add multipart themselves.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "happycrm.rest.pagination.PagePagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "happycrm.rest.errors.exception_handler",

@@ -479,3 +479,17 @@ def test_a_token_client_downloads_an_attachment_as_the_pages_serve_it(api, djang
     assert Client().get(first["url"]).status_code == 401
     nobody = api_token_create(user=django_user_model.objects.create_user(username="nobody"), name="x")[1]
     assert Client().get(first["url"], **bearer(nobody)).status_code == 403
+
+
+def test_marking_read_never_takes_the_count_below_zero(api):
+    """Found by the fuzzer: a count that had fallen behind its messages made reading them a server error."""
+    lead = LeadFactory(unread_count=0)
+    InboundMessageFactory.create_batch(3, lead=lead, is_read=False)
+    response = api.post(reverse("api:v1:lead-read", args=[lead.pk]))
+    assert response.status_code == 200 and response.json()["unread_count"] == 0
+
+
+def test_only_a_send_takes_a_form_body(api):
+    lead = LeadFactory()
+    form = api.patch(reverse("api:v1:lead-detail", args=[lead.pk]), {"name": "x"})  # multipart
+    assert form.status_code == 415 and form.json()["error"]["code"] == "unsupported_media_type"
