@@ -20,6 +20,7 @@ from rest_framework.response import Response
 from accounts.idempotency import idempotent
 from accounts.permissions import RUN_CAMPAIGN, START_CAMPAIGN, VIEW_CAMPAIGNS, api_permission
 from happycrm.audit import audit_record
+from happycrm.rest import serializers as rest
 from happycrm.rest.errors import ApiError
 from leads.models import Lead, Stage
 from messaging.models import Channel, MessageStatus
@@ -86,7 +87,7 @@ def _counts(**fields):
     return serializers.DictField(child=serializers.IntegerField(), **fields)
 
 
-class ProgressSerializer(serializers.Serializer):
+class ProgressSerializer(rest.Serializer):
     total = serializers.IntegerField(help_text=gettext_lazy("Recipients."))
     pending = serializers.IntegerField(help_text=gettext_lazy("Not yet given a message by the run."))
     queued = serializers.IntegerField(help_text=gettext_lazy("Given a message the provider has not taken yet."))
@@ -114,7 +115,7 @@ class ProgressSerializer(serializers.Serializer):
     )
 
 
-class CampaignSerializer(serializers.ModelSerializer):
+class CampaignSerializer(rest.ModelSerializer):
     template_name = serializers.CharField(source="template.name", help_text=gettext_lazy("The template's name."))
     parameters = serializers.ListField(
         child=serializers.CharField(), help_text=gettext_lazy("Values for {{4}}, {{5}}, … in order.")
@@ -157,7 +158,7 @@ class CampaignSerializer(serializers.ModelSerializer):
         return ProgressSerializer({**progress, "finished": campaign.finished_at is not None}).data
 
 
-class CampaignInputSerializer(serializers.Serializer):
+class CampaignInputSerializer(rest.Serializer):
     """A campaign as `POST /campaigns` and its dry run take it: a template for a list of leads or a stage."""
 
     name = serializers.CharField(
@@ -226,14 +227,14 @@ class CampaignInputSerializer(serializers.Serializer):
         }
 
 
-class SkippedLeadSerializer(serializers.Serializer):
+class SkippedLeadSerializer(rest.Serializer):
     lead = serializers.UUIDField(source="lead.pk", help_text=gettext_lazy("The lead's id."))
     lead_name = serializers.CharField(source="lead.name", help_text=gettext_lazy("The lead's name."))
     outcome = serializers.ChoiceField(choices=SKIPPED, help_text=gettext_lazy("Why it would be skipped."))
     reason = serializers.CharField(help_text=gettext_lazy("What refused the message, for skipped_refused."))
 
 
-class DryRunSerializer(serializers.Serializer):
+class DryRunSerializer(rest.Serializer):
     total = serializers.IntegerField(help_text=gettext_lazy("Recipients the campaign would have."))
     sent = serializers.IntegerField(help_text=gettext_lazy("Messages it would send."))
     sent_by_channel = _counts(

@@ -30,6 +30,7 @@ from accounts.permissions import (
     VIEW_STAGES,
     api_permission,
 )
+from happycrm.rest import serializers as rest
 from happycrm.rest.errors import ApiError
 
 from .models import Lead, Stage
@@ -93,7 +94,7 @@ class LocalTimeField(serializers.TimeField):
     """A time of day without an offset (`19:30:00`): the schema's `format: time` would demand one (RFC 3339)."""
 
 
-class LeadSerializer(serializers.ModelSerializer):
+class LeadSerializer(rest.ModelSerializer):
     phone = PhoneField(
         required=False,
         help_text=_(
@@ -158,7 +159,7 @@ class LeadSerializer(serializers.ModelSerializer):
         }
 
 
-class LeadFilters(serializers.Serializer):
+class LeadFilters(serializers.Serializer):  # a query string: text, read as DRF reads forms
     """The lead list's query parameters, checked (a bad value is 400, never an empty list)."""
 
     stage = serializers.UUIDField(required=False, help_text=_("Only the leads in this stage (its id)."))
@@ -317,7 +318,7 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         return self.update(request, *args, partial=True, **kwargs)
 
 
-class StageSerializer(serializers.ModelSerializer):
+class StageSerializer(rest.ModelSerializer):
     lead_count = serializers.IntegerField(read_only=True, help_text=_("How many leads are in this stage."))
 
     class Meta:

@@ -31,6 +31,7 @@ from accounts.permissions import (
     VIEW_MEDIA,
     api_permission,
 )
+from happycrm.rest import serializers as rest
 from happycrm.rest.errors import ApiError
 from happycrm.rest.pagination import KeysetPagination
 from leads import api as leads_api
@@ -60,7 +61,7 @@ class CountsField(serializers.DictField):
     child = serializers.IntegerField()
 
 
-class DiagnosticsEventsSerializer(serializers.Serializer):
+class DiagnosticsEventsSerializer(rest.Serializer):
     total = serializers.IntegerField(help_text=_("Webhook events stored."))
     pending = serializers.IntegerField(help_text=_("Not processed yet, never tried."))
     retrying = serializers.IntegerField(help_text=_("Not processed yet, tried and to be tried again."))
@@ -70,7 +71,7 @@ class DiagnosticsEventsSerializer(serializers.Serializer):
     processed_by_outcome = CountsField(help_text=_("Processed events per outcome."))
 
 
-class DiagnosticsEventSerializer(serializers.Serializer):
+class DiagnosticsEventSerializer(rest.Serializer):
     id = serializers.UUIDField()
     provider = serializers.CharField()
     kind = serializers.CharField(help_text=_("inbound or status."))
@@ -83,7 +84,7 @@ class DiagnosticsEventSerializer(serializers.Serializer):
     notes = serializers.CharField()
 
 
-class DiagnosticsMediaFailureSerializer(serializers.Serializer):
+class DiagnosticsMediaFailureSerializer(rest.Serializer):
     id = serializers.UUIDField()
     message_id = serializers.UUIDField()
     status = serializers.CharField()
@@ -91,29 +92,29 @@ class DiagnosticsMediaFailureSerializer(serializers.Serializer):
     error = serializers.CharField()
 
 
-class DiagnosticsMediaSerializer(serializers.Serializer):
+class DiagnosticsMediaSerializer(rest.Serializer):
     by_status = CountsField(help_text=_("Attachments per status."))
     recent_failures = DiagnosticsMediaFailureSerializer(many=True)
 
 
-class DiagnosticsSendsSerializer(serializers.Serializer):
+class DiagnosticsSendsSerializer(rest.Serializer):
     not_handed_off = serializers.IntegerField(help_text=_("Sends the task queue has not accepted."))
     in_queue = serializers.IntegerField(help_text=_("Sends waiting in the task queue, in time."))
     overdue = serializers.IntegerField(help_text=_("Sends waiting past their expected time (the sweep requeues)."))
 
 
-class DiagnosticsRedisSerializer(serializers.Serializer):
+class DiagnosticsRedisSerializer(rest.Serializer):
     configured = serializers.BooleanField(help_text=_("Whether the cache is Redis."))
     reachable = serializers.BooleanField()
     error = serializers.CharField(allow_null=True)
 
 
-class DiagnosticsRejectionsSerializer(serializers.Serializer):
+class DiagnosticsRejectionsSerializer(rest.Serializer):
     today = serializers.IntegerField(allow_null=True, help_text=_("Null when the cache cannot be read."))
     last_7_days = serializers.IntegerField(allow_null=True)
 
 
-class DiagnosticsSerializer(serializers.Serializer):
+class DiagnosticsSerializer(rest.Serializer):
     events = DiagnosticsEventsSerializer()
     oldest_unprocessed_at = serializers.DateTimeField(allow_null=True)
     recent_failures = DiagnosticsEventSerializer(many=True, help_text=_("The latest events with an error."))
@@ -140,7 +141,7 @@ class WebhookDiagnosticsView(APIView):
         return Response(webhook_diagnostics())
 
 
-class LeadSummarySerializer(serializers.ModelSerializer):
+class LeadSummarySerializer(rest.ModelSerializer):
     stage = serializers.CharField(source="stage.name", help_text=_("The stage's name."))
 
     class Meta:
@@ -148,7 +149,7 @@ class LeadSummarySerializer(serializers.ModelSerializer):
         fields = ["id", "name", "phone", "stage", "unread_count", "last_inbound_at", "opted_out_at"]
 
 
-class MediaSerializer(serializers.ModelSerializer):
+class MediaSerializer(rest.ModelSerializer):
     url = serializers.CharField(source="get_absolute_url", help_text=_("Where the app serves it (with a login)."))
 
     class Meta:
@@ -156,7 +157,7 @@ class MediaSerializer(serializers.ModelSerializer):
         fields = ["id", "position", "content_type", "status", "size", "attempts", "error", "url"]
 
 
-class MessageDebugSerializer(serializers.ModelSerializer):
+class MessageDebugSerializer(rest.ModelSerializer):
     lead_id = serializers.UUIDField()
     media = MediaSerializer(many=True)
     error_explanation = serializers.SerializerMethodField()
@@ -186,7 +187,7 @@ class MessageDebugSerializer(serializers.ModelSerializer):
         return message_error_explanation(message)
 
 
-class PhoneMessagesSerializer(serializers.Serializer):
+class PhoneMessagesSerializer(rest.Serializer):
     phone = serializers.CharField(help_text=_("The phone in E.164."))
     leads = LeadSummarySerializer(many=True)
     messages = MessageDebugSerializer(many=True, help_text=_("Their latest 100 messages, newest first."))
@@ -237,7 +238,7 @@ class TemplateField(serializers.PrimaryKeyRelatedField):
             self.fail("does_not_exist", pk_value=data)
 
 
-class SendTextSerializer(serializers.Serializer):
+class SendTextSerializer(rest.Serializer):
     # Its length and content are the send service's rules (the page and the admin share them).
     body = serializers.CharField(
         required=False,
@@ -269,13 +270,13 @@ class SendSerializer(SendTextSerializer):
     )
 
 
-class SentMessageSerializer(serializers.ModelSerializer):
+class SentMessageSerializer(rest.ModelSerializer):
     class Meta:
         model = Message
         fields = ["id", "lead", "channel", "status", "body", "template_name", "media_url", "created_at"]
 
 
-class MessageMediaSerializer(serializers.ModelSerializer):
+class MessageMediaSerializer(rest.ModelSerializer):
     url = serializers.SerializerMethodField()
 
     class Meta:
@@ -290,7 +291,7 @@ class MessageMediaSerializer(serializers.ModelSerializer):
         return request.build_absolute_uri(path_) if request is not None else path_
 
 
-class MessageSerializer(serializers.ModelSerializer):
+class MessageSerializer(rest.ModelSerializer):
     direction = serializers.SerializerMethodField()
     media = MessageMediaSerializer(many=True, read_only=True)
     error_explanation = serializers.SerializerMethodField()
@@ -460,7 +461,7 @@ class LeadMessagesView(GenericAPIView):
         return Response(self.get_serializer(message).data, status=status.HTTP_201_CREATED)
 
 
-class ReadStateSerializer(serializers.Serializer):
+class ReadStateSerializer(rest.Serializer):
     lead = serializers.UUIDField(help_text=_("The lead's id."))
     unread_count = serializers.IntegerField(help_text=_("Its messages not read yet, as the inbox counts them."))
     changed = serializers.IntegerField(help_text=_("How many messages this request marked."))

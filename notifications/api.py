@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import READ_CONVERSATIONS, api_permission
+from happycrm.rest import serializers as rest
 from happycrm.rest.errors import ApiError
 
 from . import views
@@ -27,7 +28,7 @@ def cursor_pruned_error(error: CursorPruned) -> ApiError:
     )
 
 
-class EventSerializer(serializers.Serializer):
+class EventSerializer(rest.Serializer):
     id = serializers.IntegerField(help_text=gettext_lazy("The event's number: the cursor to resume after it."))
     type = serializers.ChoiceField(choices=Event.Type.choices, help_text=gettext_lazy("What happened."))
     created_at = serializers.DateTimeField()
@@ -38,13 +39,13 @@ class EventSerializer(serializers.Serializer):
     )
 
 
-class EventsPageSerializer(serializers.Serializer):
+class EventsPageSerializer(rest.Serializer):
     events = EventSerializer(many=True, help_text=gettext_lazy("Oldest first; empty without a cursor."))
     cursor = serializers.IntegerField(help_text=gettext_lazy("Send it back as `cursor` for what comes next."))
     more = serializers.BooleanField(help_text=gettext_lazy("More events are waiting: ask again at once."))
 
 
-class CursorPrunedDetailSerializer(serializers.Serializer):
+class CursorPrunedDetailSerializer(rest.Serializer):
     code = serializers.CharField(help_text="`cursor_pruned`")
     message = serializers.CharField()
     fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
@@ -52,7 +53,7 @@ class CursorPrunedDetailSerializer(serializers.Serializer):
     cursor = serializers.IntegerField(help_text=gettext_lazy("The current cursor: from now."))
 
 
-class CursorPrunedErrorSerializer(serializers.Serializer):
+class CursorPrunedErrorSerializer(rest.Serializer):
     error = CursorPrunedDetailSerializer()
 
 

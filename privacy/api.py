@@ -9,6 +9,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from accounts.permissions import ERASE_LEAD
+from happycrm.rest import serializers as rest
 from messaging.api import LeadViewSet as MessagingLeadViewSet
 
 from .models import ErasureReceipt
@@ -46,7 +47,7 @@ ProviderOutcomeSerializer = type(
 )
 
 
-class ErasureReceiptSerializer(serializers.ModelSerializer):
+class ErasureReceiptSerializer(rest.ModelSerializer):
     counts = ErasedCountsSerializer(help_text=_("Rows and files removed, per kind."))
     provider_outcome = serializers.SerializerMethodField(
         help_text=_("How many of the lead's messages each outcome had at the messaging provider.")

@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 
 from accounts.permissions import PREVIEW_TEMPLATE, SYNC_TEMPLATES, VIEW_TEMPLATES, api_permission
 from happycrm.audit import audit_record
+from happycrm.rest import serializers as rest
 from happycrm.rest.errors import ApiError
 from leads.models import Lead
 
@@ -40,7 +41,7 @@ TEMPLATE_EXAMPLE = {
 }
 
 
-class TemplateSerializer(serializers.ModelSerializer):
+class TemplateSerializer(rest.ModelSerializer):
     variables = serializers.DictField(
         child=serializers.CharField(),
         help_text=gettext_lazy("The provider's sample value per placeholder number."),
@@ -120,7 +121,7 @@ class TemplateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         return templates
 
 
-class SyncReportSerializer(serializers.Serializer):
+class SyncReportSerializer(rest.Serializer):
     created = serializers.ListField(child=serializers.CharField(), help_text=gettext_lazy("Names of new templates."))
     updated = serializers.ListField(child=serializers.CharField(), help_text=gettext_lazy("Names of changed ones."))
     deactivated = serializers.ListField(
@@ -171,12 +172,12 @@ class TemplateSyncView(APIView):
         return Response(report.as_dict())
 
 
-class MissingValueSerializer(serializers.Serializer):
+class MissingValueSerializer(rest.Serializer):
     placeholder = serializers.CharField(help_text=gettext_lazy("The placeholder left unfilled, e.g. `{{3}}`."))
     meaning = serializers.CharField(help_text=gettext_lazy("What it stands for (empty for a sender's value)."))
 
 
-class PreviewSerializer(serializers.Serializer):
+class PreviewSerializer(rest.Serializer):
     text = serializers.CharField(help_text=gettext_lazy("The text as the lead would read it."))
     missing = MissingValueSerializer(many=True, help_text=gettext_lazy("Placeholders with no value."))
 

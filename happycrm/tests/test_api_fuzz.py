@@ -94,6 +94,7 @@ def test_schemathesis_finds_no_server_error_and_no_answer_outside_the_schema(liv
         ],
         capture_output=True,
         text=True,
+        cwd=tmp_path,  # its own files (a cache of what it found) stay out of the project
         timeout=1200,
         check=False,
     )
