@@ -7,4 +7,4 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Accounts")
 
     def ready(self):
-        from . import signals  # noqa: F401 -- connects the login receiver
+        from . import schema, signals  # noqa: F401 -- the schema's token scheme; connects the login receiver

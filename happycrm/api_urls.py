@@ -16,6 +16,7 @@ API_MODULES = [
     "messaging.api",
     "templates_app.api",
     "notifications.api",
+    "webhooks.api",
 ]
 
 
