@@ -207,11 +207,12 @@ def _dispatch_batch(batch_size: int) -> tuple[int, bool]:
             Delivery(
                 subscription_id=subscription_id,
                 event=item.event,
-                event_id=event_pk,
+                event_id=event.pk,
                 lead_id=item.lead_id,
                 payload=item.payload,
             )
-            for event_pk, item in built.items()
+            for event in readable  # in the feed's order
+            if (item := built.get(event.pk))
             for subscription_id in wanting.get(item.event, ())
         ]
         deliveries = Delivery.objects.bulk_create(rows)
