@@ -50,6 +50,12 @@ def ping_outcome(delivery: Delivery) -> tuple[str, int]:
 
 
 class SubscriptionForm(forms.ModelForm):
+    url = forms.URLField(
+        label=_("URL"),
+        max_length=2000,
+        assume_scheme="https",
+        help_text=Subscription._meta.get_field("url").help_text,
+    )
     events = forms.MultipleChoiceField(
         label=_("events"), choices=WebhookEvent.choices, widget=forms.CheckboxSelectMultiple
     )

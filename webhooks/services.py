@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 
 from happycrm.crypto_rows import REWRITE_BATCH, model_key_counts, model_rewrite
 from happycrm.outbound_http import OutboundRequestFailed, OutboundRequestRefused, guarded_post, url_refusal
-from happycrm.pruning import PRUNE_BATCH, prune_by_id_ranges
+from happycrm.pruning import PRUNE_BATCH, prune_by_key_batches
 from happycrm.queue import send
 from notifications.models import Event
 
@@ -397,9 +397,9 @@ def delivery_resend(*, delivery: Delivery) -> Delivery:
 
 
 def deliveries_prune(*, older_than: datetime.timedelta, batch_size: int = PRUNE_BATCH, dry_run: bool = False) -> int:
-    """Finished deliveries older than the retention (RETENTION_WEBHOOK_DELIVERIES_DAYS), by id ranges; unfinished
-    ones stay however old."""
-    return prune_by_id_ranges(
+    """Finished deliveries older than the retention (RETENTION_WEBHOOK_DELIVERIES_DAYS), oldest first through the
+    index on when they finished (retries finish out of id order); unfinished ones stay however old."""
+    return prune_by_key_batches(
         Delivery.objects.filter(status__in=FINISHED),
         field="finished_at",
         cutoff=timezone.now() - older_than,

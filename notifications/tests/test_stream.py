@@ -381,3 +381,27 @@ def test_a_resume_point_before_pruned_events_gets_410_and_the_oldest_valid_curso
     stream = open_stream(server, session, last_event_id=old[-1].pk)  # the oldest valid cursor: nothing missing
     caught_up(stream, kept)
     stream.close()
+
+
+def test_a_lead_created_event_is_a_named_event_the_pages_do_not_listen_to(server, session_for):
+    """Recorded for the outbound webhooks: a page's EventSource drops a named event it has no listener for (never
+    `message`), and the event's id still moves the page's resume point on."""
+    from pathlib import Path
+
+    from django.conf import settings
+
+    from leads.services import events_leads_created
+    from leads.tests.factories import LeadFactory
+
+    _, session = session_for("agent")
+    lead = LeadFactory()
+    stream = open_stream(server, session)
+    settled(server)
+    with transaction.atomic():
+        events_leads_created(leads=[lead])
+    created = Event.objects.get(type=Event.Type.LEAD_CREATED)
+    message = stream.events()
+    assert (message["id"], message["event"]) == (str(created.pk), "lead_created")
+    stream.close()
+    script = (Path(settings.BASE_DIR) / "messaging/inbox/static/inbox/js/inbox.js").read_text()
+    assert 'on("lead_created"' not in script and "onmessage" not in script

@@ -1,0 +1,64 @@
+"""The webhooks' tasks go to a queue of their own, which only the `hooks` worker consumes: a slow receiver holds
+that worker, never the one sending messages or processing inbound webhooks."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+import redis
+from django.conf import settings
+
+from happycrm.celery import app
+from leads.services import lead_save
+from leads.tests.factories import LeadFactory
+from webhooks.models import Delivery
+from webhooks.services import deliveries_dispatch
+
+from .factories import SubscriptionFactory
+
+pytestmark = pytest.mark.django_db
+
+TASKS = ["webhooks.dispatch", "webhooks.deliver", "webhooks.retry_due"]
+
+
+def queue_of(name: str) -> str:
+    return app.amqp.router.route({}, name)["queue"].name
+
+
+def test_every_webhooks_task_goes_to_the_webhooks_queue_and_the_others_do_not():
+    app.loader.import_default_modules()
+    assert settings.WEBHOOK_QUEUE == "webhooks"
+    for name in TASKS:
+        assert name in app.tasks
+        assert queue_of(name) == "webhooks"
+    for name in ("messaging.send_message", "messaging.send_messages", "messaging.process_webhook_events"):
+        assert queue_of(name) == "celery"
+
+
+def test_beat_dispatches_every_two_seconds_and_sweeps_retries():
+    schedule = {entry["task"]: entry["schedule"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert schedule["webhooks.dispatch"] == 2.0
+    assert schedule["webhooks.retry_due"] == 30.0
+
+
+def test_only_the_hooks_process_consumes_the_webhooks_queue():
+    procfile = dict(
+        line.split(":", 1) for line in (Path(settings.BASE_DIR) / "Procfile").read_text().splitlines() if line.strip()
+    )
+    queues = {
+        name: command.split("--queues ")[1].split()[0] for name, command in procfile.items() if "--queues" in command
+    }
+    assert queues == {"worker": "celery", "bulk": "campaigns", "hooks": "webhooks"}
+    assert "--concurrency 4" in procfile["hooks"]
+
+
+@pytest.mark.skipif(not shutil.which("redis-server"), reason="needs redis-server")
+def test_sends_are_published_to_the_webhooks_queue(own_redis, django_capture_on_commit_callbacks):
+    SubscriptionFactory(events=["lead.updated"])
+    lead_save(lead=LeadFactory())
+    with django_capture_on_commit_callbacks(execute=True):
+        assert deliveries_dispatch() == 1
+    client = redis.Redis.from_url(own_redis.url)
+    assert client.llen("webhooks") == 1
+    assert client.llen("celery") == 0
+    assert Delivery.objects.get().status == Delivery.Status.PENDING  # waiting for the hooks worker
