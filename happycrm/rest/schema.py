@@ -2,8 +2,8 @@
 
 Views declare what they answer when all goes well; this hook adds the errors the shared mechanisms give, from what
 the operation is: 400 when it takes input, 401/403 for the authentication and permissions every operation needs,
-404 when its path names a row, 409/422 when it takes an Idempotency-Key, 429 for throttling. Each refers to one
-`Error` component with an example.
+404 when its path names a row or it takes a page number, 409/422 when it takes an Idempotency-Key, 429 for
+throttling. Each refers to one `Error` component with an example.
 """
 
 from django.utils.translation import gettext_lazy as _
@@ -68,7 +68,11 @@ def _errors_for(method: str, operation: dict) -> list[str]:
     codes = ["401", "403", "429"]
     if method in WRITE_METHODS or any(parameter["in"] == "query" for parameter in parameters):
         codes.append("400")
-    if any(parameter["in"] == "path" for parameter in parameters):
+    # A path naming a row, or a page number past the last page (PagePagination answers 404).
+    if any(
+        parameter["in"] == "path" or (parameter["in"], parameter["name"]) == ("query", "page")
+        for parameter in parameters
+    ):
         codes.append("404")
     if any(parameter["in"] == "header" and parameter["name"] == IDEMPOTENCY_HEADER for parameter in parameters):
         codes += ["409", "422"]
