@@ -337,7 +337,8 @@ def _finish(delivery: Delivery, outcome: Outcome, *, retry: bool) -> None:
     if delivery.event == PING:
         return  # a ping tells its sender; it does not count for or against the subscription
     if outcome.ok:
-        Subscription.objects.filter(pk=delivery.subscription_id, failure_count__gt=0).update(failure_count=0)
+        if delivery.subscription.failure_count:  # as read with the delivery: no write while all is well
+            Subscription.objects.filter(pk=delivery.subscription_id).update(failure_count=0)
     elif delivery.status == Delivery.Status.FAILED and retry:
         _failure_count(delivery.subscription_id, outcome.error, now)
 

@@ -11,7 +11,9 @@ def dispatch() -> int:
     return deliveries_dispatch()
 
 
-@shared_task(name="webhooks.deliver")
+# The lowest priority on the queue: a backlog of sends never holds up the dispatcher or the retry sweep (the Redis
+# transport serves a queue's higher priorities first).
+@shared_task(name="webhooks.deliver", priority=9)
 def deliver(delivery_pk: int) -> None:
     delivery_attempt(delivery_pk=delivery_pk)
 

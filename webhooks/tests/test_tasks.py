@@ -33,6 +33,9 @@ def test_every_webhooks_task_goes_to_the_webhooks_queue_and_the_others_do_not():
         assert queue_of(name) == "webhooks"
     for name in ("messaging.send_message", "messaging.send_messages", "messaging.process_webhook_events"):
         assert queue_of(name) == "celery"
+    # Sends wait behind the dispatcher and the sweep on their queue, never the other way round.
+    assert app.tasks["webhooks.deliver"].priority == 9
+    assert app.tasks["webhooks.dispatch"].priority is None
 
 
 def test_beat_dispatches_every_two_seconds_and_sweeps_retries():
@@ -59,6 +62,7 @@ def test_sends_are_published_to_the_webhooks_queue(own_redis, django_capture_on_
     with django_capture_on_commit_callbacks(execute=True):
         assert deliveries_dispatch() == 1
     client = redis.Redis.from_url(own_redis.url)
-    assert client.llen("webhooks") == 1
-    assert client.llen("celery") == 0
+    # The Redis transport keeps a queue's priorities in lists of their own: `webhooks` and its lowest, for sends.
+    lengths = {key.decode(): client.llen(key) for key in client.keys("*") if client.type(key) == b"list"}
+    assert lengths == {"webhooks\x06\x169": 1}
     assert Delivery.objects.get().status == Delivery.Status.PENDING  # waiting for the hooks worker
