@@ -419,9 +419,13 @@ LOGGING = {
             "json_ensure_ascii": False,
         },
     },
-    # Tasks that log one summary line per batch instead of Celery's per-task "received" and "succeeded" lines.
+    # Tasks that log one summary line per batch instead of Celery's per-task "received" and "succeeded" lines, or
+    # whose every run is a row to read (an outbound webhook's delivery, in the admin).
     "filters": {
-        "quiet_tasks": {"()": "happycrm.logfilters.QuietTaskLines", "tasks": ["messaging.process_webhook_events"]},
+        "quiet_tasks": {
+            "()": "happycrm.logfilters.QuietTaskLines",
+            "tasks": ["messaging.process_webhook_events", "webhooks.deliver", "webhooks.dispatch"],
+        },
         "request_id": {"()": "happycrm.request_id.RequestIdFilter"},
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]}},
