@@ -225,7 +225,7 @@ def test_celerys_own_lines_for_the_batch_task_are_filtered_out():
     """The LOGGING filter on Celery's loggers: the batch task's "received" and "succeeded" lines go, others stay."""
     quiet = QuietTaskLines(tasks=["messaging.process_webhook_events"])
     configured = next(f for f in logging.getLogger("celery.app.trace").filters if isinstance(f, QuietTaskLines))
-    assert configured.tasks == quiet.tasks
+    assert quiet.tasks <= configured.tasks  # the outbound webhooks' sends are quiet too
 
     def record(msg, name):
         return logging.LogRecord("celery.app.trace", logging.INFO, "", 0, msg, ({"name": name, "id": "1"},), None)

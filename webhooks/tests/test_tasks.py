@@ -66,3 +66,14 @@ def test_sends_are_published_to_the_webhooks_queue(own_redis, django_capture_on_
     lengths = {key.decode(): client.llen(key) for key in client.keys("*") if client.type(key) == b"list"}
     assert lengths == {"webhooks\x06\x169": 1}
     assert Delivery.objects.get().status == Delivery.Status.PENDING  # waiting for the hooks worker
+
+
+def test_a_delivery_and_a_dispatch_log_no_line_of_their_own():
+    """Hundreds a second under load: each delivery is a row in the admin, not two lines in the worker's log."""
+    import logging
+
+    from happycrm.logfilters import QuietTaskLines
+
+    configured = next(f for f in logging.getLogger("celery.app.trace").filters if isinstance(f, QuietTaskLines))
+    assert {"webhooks.deliver", "webhooks.dispatch"} <= configured.tasks
+    assert "webhooks.retry_due" not in configured.tasks
