@@ -27,6 +27,13 @@ READ_DIAGNOSTICS = ("messaging.view_webhookevent",)
 REPROCESS_WEBHOOK_EVENTS = ("messaging.change_webhookevent",)
 ERASE_LEAD = ("privacy.erase_lead",)  # a lead and everything kept about it (the admin's delete, the API's)
 EXPORT_LEAD_DATA = (*READ_CONVERSATIONS, *VIEW_MEDIA)  # a lead's ZIP holds its conversation and attachments
+# Outbound webhooks: their subscriptions, and the deliveries made to them (the payloads hold leads' messages).
+VIEW_WEBHOOKS = ("webhooks.view_subscription",)
+ADD_WEBHOOK = ("webhooks.add_subscription",)
+CHANGE_WEBHOOK = ("webhooks.change_subscription",)
+DELETE_WEBHOOK = ("webhooks.delete_subscription",)
+VIEW_WEBHOOK_DELIVERIES = ("webhooks.view_subscription", "webhooks.view_delivery")
+SEND_WEBHOOK = ("webhooks.change_subscription", "webhooks.view_delivery")  # a ping, a delivery resent
 
 
 def has_perms(user, perms: tuple[str, ...]) -> bool:

@@ -18,7 +18,7 @@ ROLES: dict[str, list[str]] = {
         "templates_app.view_template",
     ],
     # The admin's everyday work: leads and stages, templates, campaigns, messages, webhook diagnostics, reading
-    # the provider HTTP log, and unlocking a login that was locked out.
+    # the provider HTTP log, unlocking a login that was locked out, and the outbound webhooks.
     OPERATORS: [
         "leads.view_lead",
         "leads.add_lead",
@@ -47,6 +47,11 @@ ROLES: dict[str, list[str]] = {
         "accounts.delete_loginfailure",
         "accounts.view_signin",
         "retention.view_prunerun",
+        "webhooks.view_subscription",
+        "webhooks.add_subscription",
+        "webhooks.change_subscription",
+        "webhooks.delete_subscription",
+        "webhooks.view_delivery",
     ],
 }
 

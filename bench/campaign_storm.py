@@ -8,7 +8,10 @@ arrive while the campaign runs. It reports the send rate against the configured 
 (stored, not yet processed) over time, how long after the last callback every message shows `read`, duplicates,
 and the webhook's latency as Twilio sees it during the storm.
 
-    .venv/bin/python bench/campaign_storm.py [--leads 10000] [--mps 80] [--replies 200]
+    .venv/bin/python bench/campaign_storm.py [--leads 10000] [--mps 80] [--replies 200] [--subscription]
+
+--subscription: one outbound webhook subscription to every event, to a fast local receiver, with the `hooks` worker
+and `beat` running (bench/hooks.py): what the outbound webhooks cost the campaign and its callbacks.
 
 Needs PostgreSQL and Redis on 127.0.0.1; creates and drops its own database, uses Redis database 15.
 """
@@ -32,6 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from common import DATABASE_URL, CpuMeter, drop_database, free_port  # noqa: E402 -- after the path
+from hooks import SETTINGS, Hooks  # noqa: E402
 from stack import ACCOUNT, TOKEN, environment, migrate, procfile, start, stop, wait_for_port  # noqa: E402
 from twilio.request_validator import RequestValidator  # noqa: E402
 
@@ -140,6 +144,7 @@ def main() -> None:
     parser.add_argument("--leads", type=int, default=10_000)
     parser.add_argument("--mps", type=float, default=80.0)
     parser.add_argument("--replies", type=int, default=200)
+    parser.add_argument("--subscription", action="store_true", help="an outbound webhook subscription to all events")
     args = parser.parse_args()
 
     import psycopg
@@ -152,6 +157,7 @@ def main() -> None:
         TWILIO_API_BASE_URL=f"http://127.0.0.1:{twilio_port}",
         TWILIO_PHONE_NUMBER="+14155238886",
         TWILIO_WHATSAPP_MPS=str(args.mps),
+        **(SETTINGS if args.subscription else {}),
     )
     migrate(env)
     os.environ.update(env)
@@ -183,13 +189,16 @@ def main() -> None:
     web_process = start("web", env, log=logs / "web.log")
     worker = start("worker", env, log=logs / "worker.log")
     bulk = start("bulk", env, log=logs / "bulk.log") if "bulk" in procfile() else None
+    hooks = Hooks(env, logs) if args.subscription else None
     samples = []
+    hooks_line = ""
     try:
+        hook_pids = hooks.start() if hooks else {}
         wait_for_port(web_port)
         time.sleep(3)  # the worker connects
         expected = args.leads / args.mps
         asyncio.run_coroutine_threadsafe(fake.replies(args.replies, expected), loop)
-        pids = {"web": web_process.pid, "worker": worker.pid, **({"bulk": bulk.pid} if bulk else {})}
+        pids = {"web": web_process.pid, "worker": worker.pid, **({"bulk": bulk.pid} if bulk else {}), **hook_pids}
         meter, cpu = CpuMeter(pids), None
         meter.start()
         started = time.time()
@@ -209,10 +218,15 @@ def main() -> None:
                 "SELECT count(*) - count(DISTINCT lead_id) FROM messaging_message WHERE bulk"
             ).fetchone()[0]
             not_read = conn.execute("SELECT count(*) FROM messaging_message WHERE bulk AND status <> 'read'").fetchone()
+        if hooks:
+            settled = time.monotonic()
+            hooks_line = hooks.report(settled, hooks.wait_delivered(), after="every message showed read")
     finally:
         loop.call_soon_threadsafe(stop_event.set)
         thread.join(30)
         stop(web_process, worker, *([bulk] if bulk else []))
+        if hooks:
+            hooks.stop()
         from django.db import connections
 
         connections.close_all()
@@ -240,6 +254,8 @@ def main() -> None:
           f"{sum(n - 1 for n in recipients.values())}, {duplicates} | 0 | |")  # fmt: skip
     print(f"| messages not `read` at the end | {not_read[0]} | 0 | |")
     print(f"| webhook requests that failed | {dict(fake.failures) or 0} | 0 | |")
+    if hooks_line:
+        print(f"\n{hooks_line}")
     print("\nbacklog over time (s after the start: events waiting):")
     print(", ".join(f"{s['at'] - started:.0f}: {s['backlog']}" for s in samples[:: max(len(samples) // 20, 1)]))
     if cpu:

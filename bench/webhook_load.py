@@ -8,7 +8,10 @@ for the worker to process every stored event and counts the messages lost and du
 against the bare app measured in the same run.
 
     apt-get install wrk   # once
-    .venv/bin/python bench/webhook_load.py [--seconds 15] [--connections 32] [--senders 500]
+    .venv/bin/python bench/webhook_load.py [--seconds 15] [--connections 32] [--senders 500] [--subscription]
+
+--subscription: one outbound webhook subscription to every event, to a fast local receiver, with the `hooks` worker
+and `beat` running (bench/hooks.py): what the outbound webhooks cost the inbound path.
 
 Needs PostgreSQL and Redis on 127.0.0.1; creates and drops its own database, uses Redis database 15.
 """
@@ -26,6 +29,7 @@ from urllib.parse import urlencode
 
 import psycopg
 from common import DATABASE_URL, CpuMeter, drop_database, free_port
+from hooks import SETTINGS, Hooks
 from stack import ACCOUNT, ROOT, TOKEN, environment, migrate, start, stop, wait_for_port
 from twilio.request_validator import RequestValidator
 
@@ -130,12 +134,13 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--senders", type=int, default=500, help="distinct phone numbers (new leads)")
+    parser.add_argument("--subscription", action="store_true", help="an outbound webhook subscription to all events")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed (apt-get install wrk)")
 
     port = free_port()
-    env = environment(port)
+    env = environment(port, **(SETTINGS if args.subscription else {}))
     webhook_path = "/api/twilio/webhook"
     migrate(env)
     logs = Path(tempfile.mkdtemp(prefix="webhook-load-"))
@@ -162,10 +167,12 @@ def main() -> None:
 
     web = start("web", env, log=logs / "web.log")
     worker = start("worker", env, log=logs / "worker.log")
+    hooks = Hooks(env, logs) if args.subscription else None
     try:
+        hook_pids = hooks.start() if hooks else {}
         wait_for_port(port)
         time.sleep(2)  # the worker connects
-        meter = CpuMeter({"web": web.pid, "worker": worker.pid})
+        meter = CpuMeter({"web": web.pid, "worker": worker.pid, **hook_pids})
         meter.start()
         started = time.monotonic()
         webhook = wrk(base + webhook_path, script=script, args=(str(logs), webhook_path), **load)
@@ -173,8 +180,11 @@ def main() -> None:
         webhook_cpu = meter.stop()
         drained = wait_drained()
         events, processed, messages, distinct = counts()
+        hooks_line = hooks.report(load_ended, hooks.wait_delivered()) if hooks else ""
     finally:
         stop(web, worker)
+        if hooks:
+            hooks.stop()
         drop_database()
 
     answered = webhook["requests"] - webhook["non2xx"]
@@ -194,8 +204,10 @@ def main() -> None:
     )
     print(f"messages: {messages:,} stored, {distinct:,} SIDs: lost {max(answered - distinct, 0)}, "
           f"duplicated {messages - distinct}")  # fmt: skip
+    if hooks_line:
+        print(hooks_line)
     print("\n| CPU per request, µs (2 cores) | bare app | webhook |\n|---|---|---|")
-    for name in ("web", "worker", "load generator", "PostgreSQL, Redis and the rest", "machine"):
+    for name in ("web", "worker", *hook_pids, "load generator", "PostgreSQL, Redis and the rest", "machine"):
         bare_us = ceiling_cpu.get(name, 0) / ceiling["requests"] * 1e6
         print(f"| {name} | {bare_us:,.0f} | {webhook_cpu[name] / webhook['requests'] * 1e6:,.0f} |")
     print(f"machine busy: {ceiling_cpu['machine'] / ceiling_cpu['elapsed']:.2f} and "

@@ -11,11 +11,12 @@ from happycrm import crypto
 from happycrm.crypto_rows import PLAINTEXT, REWRITE_BATCH
 from messaging.services.encryption import messaging_key_counts, messaging_reencrypt
 from notifications.services import events_key_counts, events_reencrypt
+from webhooks.services import webhooks_key_counts, webhooks_reencrypt
 
 from .models import KeyInUse
 
-COUNTERS = (messaging_key_counts, events_key_counts)
-REWRITERS = (messaging_reencrypt, events_reencrypt)
+COUNTERS = (messaging_key_counts, events_key_counts, webhooks_key_counts)
+REWRITERS = (messaging_reencrypt, events_reencrypt, webhooks_reencrypt)
 
 
 class EncryptionRefused(Exception):

@@ -20,6 +20,7 @@ API_MODULES = [
     "campaigns.api",
     "notifications.api",
     "privacy.api",
+    "webhooks.api",
 ]
 
 

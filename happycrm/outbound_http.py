@@ -5,7 +5,9 @@ link-local, multicast, reserved, unspecified, cloud metadata; IPv4 and IPv6, IPv
 then connects to exactly the address it checked: the name is never looked up a second time, so a DNS answer
 that changes between the check and the connection (DNS rebinding) cannot slip through. The Host header, TLS
 SNI and the certificate check keep the name. Redirects are followed here, each one checked again by the same
-rules and the caller's policy; environment proxies are never used.
+rules and the caller's policy; environment proxies are never used. `guarded_post` sends a body through the same
+exchange and never follows a redirect (a POST to where a 3xx points is the receiver's choice, not ours), and
+`url_refusal` applies the same rules to a URL being saved, before anything is sent to it.
 
 `settings.OUTBOUND_HTTP_ALLOWED_NETWORKS` (CIDRs, empty by default) lets a deployment reach services of its
 own (or tests reach 127.0.0.1). Cloud metadata addresses are refused even then.
@@ -162,7 +164,20 @@ def _host_header(host: str, port: int, scheme: str) -> str:
     return shown if port == DEFAULT_PORTS[scheme] else f"{shown}:{port}"
 
 
-def _exchange(url: str, *, headers: dict, auth: Auth, timeout, max_bytes: int, deadline: float):
+def _exchange(
+    url: str,
+    *,
+    headers: dict,
+    auth: Auth,
+    timeout,
+    max_bytes: int,
+    deadline: float,
+    method: str = "GET",
+    body: bytes | None = None,
+    truncate: bool = False,
+):
+    """One request to the checked address. Past `max_bytes` the response is refused, or with `truncate` cut there
+    (the connection is dropped rather than read to its end)."""
     scheme, host, port, parts = _split(url)
     addresses = _resolve(host, port)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
@@ -175,7 +190,7 @@ def _exchange(url: str, *, headers: dict, auth: Auth, timeout, max_bytes: int, d
         pool = _pool(scheme, address, port, host, urllib3.Timeout(connect=connect_timeout, read=read_timeout))
         try:
             response = pool.urlopen(
-                "GET", path, headers=request_headers, redirect=False, retries=False, preload_content=False
+                method, path, body=body, headers=request_headers, redirect=False, retries=False, preload_content=False
             )
         except (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError) as exc:
             last_error = exc
@@ -188,12 +203,14 @@ def _exchange(url: str, *, headers: dict, auth: Auth, timeout, max_bytes: int, d
             if response.status in REDIRECT_STATUSES:
                 return response.status, urllib3.HTTPHeaderDict(response.headers), b""
             declared = response.headers.get("Content-Length", "")
-            if declared.isdigit() and int(declared) > max_bytes:
+            if declared.isdigit() and int(declared) > max_bytes and not truncate:
                 raise OutboundRequestRefused(f"larger than {max_bytes} bytes ({declared} announced)", url=url)
             content = bytearray()
-            for chunk in response.stream(CHUNK):
+            for chunk in response.stream(min(CHUNK, max_bytes + 1)):
                 content.extend(chunk)
                 if len(content) > max_bytes:
+                    if truncate:
+                        return response.status, urllib3.HTTPHeaderDict(response.headers), bytes(content[:max_bytes])
                     raise OutboundRequestRefused(f"larger than {max_bytes} bytes", url=url)
                 if time.monotonic() > deadline:
                     raise OutboundRequestFailed(f"{host} took too long to send the response")
@@ -244,3 +261,44 @@ def guarded_get(
             return OutboundResponse(url=current, status=status, headers=response_headers, content=content)
         current = urljoin(current, location)
     raise OutboundRequestRefused(f"more than {max_redirects} redirects", url=current)
+
+
+def guarded_post(
+    url: str,
+    *,
+    body: bytes,
+    headers: Mapping[str, str] | None = None,
+    timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+    deadline: float = DEFAULT_DEADLINE,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> OutboundResponse:
+    """POST `body` to `url` under the guard's rules, the name resolved and checked again now. A redirect is
+    returned as it is, never followed; the response is cut after `max_bytes` (what a caller keeps of it).
+
+    Raises OutboundRequestRefused before any request to a refused URL, or OutboundRequestFailed when the network
+    fails."""
+    status, response_headers, content = _exchange(
+        url,
+        headers=dict(headers or {}),
+        auth=None,
+        timeout=timeout,
+        max_bytes=max_bytes,
+        deadline=time.monotonic() + deadline,
+        method="POST",
+        body=body,
+        truncate=True,
+    )
+    return OutboundResponse(url=url, status=status, headers=response_headers, content=content)
+
+
+def url_refusal(url: str) -> str | None:
+    """Why the guard would refuse to send to `url` now (its scheme, host, port, or an address its name resolves
+    to), or None. Names are resolved: a name that does not resolve is refused too, with the resolver's words."""
+    try:
+        _, host, port, _ = _split(url)
+        _resolve(host, port)
+    except (OutboundRequestRefused, OutboundRequestFailed) as exc:
+        return str(exc)
+    except ValueError as exc:  # urlsplit's own refusals (an invalid IPv6 literal)
+        return f"invalid URL: {exc}"
+    return None

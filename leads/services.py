@@ -62,8 +62,13 @@ def leads_get_or_create_for_phones(*, phones: dict[str, str]) -> dict[str, Phone
         for e164 in sorted(firsts.values())  # one order for every worker: concurrent inserts wait, never deadlock
     }
     Lead.objects.bulk_create(new.values(), ignore_conflicts=True)
+    created = []
     for lead in Lead.objects.filter(phone__in=new):
         matches[lead.phone] = PhoneMatch(lead=lead, candidates=0 if lead.pk == new[lead.phone].pk else 1)
+        if lead.pk == new[lead.phone].pk:
+            created.append(lead)
+    if created:  # the leads this call made, not those another worker made meanwhile: one insert for the batch
+        events_leads_created(leads=created)
     for e164 in phones:
         if matches[e164].lead is None:
             matches[e164] = PhoneMatch(lead=matches[firsts[fallback_digits(e164)]].lead, candidates=1)
@@ -78,10 +83,21 @@ class DuplicatePhone(Exception):
         self.existing = existing
 
 
+def events_leads_created(*, leads: Iterable[Lead]) -> None:
+    """New leads, in one insert: what the outbound webhooks report as lead.created (no screen shows a lead before
+    its first message)."""
+    events_record(
+        type=Event.Type.LEAD_CREATED,
+        items=((lead.pk, None, {"lead_id": str(lead.pk), "lead_name": lead.name}) for lead in leads),
+    )
+
+
 def lead_save(*, lead: Lead) -> Lead:
     """Save a lead a person made or edited (the conversation's side panel, the admin, the API): every screen showing
-    it hears of it. A number another lead has is DuplicatePhone, naming that lead: the unique phone decides, so two
-    requests bringing one new number at once make one lead (the forms' own check comes before, for their message)."""
+    it hears of the change, and a new one is recorded as created. A number another lead has is DuplicatePhone,
+    naming that lead: the unique phone decides, so two requests bringing one new number at once make one lead (the
+    forms' own check comes before, for their message)."""
+    adding = lead._state.adding
     with transaction.atomic():
         try:
             with transaction.atomic():
@@ -91,7 +107,10 @@ def lead_save(*, lead: Lead) -> Lead:
             if existing is None:
                 raise
             raise DuplicatePhone(existing) from None
-        event_lead_changed(lead_id=lead.pk, lead_name=lead.name)
+        if adding:
+            events_leads_created(leads=[lead])
+        else:
+            event_lead_changed(lead_id=lead.pk, lead_name=lead.name)
     return lead
 
 
@@ -131,6 +150,8 @@ def leads_save_imported(*, new: list[Lead], changed: list[Lead], fields: list[st
         raise ValueError("An imported row finds its lead by the phone; it never changes it.")
     with transaction.atomic():
         Lead.objects.bulk_create(new, batch_size=IMPORT_BATCH_SIZE)
+        if new:
+            events_leads_created(leads=new)
         if changed and fields:
             for lead in changed:
                 lead.search_name = fold(lead.name)  # bulk_update skips the folded copy's pre_save

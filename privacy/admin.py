@@ -31,6 +31,7 @@ KIND_LABELS = {
     "provider_logs": _("provider log entries"),
     "notification_events": _("notification events"),
     "campaign_recipients": _("campaign recipients"),
+    "webhook_deliveries": _("outbound webhook deliveries (our copies)"),
     "admin_history": _("admin history entries"),
     "provider_messages": _("messages and their media at the provider"),
 }

@@ -21,6 +21,7 @@ from messaging.models import ErasedMessage, Message
 from messaging.selectors import lead_message_ids
 from messaging.services.erase import lead_messaging_erase, provider_messages_delete, stored_files_delete
 from notifications.services import lead_events_erase
+from webhooks.services import lead_deliveries_erase
 
 from .models import ErasureJob, ErasureReceipt, PendingFileDeletion
 from .selectors import KINDS, phone_hmac
@@ -68,6 +69,7 @@ def lead_erase(*, lead: Lead, requester: Requester) -> ErasureReceipt:
         counts = {
             "campaign_recipients": lead_recipients_erase(lead_id=locked.pk),
             "notification_events": lead_events_erase(lead_id=locked.pk),
+            "webhook_deliveries": lead_deliveries_erase(lead_id=locked.pk),
             "admin_history": audit_history_erase(model=Lead, object_ids=[locked.pk])
             + audit_history_erase(model=Message, object_ids=message_ids),
         }

@@ -14,6 +14,7 @@ from accounts.services import idempotent_requests_prune
 from happycrm.pruning import PRUNE_BATCH
 from messaging.services.provider_log import provider_logs_prune, webhook_events_prune
 from notifications.services import events_prune
+from webhooks.services import deliveries_prune
 
 from .models import PruneRun
 
@@ -43,6 +44,12 @@ KINDS = (
         _("API answers kept for Idempotency-Key"),
         "RETENTION_IDEMPOTENT_REQUESTS_DAYS",
         idempotent_requests_prune,
+    ),
+    Kind(
+        "webhook_deliveries",
+        _("Finished outbound webhook deliveries"),
+        "RETENTION_WEBHOOK_DELIVERIES_DAYS",
+        deliveries_prune,
     ),
 )
 KIND_LABELS = {kind.key: kind.label for kind in KINDS}

@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "retention",
     "dashboard",
     "encryption",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -210,6 +211,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "queue_order_strategy": "priority",
 }
 CAMPAIGN_QUEUE = "campaigns"
+# Outbound webhooks (the webhooks app) go to a queue and a worker of their own (the Procfile's `hooks`): a slow
+# receiver holds that worker only, never a send or an inbound webhook.
+WEBHOOK_QUEUE = "webhooks"
+CELERY_TASK_ROUTES = {"webhooks.*": {"queue": WEBHOOK_QUEUE}}
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 CELERY_BEAT_SCHEDULE = {
     "sweep-webhook-events": {"task": "messaging.sweep_webhook_events", "schedule": 60.0},
@@ -221,6 +226,10 @@ CELERY_BEAT_SCHEDULE = {
     "retention-prune": {"task": "retention.prune", "schedule": 3600.0},
     "retry-erased-files": {"task": "privacy.retry_pending_file_deletions", "schedule": 900.0},
     "requeue-lead-imports": {"task": "leads.requeue_imports", "schedule": 300.0},
+    # New events become outbound webhook deliveries within two seconds; a delivery whose retry is due (or whose
+    # queued task was lost) is sent again by the sweep.
+    "dispatch-webhooks": {"task": "webhooks.dispatch", "schedule": 2.0},
+    "retry-webhook-deliveries": {"task": "webhooks.retry_due", "schedule": 30.0},
 }
 
 if REDIS_URL:
@@ -262,7 +271,13 @@ RETENTION_PROVIDER_LOGS_DAYS = env.int(
     "RETENTION_PROVIDER_LOGS_DAYS", default=env.int("PROVIDER_LOG_RETENTION_DAYS", default=14)
 )
 RETENTION_IDEMPOTENT_REQUESTS_DAYS = 1  # the API keeps an Idempotency-Key's answer for a day, as it promises
-for _name in ("RETENTION_WEBHOOK_EVENTS_DAYS", "RETENTION_NOTIFICATION_EVENTS_DAYS", "RETENTION_PROVIDER_LOGS_DAYS"):
+RETENTION_WEBHOOK_DELIVERIES_DAYS = env.int("RETENTION_WEBHOOK_DELIVERIES_DAYS", default=14)  # finished ones only
+for _name in (
+    "RETENTION_WEBHOOK_EVENTS_DAYS",
+    "RETENTION_NOTIFICATION_EVENTS_DAYS",
+    "RETENTION_PROVIDER_LOGS_DAYS",
+    "RETENTION_WEBHOOK_DELIVERIES_DAYS",
+):
     if globals()[_name] < 1:
         raise ImproperlyConfigured(f"{_name} must be a number of days, at least 1.")
 
@@ -280,6 +295,9 @@ MESSAGE_ENCRYPTION_KEYS = env.list("MESSAGE_ENCRYPTION_KEYS", default=[])
 # Outbound requests to addresses that came from input (media URLs, later webhooks) never reach our own
 # networks (happycrm.outbound_http); these CIDRs are let through all the same, e.g. "10.0.5.0/24". Empty by default.
 OUTBOUND_HTTP_ALLOWED_NETWORKS = env.list("OUTBOUND_HTTP_ALLOWED_NETWORKS", default=[])
+# Outbound webhooks to https:// URLs only (their bodies carry leads' numbers and messages); production defaults
+# to true.
+WEBHOOK_HTTPS_ONLY = env.bool("WEBHOOK_HTTPS_ONLY", default=False)
 
 # Content Security Policy (django-csp 4): our pages load scripts, styles and connections from our own origin
 # only, and no site may frame them. The admin alone adds inline styles (happycrm.csp); attachments are served
@@ -409,9 +427,13 @@ LOGGING = {
             "json_ensure_ascii": False,
         },
     },
-    # Tasks that log one summary line per batch instead of Celery's per-task "received" and "succeeded" lines.
+    # Tasks that log one summary line per batch instead of Celery's per-task "received" and "succeeded" lines, or
+    # whose every run is a row to read (an outbound webhook's delivery, in the admin).
     "filters": {
-        "quiet_tasks": {"()": "happycrm.logfilters.QuietTaskLines", "tasks": ["messaging.process_webhook_events"]},
+        "quiet_tasks": {
+            "()": "happycrm.logfilters.QuietTaskLines",
+            "tasks": ["messaging.process_webhook_events", "webhooks.deliver", "webhooks.dispatch"],
+        },
         "request_id": {"()": "happycrm.request_id.RequestIdFilter"},
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]}},

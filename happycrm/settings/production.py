@@ -47,6 +47,8 @@ SILENCED_SYSTEM_CHECKS = [
     *([] if SECURE_HSTS_PRELOAD else ["security.W021"]),
 ]
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# An outbound webhook's body (a lead's number, a message) never crosses the network in the clear.
+WEBHOOK_HTTPS_ONLY = env.bool("WEBHOOK_HTTPS_ONLY", default=True)
 CSRF_TRUSTED_ORIGINS = [PUBLIC_BASE_URL] if PUBLIC_BASE_URL else []
 
 # Static files (the admin's too) served by the app itself, hashed and compressed.

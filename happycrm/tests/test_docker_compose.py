@@ -53,12 +53,13 @@ def as_started(command: str) -> str:
 
 def test_the_procfile_declares_each_process_once():
     processes = procfile()
-    assert set(processes) == {"release", "web", "stream", "worker", "bulk", "beat"}
+    assert set(processes) == {"release", "web", "stream", "worker", "bulk", "hooks", "beat"}
     assert processes["web"] == "gunicorn happycrm.wsgi:application"  # settings from gunicorn.conf.py
     assert processes["stream"].startswith("uvicorn happycrm.asgi:application ")
     assert "--port ${PORT:-8001}" in processes["stream"]
     assert processes["worker"] == "celery -A happycrm worker --loglevel INFO --queues celery"
     assert processes["bulk"].startswith("celery -A happycrm worker --loglevel INFO --queues campaigns ")
+    assert processes["hooks"].startswith("celery -A happycrm worker --loglevel INFO --queues webhooks ")
     assert processes["beat"].startswith("celery -A happycrm beat")
     assert "nice" not in " ".join(processes.values())  # the worker runs at normal priority
 

@@ -19,6 +19,7 @@ APPS = [
     "privacy",
     "retention",
     "templates_app",
+    "webhooks",
 ]
 TWILIO_PACKAGE = "messaging.backends.twilio"
 

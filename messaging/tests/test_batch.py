@@ -70,8 +70,9 @@ def mixed_batch(size):
 def test_a_mixed_batch_takes_the_same_number_of_queries_whatever_its_size(size, django_assert_max_num_queries):
     event_ids, _, sent = mixed_batch(size)
 
-    # 23 on PostgreSQL at every size; SQLite splits an insert at 999 parameters (3 more at the Batcher's 100).
-    with django_assert_max_num_queries(23 if connection.vendor == "postgresql" else 26) as queries:
+    # 24 on PostgreSQL at every size (the new leads' lead_created events one insert); SQLite splits an insert at
+    # 999 parameters (3 more at the Batcher's 100).
+    with django_assert_max_num_queries(24 if connection.vendor == "postgresql" else 27) as queries:
         batch = webhook_events_process(event_ids=event_ids)
 
     # One transaction: the batch's own savepoint, none per event.
@@ -87,6 +88,7 @@ def test_a_mixed_batch_takes_the_same_number_of_queries_whatever_its_size(size, 
     assert set(Message.objects.filter(pk__in=[m.pk for m in sent]).values_list("status", flat=True)) == {S.DELIVERED}
     assert Event.objects.filter(type=Event.Type.NEW_MESSAGE).count() == size
     assert Event.objects.filter(type=Event.Type.STATUS_UPDATE).count() == size
+    assert Event.objects.filter(type=Event.Type.LEAD_CREATED).count() == size // 2  # one per new number
 
 
 def test_one_sid_twice_in_a_batch_is_stored_once():
@@ -223,7 +225,7 @@ def test_celerys_own_lines_for_the_batch_task_are_filtered_out():
     """The LOGGING filter on Celery's loggers: the batch task's "received" and "succeeded" lines go, others stay."""
     quiet = QuietTaskLines(tasks=["messaging.process_webhook_events"])
     configured = next(f for f in logging.getLogger("celery.app.trace").filters if isinstance(f, QuietTaskLines))
-    assert configured.tasks == quiet.tasks
+    assert quiet.tasks <= configured.tasks  # the outbound webhooks' sends are quiet too
 
     def record(msg, name):
         return logging.LogRecord("celery.app.trace", logging.INFO, "", 0, msg, ({"name": name, "id": "1"},), None)

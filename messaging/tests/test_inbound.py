@@ -153,8 +153,7 @@ def test_new_message_event_is_recorded_for_the_agents(post_webhook):
     post_webhook(whatsapp_text(body="Merhaba", profile_name="Deniz"))
     message = Message.objects.get()
     assert message.is_notification_sent
-    event = Event.objects.get()
-    assert event.type == Event.Type.NEW_MESSAGE
+    event = Event.objects.get(type=Event.Type.NEW_MESSAGE)
     assert event.message == message
     assert event.payload["body"] == "Merhaba"
     assert event.payload["lead_name"] == "Deniz"

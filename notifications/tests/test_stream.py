@@ -440,3 +440,27 @@ def test_the_stream_refuses_as_the_api_does_for_tokens_and_under_api(server, use
     agent.is_active = False
     agent.save()
     assert refusal(API_URL, Authorization=f"Bearer {secret}")[0] == 401
+
+
+def test_a_lead_created_event_is_a_named_event_the_pages_do_not_listen_to(server, session_for):
+    """Recorded for the outbound webhooks: a page's EventSource drops a named event it has no listener for (never
+    `message`), and the event's id still moves the page's resume point on."""
+    from pathlib import Path
+
+    from django.conf import settings
+
+    from leads.services import events_leads_created
+    from leads.tests.factories import LeadFactory
+
+    _, session = session_for("agent")
+    lead = LeadFactory()
+    stream = open_stream(server, session)
+    settled(server)
+    with transaction.atomic():
+        events_leads_created(leads=[lead])
+    created = Event.objects.get(type=Event.Type.LEAD_CREATED)
+    message = stream.events()
+    assert (message["id"], message["event"]) == (str(created.pk), "lead_created")
+    stream.close()
+    script = (Path(settings.BASE_DIR) / "messaging/inbox/static/inbox/js/inbox.js").read_text()
+    assert 'on("lead_created"' not in script and "onmessage" not in script

@@ -12,6 +12,7 @@ from messaging.models import Message
 from messaging.selectors import lead_message_ids, lead_messaging_counts
 from notifications.selectors import lead_events_count
 from privacy.models import ErasureReceipt
+from webhooks.selectors import lead_deliveries_count
 
 # The kinds a receipt counts, in the order the confirmation page and the receipt list them.
 KINDS = (
@@ -23,6 +24,7 @@ KINDS = (
     "provider_logs",
     "notification_events",
     "campaign_recipients",
+    "webhook_deliveries",
     "admin_history",
     "provider_messages",
 )
@@ -42,6 +44,7 @@ def lead_erase_counts(*, lead: Lead) -> dict[str, int]:
     counts = {"leads": 1, **lead_messaging_counts(lead_id=lead.pk, e164=lead.phone)}
     counts["notification_events"] = lead_events_count(lead_id=lead.pk)
     counts["campaign_recipients"] = lead_recipients_count(lead_id=lead.pk)
+    counts["webhook_deliveries"] = lead_deliveries_count(lead_id=lead.pk)
     message_ids = lead_message_ids(lead_id=lead.pk)
     counts["admin_history"] = audit_history_count(model=Lead, object_ids=[lead.pk]) + audit_history_count(
         model=Message, object_ids=message_ids

@@ -66,6 +66,7 @@ def test_one_run_prunes_each_kind_by_its_age_and_records_it(rows):
         "notification_events": 1,
         "provider_logs": 1,
         "idempotent_requests": 1,
+        "webhook_deliveries": 0,
     }
     assert run.results["webhook_events"]["days"] == 30
     for row in rows["gone"]:

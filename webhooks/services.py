@@ -1,0 +1,431 @@
+"""Outbound webhooks: subscriptions saved, events turned into deliveries, deliveries sent, retried and given up.
+
+The events come from the notifications feed (its ascending id is the dispatcher's cursor): the apps that record
+them know nothing of webhooks. Each delivery is POSTed, signed, through the outbound guard (the address checked
+again at every attempt, no redirect followed), by the `hooks` worker on a queue of its own.
+"""
+
+import datetime
+import hashlib
+import hmac
+import json
+import logging
+import random
+import secrets
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Subquery
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from happycrm.crypto_rows import REWRITE_BATCH, model_key_counts, model_rewrite
+from happycrm.outbound_http import OutboundRequestFailed, OutboundRequestRefused, guarded_post, url_refusal
+from happycrm.pruning import PRUNE_BATCH, prune_by_key_batches
+from happycrm.queue import send
+from notifications.models import Event
+
+from .models import PING, Delivery, DispatchCursor, Subscription, WebhookEvent
+from .selectors import UNFINISHED, deliveries_due, events_payloads, subscriptions_wanting
+
+logger = logging.getLogger(__name__)
+
+DELIVER_TASK = "webhooks.deliver"
+USER_AGENT = "HappyCRM-Webhooks/1"
+SECRET_PREFIX = "whsec_"  # noqa: S105 -- the prefix of generated secrets
+SECRET_MIN_LENGTH = 16
+
+TIMEOUT = (5.0, 10.0)  # connect, read (seconds)
+DEADLINE = 15.0  # the whole exchange
+RESPONSE_KEPT = 4096  # bytes of the receiver's answer kept (and read)
+# Seconds before each retry (after the 1st, 2nd, … failed attempt), each ±10%: about 7.5 hours in all.
+BACKOFF = (30, 120, 600, 3600, 6 * 3600)
+MAX_ATTEMPTS = len(BACKOFF) + 1
+# Consecutive deliveries that failed every attempt before the subscription is disabled: the receiver has been
+# failing for at least the whole back-off, ten times over.
+DISABLE_AFTER = 10
+LEASE = datetime.timedelta(seconds=60)  # an attempt's claim; a worker lost mid-attempt is taken over after it
+DISPATCH_BATCH = 500
+DISPATCH_BATCHES = 20  # per run; the next run (2 s later) continues
+# An event id skipped over (a gap) may belong to a transaction not committed yet: wait this long for it before
+# taking it as rolled back.
+GAP_WAIT = datetime.timedelta(seconds=5)
+RETRY_SWEEP_LIMIT = 1000
+
+FINISHED = (Delivery.Status.SUCCEEDED, Delivery.Status.FAILED)
+
+
+class SubscriptionRefused(Exception):
+    """A subscription that cannot be saved as asked: the field and a sentence for its owner."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+class ResendRefused(Exception):
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def secret_generate() -> str:
+    return SECRET_PREFIX + secrets.token_urlsafe(32)
+
+
+def signature(*, secret: str, timestamp: str, body: bytes) -> str:
+    """`sha256=` and the hex HMAC-SHA256, under the subscription's secret, of `<timestamp>.<body>`."""
+    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    return f"sha256={digest}"
+
+
+def url_refusal_reason(url: str) -> str | None:
+    """Why deliveries cannot go to `url` (the guard's rules, https only when WEBHOOK_HTTPS_ONLY), or None."""
+    if settings.WEBHOOK_HTTPS_ONLY and urlsplit(url).scheme.lower() != "https":
+        return _("only https:// URLs receive webhooks here")
+    return url_refusal(url)
+
+
+def _events_clean(events) -> list[str]:
+    wanted = set(events or ())
+    unknown = wanted - set(WebhookEvent.values)
+    if unknown:
+        raise SubscriptionRefused("events", _("Unknown events: %(names)s.") % {"names": ", ".join(sorted(unknown))})
+    if not wanted:
+        raise SubscriptionRefused("events", _("Choose at least one event."))
+    return [name for name in WebhookEvent.values if name in wanted]
+
+
+def subscription_check(*, subscription: Subscription, secret: str = "") -> list[str]:
+    """Refuse (SubscriptionRefused) what cannot be saved: no or unknown events, a short secret, a URL the guard
+    refuses, checked when it is new or changed or the subscription is being enabled again. Returns the events in
+    their usual order. The admin's form calls it to show the refusal beside the field."""
+    events = _events_clean(subscription.events)
+    if secret and len(secret) < SECRET_MIN_LENGTH:
+        raise SubscriptionRefused(
+            "secret", _("A secret needs at least %(count)d characters.") % {"count": SECRET_MIN_LENGTH}
+        )
+    before = _stored(subscription)
+    if before is None or before["url"] != subscription.url or _enabling(subscription, before):
+        reason = url_refusal_reason(subscription.url)
+        if reason:
+            raise SubscriptionRefused("url", _("This URL cannot receive webhooks: %(reason)s.") % {"reason": reason})
+    return events
+
+
+def _stored(subscription: Subscription) -> dict | None:
+    if subscription._state.adding:
+        return None
+    return Subscription.objects.filter(pk=subscription.pk).values("url", "is_active").first()
+
+
+def _enabling(subscription: Subscription, before: dict | None) -> bool:
+    return subscription.is_active and (before is None or not before["is_active"])
+
+
+def subscription_save(*, subscription: Subscription, secret: str = "") -> Subscription:
+    """Save a subscription made or edited (the admin, the API), checked first (`subscription_check`). A new one
+    without `secret` gets a generated one; enabling one again clears why it was disabled and its failures."""
+    subscription.events = subscription_check(subscription=subscription, secret=secret)
+    before = _stored(subscription)
+    if secret:
+        subscription.secret = secret
+    elif subscription._state.adding:
+        subscription.secret = secret_generate()
+    if _enabling(subscription, before):
+        subscription.disabled_reason, subscription.disabled_at, subscription.failure_count = "", None, 0
+    elif before is not None and before["is_active"] and not subscription.is_active:
+        subscription.disabled_at = timezone.now()
+    subscription.save()
+    return subscription
+
+
+def subscription_delete(*, subscription: Subscription) -> None:
+    """The subscription and its deliveries (a queued attempt finds nothing left to send)."""
+    subscription.delete()
+
+
+# The dispatcher.
+
+
+def _cursor_locked() -> DispatchCursor | None:
+    """The cursor, locked for this transaction; None while another dispatcher holds it."""
+    cursor = DispatchCursor.objects.select_for_update(skip_locked=True).filter(pk=1).first()
+    if cursor is None and not DispatchCursor.objects.filter(pk=1).exists():
+        # Only after a database was emptied: start from now, as the migration did.
+        newest = Event.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+        DispatchCursor.objects.bulk_create([DispatchCursor(pk=1, position=newest)], ignore_conflicts=True)
+    return cursor
+
+
+def _readable(events: list[Event], position: int, now) -> list[Event]:
+    """The events up to the first recent gap in the ids: an id in it may still commit, and must not be passed."""
+    readable, expected = [], position + 1
+    for event in events:
+        if event.pk != expected and event.created_at > now - GAP_WAIT:
+            break
+        readable.append(event)
+        expected = event.pk + 1
+    return readable
+
+
+def deliveries_dispatch(*, batch_size: int = DISPATCH_BATCH, max_batches: int = DISPATCH_BATCHES) -> int:
+    """Turn the events recorded since the cursor into deliveries for the active subscriptions that want them, in
+    batches (one insert each), and queue their sends. One dispatcher at a time (the cursor's row lock; another
+    returns at once). With no active subscription it only moves the cursor to the newest event."""
+    created = 0
+    for _batch in range(max_batches):
+        made, more = _dispatch_batch(batch_size)
+        created += made
+        if not more:
+            break
+    return created
+
+
+def _dispatch_batch(batch_size: int) -> tuple[int, bool]:
+    wanting = subscriptions_wanting()
+    if not wanting:
+        newest = Subquery(Event.objects.order_by("-pk").values("pk")[:1])
+        DispatchCursor.objects.filter(pk=1, position__lt=newest).update(position=newest)  # no write when idle
+        return 0, False
+    with transaction.atomic():
+        cursor = _cursor_locked()
+        if cursor is None:
+            return 0, False
+        events = list(Event.objects.filter(pk__gt=cursor.position).order_by("pk")[:batch_size])
+        readable = _readable(events, cursor.position, timezone.now())
+        if not readable:
+            return 0, False
+        built = events_payloads(events=readable)
+        rows = [
+            Delivery(
+                subscription_id=subscription_id,
+                event=item.event,
+                event_id=event.pk,
+                lead_id=item.lead_id,
+                payload=item.payload,
+            )
+            for event in readable  # in the feed's order
+            if (item := built.get(event.pk))
+            for subscription_id in wanting.get(item.event, ())
+        ]
+        deliveries = Delivery.objects.bulk_create(rows)
+        DispatchCursor.objects.filter(pk=1).update(position=readable[-1].pk)
+        ids = [delivery.pk for delivery in deliveries]
+        transaction.on_commit(lambda: _queue(ids))
+    return len(rows), len(readable) == batch_size
+
+
+def _queue(delivery_ids) -> None:
+    for pk in delivery_ids:
+        send(DELIVER_TASK, pk)  # a send that fails is picked up by the retry sweep
+
+
+def deliveries_retry_due(*, limit: int = RETRY_SWEEP_LIMIT) -> int:
+    """Queue the deliveries whose attempt is due: retries whose time came, and sends whose task was lost."""
+    ids = deliveries_due(now=timezone.now(), limit=limit)
+    _queue(ids)
+    return len(ids)
+
+
+# Sending.
+
+
+@dataclass(frozen=True)
+class Outcome:
+    ok: bool
+    status: int | None
+    body: str
+    error: str
+    duration_ms: int
+
+
+def _post(*, subscription: Subscription, delivery: Delivery) -> Outcome:
+    body = json.dumps(delivery.payload, ensure_ascii=False, separators=(",", ":")).encode()
+    timestamp = str(int(time.time()))
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        "X-HappyCRM-Event": delivery.event,
+        "X-HappyCRM-Delivery": str(delivery.delivery_id),
+        "X-HappyCRM-Timestamp": timestamp,
+        "X-HappyCRM-Signature": signature(secret=subscription.secret, timestamp=timestamp, body=body),
+    }
+    started = time.monotonic()
+    status, text, error = None, "", ""
+    try:
+        if settings.WEBHOOK_HTTPS_ONLY and urlsplit(subscription.url).scheme.lower() != "https":
+            raise OutboundRequestRefused(_("only https:// URLs receive webhooks here"))
+        response = guarded_post(
+            subscription.url, body=body, headers=headers, timeout=TIMEOUT, deadline=DEADLINE, max_bytes=RESPONSE_KEPT
+        )
+    except OutboundRequestRefused as exc:
+        error = _("Refused: %(reason)s") % {"reason": exc.reason}
+    except OutboundRequestFailed as exc:
+        error = str(exc)
+    else:
+        status = response.status
+        text = response.content.decode("utf-8", errors="replace").replace("\x00", "")
+        if 300 <= status < 400:
+            location = response.headers.get("Location", "")
+            error = _("Redirect not followed (HTTP %(status)d to %(location)s).") % {
+                "status": status,
+                "location": location[:500] or "-",
+            }
+        elif not 200 <= status < 300:
+            error = _("The receiver answered HTTP %(status)d.") % {"status": status}
+    duration = round((time.monotonic() - started) * 1000)
+    return Outcome(ok=not error, status=status, body=text, error=error, duration_ms=duration)
+
+
+def _claim(delivery_pk) -> bool:
+    """Take the delivery's next attempt: one conditional update, so two workers never both send it."""
+    now = timezone.now()
+    return bool(
+        Delivery.objects.filter(pk=delivery_pk, status__in=UNFINISHED, next_attempt_at__lte=now).update(
+            attempts=F("attempts") + 1, next_attempt_at=now + LEASE
+        )
+    )
+
+
+def _backoff(attempts: int) -> datetime.timedelta:
+    seconds = BACKOFF[min(attempts, len(BACKOFF)) - 1]
+    return datetime.timedelta(seconds=seconds * random.uniform(0.9, 1.1))  # noqa: S311 -- jitter, not a secret
+
+
+def delivery_attempt(*, delivery_pk) -> Delivery | None:
+    """One attempt at a delivery, if it is due and no other worker has it: 2xx succeeds; anything else is retried
+    after the back-off, and after MAX_ATTEMPTS fails. DISABLE_AFTER failed deliveries in a row disable the
+    subscription, with the last error as the reason. Returns the delivery, or None when there was nothing to do."""
+    if not _claim(delivery_pk):
+        return None
+    delivery = Delivery.objects.select_related("subscription").filter(pk=delivery_pk).first()
+    if delivery is None:
+        return None  # its subscription was deleted meanwhile
+    subscription = delivery.subscription
+    if not subscription.is_active:
+        disabled = Outcome(ok=False, status=None, body="", error=_("The subscription is disabled."), duration_ms=0)
+        _finish(delivery, disabled, retry=False)
+        return delivery
+    _finish(delivery, _post(subscription=subscription, delivery=delivery), retry=True)
+    return delivery
+
+
+def _finish(delivery: Delivery, outcome: Outcome, *, retry: bool) -> None:
+    now = timezone.now()
+    fields = {
+        "response_status": outcome.status,
+        "response_body": outcome.body,
+        "error": outcome.error,
+        "duration_ms": outcome.duration_ms,
+    }
+    if outcome.ok:
+        fields.update(status=Delivery.Status.SUCCEEDED, finished_at=now, next_attempt_at=None)
+    elif retry and delivery.attempts < MAX_ATTEMPTS:
+        fields.update(status=Delivery.Status.RETRYING, next_attempt_at=now + _backoff(delivery.attempts))
+    else:
+        fields.update(status=Delivery.Status.FAILED, finished_at=now, next_attempt_at=None)
+    for name, value in fields.items():
+        setattr(delivery, name, value)
+    delivery.save(update_fields=list(fields))
+    if delivery.event == PING:
+        return  # a ping tells its sender; it does not count for or against the subscription
+    if outcome.ok:
+        if delivery.subscription.failure_count:  # as read with the delivery: no write while all is well
+            Subscription.objects.filter(pk=delivery.subscription_id).update(failure_count=0)
+    elif delivery.status == Delivery.Status.FAILED and retry:
+        _failure_count(delivery.subscription_id, outcome.error, now)
+
+
+def _failure_count(subscription_id, error: str, now) -> None:
+    Subscription.objects.filter(pk=subscription_id).update(failure_count=F("failure_count") + 1)
+    reason = _("Disabled after %(count)d failed deliveries in a row; the last one: %(error)s") % {
+        "count": DISABLE_AFTER,
+        "error": error,
+    }
+    disabled = Subscription.objects.filter(pk=subscription_id, is_active=True, failure_count__gte=DISABLE_AFTER).update(
+        is_active=False, disabled_reason=reason, disabled_at=now
+    )
+    if disabled:
+        logger.warning("Webhook subscription %s disabled: %s", subscription_id, error)
+
+
+def subscription_ping(*, subscription: Subscription) -> Delivery:
+    """Send a `ping` now, through the same path as every delivery (signed, guarded), once: what the receiver
+    answered is on the returned delivery. A disabled subscription may be pinged (to check before enabling it)."""
+    now = timezone.now()
+    delivery = Delivery.objects.create(
+        subscription=subscription,
+        event=PING,
+        payload={
+            "event": PING,
+            "event_id": None,
+            "occurred_at": now.isoformat(),
+            "data": {"subscription_id": str(subscription.pk), "name": subscription.name},
+        },
+        attempts=1,
+        next_attempt_at=now + LEASE,  # claimed from the start: the sweep leaves it alone
+    )
+    _finish(delivery, _post(subscription=subscription, delivery=delivery), retry=False)
+    return delivery
+
+
+def delivery_resend(*, delivery: Delivery) -> Delivery:
+    """A new delivery of the same payload (the same event id, a new delivery id), queued now: the original keeps
+    its own record. Refused while the subscription is disabled."""
+    subscription = delivery.subscription
+    if not subscription.is_active:
+        raise ResendRefused(_("The subscription is disabled: enable it first."))
+    with transaction.atomic():
+        copy = Delivery.objects.create(
+            subscription=subscription,
+            event=delivery.event,
+            event_id=delivery.event_id,
+            lead_id=delivery.lead_id,
+            payload=delivery.payload,
+        )
+        transaction.on_commit(lambda: _queue([copy.pk]))
+    return copy
+
+
+# Retention, erasure, encryption.
+
+
+def deliveries_prune(*, older_than: datetime.timedelta, batch_size: int = PRUNE_BATCH, dry_run: bool = False) -> int:
+    """Finished deliveries older than the retention (RETENTION_WEBHOOK_DELIVERIES_DAYS), oldest first through the
+    index on when they finished (retries finish out of id order); unfinished ones stay however old."""
+    return prune_by_key_batches(
+        Delivery.objects.filter(status__in=FINISHED),
+        field="finished_at",
+        cutoff=timezone.now() - older_than,
+        batch_size=batch_size,
+        dry_run=dry_run,
+    )
+
+
+def lead_deliveries_erase(*, lead_id) -> int:
+    """The deliveries about a lead, for its erasure (their payloads hold its number and messages)."""
+    deleted, _ = Delivery.objects.filter(lead_id=lead_id).delete()
+    return deleted
+
+
+def webhooks_key_counts() -> dict[str, Counter]:
+    """The secrets, payloads and answers per encryption key, for `manage.py encryption status`."""
+    counts = {}
+    for model, label in ((Subscription, "webhook_subscription"), (Delivery, "webhook_delivery")):
+        counts.update({f"{label}.{name}": counter for name, counter in model_key_counts(model).items()})
+    return counts
+
+
+def webhooks_reencrypt(*, batch_size: int = REWRITE_BATCH, progress: Callable[[str, int], None] | None = None) -> int:
+    done = 0
+    for model, label in ((Subscription, "webhook_subscription"), (Delivery, "webhook_delivery")):
+        report = progress and (lambda n, label=label: progress(label, n))
+        done += model_rewrite(model, batch_size=batch_size, progress=report)
+    return done

@@ -1,0 +1,23 @@
+"""Thin Celery wrappers on the webhooks queue (CELERY_TASK_ROUTES): they take ids and are safe to run twice (an
+attempt is claimed by a conditional update; the dispatcher holds the cursor's lock)."""
+
+from celery import shared_task
+
+from .services import deliveries_dispatch, deliveries_retry_due, delivery_attempt
+
+
+@shared_task(name="webhooks.dispatch")
+def dispatch() -> int:
+    return deliveries_dispatch()
+
+
+# The lowest priority on the queue: a backlog of sends never holds up the dispatcher or the retry sweep (the Redis
+# transport serves a queue's higher priorities first).
+@shared_task(name="webhooks.deliver", priority=9)
+def deliver(delivery_pk: int) -> None:
+    delivery_attempt(delivery_pk=delivery_pk)
+
+
+@shared_task(name="webhooks.retry_due")
+def retry_due() -> int:
+    return deliveries_retry_due()
