@@ -18,29 +18,9 @@ from leads.admin import LeadAdmin
 from leads.models import Lead
 
 from .models import ErasureJob, ErasureReceipt, PendingFileDeletion
-from .selectors import KINDS, lead_erase_counts
+from .selectors import KIND_LABELS, KINDS, OUTCOME_LABELS, lead_erase_counts
 from .selectors.export import export_filename, lead_export, leads_export
 from .services import LeadAlreadyGone, Requester, lead_erase, leads_erase_start, provider_summary
-
-KIND_LABELS = {
-    "leads": _("leads"),
-    "messages": _("messages"),
-    "attachments": _("attachments"),
-    "files": _("stored files (local disk or S3)"),
-    "webhook_events": _("raw webhook events"),
-    "provider_logs": _("provider log entries"),
-    "notification_events": _("notification events"),
-    "campaign_recipients": _("campaign recipients"),
-    "webhook_deliveries": _("outbound webhook deliveries (our copies)"),
-    "admin_history": _("admin history entries"),
-    "provider_messages": _("messages and their media at the provider"),
-}
-OUTCOME_LABELS = {
-    "deleted": _("deleted"),
-    "absent": _("not there (already gone)"),
-    "failed": _("failed"),
-    "unsupported": _("nothing kept"),
-}
 
 
 def counts_html(counts: dict) -> str:

@@ -2,6 +2,7 @@
 answered with the receipt. The lead resource as the apps before this one serve it, with a delete; leads knows
 nothing of privacy."""
 
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_field
 from rest_framework import serializers
@@ -13,37 +14,21 @@ from happycrm.rest import serializers as rest
 from messaging.api import LeadViewSet as MessagingLeadViewSet
 
 from .models import ErasureReceipt
-from .selectors import KINDS
+from .selectors import KIND_LABELS, KINDS, OUTCOME_LABELS
 from .services import LeadAlreadyGone, Requester, lead_erase, provider_summary
-
-KIND_HELP = {
-    "leads": _("Leads."),
-    "messages": _("Messages."),
-    "attachments": _("Attachments."),
-    "files": _("Stored files (local disk or S3)."),
-    "webhook_events": _("Raw webhook events."),
-    "provider_logs": _("Provider log entries."),
-    "notification_events": _("Notification events."),
-    "campaign_recipients": _("Campaign recipients."),
-    "admin_history": _("Admin history entries."),
-    "provider_messages": _("Messages and their media at the provider."),
-}
-OUTCOME_HELP = {
-    "deleted": _("Deleted at the provider."),
-    "absent": _("Not there (already gone)."),
-    "failed": _("The provider's deletion failed."),
-    "unsupported": _("The provider keeps nothing to delete."),
-}
 
 ErasedCountsSerializer = type(
     "ErasedCountsSerializer",
     (serializers.Serializer,),
-    {kind: serializers.IntegerField(help_text=KIND_HELP[kind]) for kind in KINDS},
+    {kind: serializers.IntegerField(help_text=capfirst(KIND_LABELS[kind])) for kind in KINDS},
 )
 ProviderOutcomeSerializer = type(
     "ProviderOutcomeSerializer",
     (serializers.Serializer,),
-    {outcome: serializers.IntegerField(required=False, help_text=text) for outcome, text in OUTCOME_HELP.items()},
+    {
+        outcome: serializers.IntegerField(required=False, help_text=capfirst(text))
+        for outcome, text in OUTCOME_LABELS.items()
+    },
 )
 
 

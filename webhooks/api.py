@@ -26,6 +26,7 @@ from accounts.permissions import (
     api_permission,
 )
 from happycrm.audit import audit_record
+from happycrm.rest import serializers as rest
 from happycrm.rest.errors import ApiError
 
 from .models import DELIVERY_EVENTS, Delivery, Subscription, WebhookEvent
@@ -40,7 +41,7 @@ from .services import (
 )
 
 
-class SubscriptionSerializer(serializers.ModelSerializer):
+class SubscriptionSerializer(rest.ModelSerializer):
     name = serializers.CharField(max_length=100, help_text=gettext_lazy("A name for the receiving system."))
     url = serializers.URLField(
         max_length=2000,

@@ -4,6 +4,7 @@ import hashlib
 import hmac
 
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
 from campaigns.selectors import lead_recipients_count
 from happycrm.audit import audit_history_count
@@ -28,6 +29,26 @@ KINDS = (
     "admin_history",
     "provider_messages",
 )
+# What each kind is and each provider outcome means, for the admin's receipts and the API's.
+KIND_LABELS = {
+    "leads": _("leads"),
+    "messages": _("messages"),
+    "attachments": _("attachments"),
+    "files": _("stored files (local disk or S3)"),
+    "webhook_events": _("raw webhook events"),
+    "provider_logs": _("provider log entries"),
+    "notification_events": _("notification events"),
+    "campaign_recipients": _("campaign recipients"),
+    "webhook_deliveries": _("outbound webhook deliveries (our copies)"),
+    "admin_history": _("admin history entries"),
+    "provider_messages": _("messages and their media at the provider"),
+}
+OUTCOME_LABELS = {
+    "deleted": _("deleted"),
+    "absent": _("not there (already gone)"),
+    "failed": _("failed"),
+    "unsupported": _("nothing kept"),
+}
 
 
 def phone_hmac(e164: str) -> str:
