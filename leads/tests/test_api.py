@@ -201,7 +201,7 @@ def test_create_normalises_the_phone_lands_in_the_default_stage_and_is_heard(api
     assert (lead.name, lead.phone, lead.stage.is_default, lead.is_unregistered) == ("Ayşe", PHONE, True, False)
     assert response.json()["id"] == str(lead.pk) and response.json()["phone"] == PHONE
     assert response.json()["stage_name"] == lead.stage.name
-    assert Event.objects.filter(type=Event.Type.LEAD_CHANGED, lead_id=lead.pk).exists()
+    assert Event.objects.filter(type=Event.Type.LEAD_CREATED, lead_id=lead.pk).exists()
 
 
 def test_create_in_a_given_stage_and_without_a_phone(api):
