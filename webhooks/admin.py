@@ -8,7 +8,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import SEND_WEBHOOK, has_perms
@@ -57,7 +57,7 @@ class SubscriptionForm(forms.ModelForm):
         help_text=Subscription._meta.get_field("url").help_text,
     )
     events = forms.MultipleChoiceField(
-        label=_("events"), choices=WebhookEvent.choices, widget=forms.CheckboxSelectMultiple
+        label=pgettext_lazy("field", "events"), choices=WebhookEvent.choices, widget=forms.CheckboxSelectMultiple
     )
     new_secret = forms.CharField(
         label=_("new signing secret"),
@@ -114,7 +114,7 @@ class SubscriptionAdmin(admin.ModelAdmin):
     def short_url(self, obj):
         return Truncator(obj.url).chars(60)
 
-    @admin.display(description=_("events"))
+    @admin.display(description=pgettext_lazy("field", "events"))
     def events_display(self, obj):
         return ", ".join(obj.events)
 

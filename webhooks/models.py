@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from happycrm.crypto import EncryptedJSONField, EncryptedTextField
 
@@ -34,7 +35,7 @@ class Subscription(models.Model):
     )
     # Signs every delivery; encrypted at rest with the message content's keys (MESSAGE_ENCRYPTION_KEYS).
     secret = EncryptedTextField(_("signing secret"), editable=False)
-    events = models.JSONField(_("events"), default=list)
+    events = models.JSONField(pgettext_lazy("field", "events"), default=list)
     is_active = models.BooleanField(_("active"), default=True)
     disabled_reason = models.TextField(_("why it was disabled"), blank=True)
     disabled_at = models.DateTimeField(_("disabled at"), null=True, blank=True)
@@ -74,11 +75,11 @@ class Delivery(models.Model):
     subscription = models.ForeignKey(
         Subscription, on_delete=models.CASCADE, related_name="deliveries", verbose_name=_("subscription")
     )
-    event = models.CharField(_("event"), max_length=32, choices=DELIVERY_EVENTS)
+    event = models.CharField(pgettext_lazy("field", "event"), max_length=32, choices=DELIVERY_EVENTS)
     # The notifications event it reports (None for a ping): the same on a resend, so a receiver can tell.
     event_id = models.BigIntegerField(_("event number"), null=True, blank=True)
     # The lead it is about (its erasure removes the deliveries too); None for a campaign's or a ping.
-    lead_id = models.UUIDField(_("lead"), null=True, blank=True, db_index=True)
+    lead_id = models.UUIDField(pgettext_lazy("field", "lead"), null=True, blank=True, db_index=True)
     delivery_id = models.UUIDField(_("delivery id"), default=uuid.uuid4, unique=True, editable=False)
     payload = EncryptedJSONField(_("payload"), default=dict)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
