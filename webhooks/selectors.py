@@ -6,7 +6,7 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 
-from django.db.models import Count, Prefetch
+from django.db.models import Count, Prefetch, Q
 
 from campaigns.models import Campaign, CampaignRecipient
 from leads.models import Lead
@@ -192,12 +192,14 @@ def lead_deliveries_count(*, lead_id) -> int:
     return Delivery.objects.filter(lead_id=lead_id).count()
 
 
-def deliveries_due(*, now, limit: int) -> list[int]:
-    """Unfinished deliveries whose attempt is due (a retry's time came, or a queued task was lost), oldest due
-    first, through the partial index of unfinished rows."""
+def deliveries_due(*, now, limit: int, queued_grace) -> list[int]:
+    """Unfinished deliveries whose attempt is due, oldest due first, through the partial index of unfinished rows:
+    retries whose time came, and queued sends no worker took within `queued_grace` (their task was lost, or a
+    lost worker's claim ran out). A send still waiting its turn in the queue is not taken twice."""
     return list(
         Delivery.objects.filter(
-            status__in=[Delivery.Status.PENDING, Delivery.Status.RETRYING], next_attempt_at__lte=now
+            Q(status=Delivery.Status.RETRYING, next_attempt_at__lte=now)
+            | Q(status=Delivery.Status.PENDING, next_attempt_at__lte=now - queued_grace)
         )
         .order_by("next_attempt_at")
         .values_list("pk", flat=True)[:limit]

@@ -56,6 +56,9 @@ DISPATCH_BATCHES = 20  # per run; the next run (2 s later) continues
 # taking it as rolled back.
 GAP_WAIT = datetime.timedelta(seconds=5)
 RETRY_SWEEP_LIMIT = 1000
+# A queued send that no worker took in this long was lost (by the broker, or with a worker mid-attempt): the sweep
+# queues it again. Longer than a burst's backlog takes to drain, so a send waiting its turn is not queued twice.
+QUEUED_GRACE = datetime.timedelta(minutes=5)
 
 FINISHED = (Delivery.Status.SUCCEEDED, Delivery.Status.FAILED)
 
@@ -229,7 +232,12 @@ def _queue(delivery_ids) -> None:
 
 def deliveries_retry_due(*, limit: int = RETRY_SWEEP_LIMIT) -> int:
     """Queue the deliveries whose attempt is due: retries whose time came, and sends whose task was lost."""
-    ids = deliveries_due(now=timezone.now(), limit=limit)
+    now = timezone.now()
+    ids = deliveries_due(now=now, limit=limit, queued_grace=QUEUED_GRACE)
+    # Queued from now: pending, its time now (the claim's condition), lost again only after QUEUED_GRACE.
+    Delivery.objects.filter(pk__in=ids, status__in=UNFINISHED).update(
+        status=Delivery.Status.PENDING, next_attempt_at=now
+    )
     _queue(ids)
     return len(ids)
 

@@ -194,12 +194,20 @@ def test_a_claimed_delivery_is_sent_once_however_many_tasks_run(receiver):
 
 def test_the_sweep_sends_what_is_due_and_only_that(receiver, django_capture_on_commit_callbacks):
     subscription = SubscriptionFactory(url=receiver.url("/ok"))
-    due = delivery_for(subscription)  # its queued task was lost: due since it was made
+    now = timezone.now()
+    lost = delivery_for(subscription)  # its queued task was lost: no worker took it in QUEUED_GRACE
+    Delivery.objects.filter(pk=lost.pk).update(next_attempt_at=now - services.QUEUED_GRACE)
+    waiting = delivery_for(subscription)  # queued a minute ago, waiting its turn behind a burst: not queued twice
+    Delivery.objects.filter(pk=waiting.pk).update(next_attempt_at=now - datetime.timedelta(minutes=1))
+    retry = delivery_for(subscription, status=Delivery.Status.RETRYING)  # its retry's time came
+    Delivery.objects.filter(pk=retry.pk).update(next_attempt_at=now - datetime.timedelta(seconds=1))
     later = delivery_for(subscription, status=Delivery.Status.RETRYING)
-    Delivery.objects.filter(pk=later.pk).update(next_attempt_at=timezone.now() + datetime.timedelta(minutes=5))
+    Delivery.objects.filter(pk=later.pk).update(next_attempt_at=now + datetime.timedelta(minutes=5))
     done = delivery_for(subscription, status=Delivery.Status.SUCCEEDED, next_attempt_at=None)
-    assert deliveries_retry_due() == 1
-    assert [request["headers"]["X-HappyCRM-Delivery"] for request in receiver.requests] == [str(due.delivery_id)]
+    assert deliveries_retry_due() == 2
+    sent = {request["headers"]["X-HappyCRM-Delivery"] for request in receiver.requests}
+    assert sent == {str(lost.delivery_id), str(retry.delivery_id)}
+    assert Delivery.objects.get(pk=waiting.pk).attempts == 0
     assert Delivery.objects.get(pk=done.pk).attempts == 0
     assert Delivery.objects.get(pk=later.pk).attempts == 0
 
