@@ -52,7 +52,11 @@ def test_pages_and_the_api_answer_503_when_the_database_is_down(agent, database_
 
     api = agent.get(reverse("api:webhook-diagnostics"))
     assert api.status_code == 503
-    assert api.json() == {"detail": "The database cannot be reached at the moment. Please try again in a minute."}
+    assert api.json()["error"] == {
+        "code": "database_unavailable",
+        "message": "The database cannot be reached at the moment. Please try again in a minute.",
+        "fields": {},
+    }
     assert anonymous.get(reverse("healthz")).status_code == 200
 
 
