@@ -83,10 +83,6 @@ CREATE_EXAMPLE = {
 }
 
 
-def _counts(**fields):
-    return serializers.DictField(child=serializers.IntegerField(), **fields)
-
-
 class ProgressSerializer(rest.Serializer):
     total = serializers.IntegerField(help_text=gettext_lazy("Recipients."))
     pending = serializers.IntegerField(help_text=gettext_lazy("Not yet given a message by the run."))
@@ -101,8 +97,10 @@ class ProgressSerializer(rest.Serializer):
     )
     percent = serializers.IntegerField(help_text=gettext_lazy("Share sent, failed, skipped or canceled."))
     finished = serializers.BooleanField(help_text=gettext_lazy("Every recipient's outcome is final."))
-    outcomes = _counts(help_text=gettext_lazy("Recipients per outcome: %(values)s.") % {"values": ", ".join(R.values)})
-    message_statuses = _counts(
+    outcomes = rest.CountsField(
+        help_text=gettext_lazy("Recipients per outcome: %(values)s.") % {"values": ", ".join(R.values)}
+    )
+    message_statuses = rest.CountsField(
         help_text=gettext_lazy("The campaign's messages per status: %(values)s.")
         % {"values": ", ".join(MessageStatus.values)}
     )
@@ -237,11 +235,11 @@ class SkippedLeadSerializer(rest.Serializer):
 class DryRunSerializer(rest.Serializer):
     total = serializers.IntegerField(help_text=gettext_lazy("Recipients the campaign would have."))
     sent = serializers.IntegerField(help_text=gettext_lazy("Messages it would send."))
-    sent_by_channel = _counts(
+    sent_by_channel = rest.CountsField(
         help_text=gettext_lazy("Messages per channel: %(values)s.") % {"values": ", ".join(Channel.values)}
     )
     skipped_count = serializers.IntegerField(help_text=gettext_lazy("Recipients it would skip."))
-    skipped_by_outcome = _counts(help_text=gettext_lazy("Skipped recipients per reason."))
+    skipped_by_outcome = rest.CountsField(help_text=gettext_lazy("Skipped recipients per reason."))
     skipped = SkippedLeadSerializer(many=True, help_text=gettext_lazy("The skipped leads (the first 1000)."))
     skipped_listed_all = serializers.BooleanField(help_text=gettext_lazy("Whether `skipped` lists every one."))
     duration_seconds = serializers.FloatField(help_text=gettext_lazy("Sending time at the senders' configured rates."))

@@ -55,12 +55,6 @@ from .views import media_response
 TAG = "messages"
 
 
-class CountsField(serializers.DictField):
-    """A count per name (an outcome, a status)."""
-
-    child = serializers.IntegerField()
-
-
 class DiagnosticsEventsSerializer(rest.Serializer):
     total = serializers.IntegerField(help_text=_("Webhook events stored."))
     pending = serializers.IntegerField(help_text=_("Not processed yet, never tried."))
@@ -68,7 +62,7 @@ class DiagnosticsEventsSerializer(rest.Serializer):
     failed = serializers.IntegerField(help_text=_("Not processed after every attempt: only a re-run by hand retries."))
     rejected = serializers.IntegerField(help_text=_("Processed as impossible to process."))
     unsigned = serializers.IntegerField(help_text=_("Stored while signature validation was off."))
-    processed_by_outcome = CountsField(help_text=_("Processed events per outcome."))
+    processed_by_outcome = rest.CountsField(help_text=_("Processed events per outcome."))
 
 
 class DiagnosticsEventSerializer(rest.Serializer):
@@ -93,7 +87,7 @@ class DiagnosticsMediaFailureSerializer(rest.Serializer):
 
 
 class DiagnosticsMediaSerializer(rest.Serializer):
-    by_status = CountsField(help_text=_("Attachments per status."))
+    by_status = rest.CountsField(help_text=_("Attachments per status."))
     recent_failures = DiagnosticsMediaFailureSerializer(many=True)
 
 

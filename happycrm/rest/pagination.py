@@ -12,6 +12,21 @@ from rest_framework.utils.urls import remove_query_param, replace_query_param
 from .errors import ApiError
 
 
+def query_number(request, name: str, highest: int | None = None) -> int | None:
+    """A query parameter as a whole number from 1 (to `highest`), every value of a repeated one; None if absent.
+    Anything else is 400 on that field (DRF's paginators would quietly use their default)."""
+    values = request.query_params.getlist(name)
+    for raw in values:
+        number = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 100 else 0
+        if not 1 <= number <= (highest or number):
+            if highest:
+                message = _("Must be a whole number from 1 to %(max)d.") % {"max": highest}
+            else:
+                message = _("Must be a whole number from 1.")
+            raise ApiError(message, code="validation_error", fields={name: [message]})
+    return int(values[-1]) if values else None
+
+
 class PagePagination(PageNumberPagination):
     """`?page=N&page_size=M` (1 to max_page_size); the answer gives the count and the next and previous pages. A
     page size that is not such a number is refused (DRF would quietly use the default instead)."""
@@ -20,23 +35,12 @@ class PagePagination(PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 200
 
-    def _number(self, request, name: str, message: str, highest: int | None = None) -> int | None:
-        """The parameter as a whole number from 1 (to `highest`), every value of a repeated one; None if absent."""
-        values = request.query_params.getlist(name)
-        for raw in values:
-            number = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 100 else 0
-            if not 1 <= number <= (highest or number):
-                raise ApiError(message, code="validation_error", fields={name: [message]})
-        return int(values[-1]) if values else None
-
     def get_page_size(self, request):
-        message = _("Must be a whole number from 1 to %(max)d.") % {"max": self.max_page_size}
-        size = self._number(request, self.page_size_query_param, message, self.max_page_size)
+        size = query_number(request, self.page_size_query_param, self.max_page_size)
         return self.page_size if size is None else size
 
     def paginate_queryset(self, queryset, request, view=None):
-        # A page past the last is 404 (DRF's); anything but a page number is 400.
-        self._number(request, self.page_query_param, _("Must be a whole number from 1."))
+        query_number(request, self.page_query_param)  # a page past the last is 404 (DRF's), anything else 400
         return super().paginate_queryset(queryset, request, view)
 
     def get_schema_operation_parameters(self, view):
@@ -71,12 +75,8 @@ class KeysetPagination(BasePagination):
         )
 
     def _limit(self, request) -> int:
-        raw = request.query_params.get("limit")
-        if raw is None:
-            return self.default_limit
-        if not (raw.isascii() and raw.isdigit() and len(raw) <= 4) or not 1 <= int(raw) <= self.max_limit:
-            self._refuse("limit", _("Must be a whole number from 1 to %(max)d.") % {"max": self.max_limit})
-        return int(raw)
+        limit = query_number(request, "limit", self.max_limit)
+        return self.default_limit if limit is None else limit
 
     def _cursor(self, request, resolve: Callable) -> tuple[str | None, object]:
         given = [name for name in self.cursor_params if name in request.query_params]

@@ -62,3 +62,9 @@ class Serializer(StrictTypes, serializers.Serializer):
 
 class ModelSerializer(StrictTypes, serializers.ModelSerializer):
     pass
+
+
+class CountsField(serializers.DictField):
+    """A count per name (an outcome, a status)."""
+
+    child = serializers.IntegerField()
