@@ -259,7 +259,7 @@ def _refusal(exc: SendRefused) -> ApiError:
         parameters=[
             OpenApiParameter("status", OpenApiTypes.STR, enum=Campaign.Status.values, description="Only these.")
         ],
-        examples=[OpenApiExample("A page", value=[CAMPAIGN_EXAMPLE], response_only=True)],
+        examples=[OpenApiExample("A page", value=CAMPAIGN_EXAMPLE, response_only=True)],
     ),
     retrieve=extend_schema(
         summary="One campaign and its progress",

@@ -92,7 +92,7 @@ class TemplateSerializer(rest.ModelSerializer):
                 description="WhatsApp's review.",
             ),
         ],
-        examples=[OpenApiExample("A page", value=[TEMPLATE_EXAMPLE], response_only=True)],
+        examples=[OpenApiExample("A page", value=TEMPLATE_EXAMPLE, response_only=True)],
     ),
     retrieve=extend_schema(
         summary="One template",

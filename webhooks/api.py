@@ -219,7 +219,7 @@ class PermissionsByAction:
         summary="List webhook subscriptions",
         description="Every subscription, by name. Needs `webhooks.view_subscription`.",
         parameters=PAGE_PARAMETERS[:2],
-        examples=[OpenApiExample("A subscription", value=[SUBSCRIPTION_EXAMPLE], response_only=True)],
+        examples=[OpenApiExample("A subscription", value=SUBSCRIPTION_EXAMPLE, response_only=True)],
     ),
     retrieve=extend_schema(
         summary="Read a webhook subscription",
