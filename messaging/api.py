@@ -12,6 +12,7 @@ from drf_spectacular.utils import (
     OpenApiParameter,
     extend_schema,
     extend_schema_field,
+    extend_schema_serializer,
     extend_schema_view,
 )
 from rest_framework import serializers, status
@@ -53,6 +54,7 @@ from .services.outbound import SendRefused, message_send_any
 from .views import media_response
 
 TAG = "messages"
+LEAD_ID_EXAMPLE = "8d5e3a52-2f43-4d6c-bb0e-5b8f0c1d9e77"
 
 
 class DiagnosticsEventsSerializer(rest.Serializer):
@@ -130,6 +132,85 @@ class WebhookDiagnosticsView(APIView):
         description="The webhook's events by state, what failed lately, status callbacks for no known message, "
         "attachments, sends waiting for a worker, the cache and forged requests refused.",
         responses={200: DiagnosticsSerializer},
+        examples=[
+            OpenApiExample(
+                "One event to retry, one refused",
+                value={
+                    "events": {
+                        "total": 1250,
+                        "pending": 2,
+                        "retrying": 1,
+                        "failed": 0,
+                        "rejected": 1,
+                        "unsigned": 0,
+                        "processed_by_outcome": {
+                            "stored": 812,
+                            "duplicate": 4,
+                            "status_applied": 405,
+                            "status_stale": 14,
+                            "unmatched": 11,
+                            "rejected": 1,
+                        },
+                    },
+                    "oldest_unprocessed_at": "2025-05-02T10:04:58Z",
+                    "recent_failures": [
+                        {
+                            "id": "2c7e9a14-5b3d-4f81-a6c2-8d0e1f3a5b79",
+                            "provider": "twilio",
+                            "kind": "inbound",
+                            "message_sid": "SM7d1f0c2b9a8e4d6f5c3b2a1908e7d6c5",
+                            "status": "received",
+                            "received_at": "2025-05-02T10:04:58Z",
+                            "attempts": 1,
+                            "outcome": "",
+                            "last_error": "OperationalError: server closed the connection unexpectedly",
+                            "notes": "",
+                        },
+                        {
+                            "id": "9f4b2d6e-0a1c-4e37-8b5f-6c2d9e1a3f08",
+                            "provider": "twilio",
+                            "kind": "inbound",
+                            "message_sid": "SM0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d",
+                            "status": "received",
+                            "received_at": "2025-05-01T18:20:11Z",
+                            "attempts": 1,
+                            "outcome": "rejected",
+                            "last_error": "Unknown channel 'messenger'.",
+                            "notes": "",
+                        },
+                    ],
+                    "unmatched_status_callbacks": [
+                        {
+                            "id": "5d8a1e3c-7f2b-4c60-9e4d-1b3a5c7e9f02",
+                            "provider": "twilio",
+                            "kind": "status",
+                            "message_sid": "SMf15878d5ac4844aa973d31999a0f755f",
+                            "status": "delivered",
+                            "received_at": "2025-05-02T09:12:40Z",
+                            "attempts": 1,
+                            "outcome": "unmatched",
+                            "last_error": "",
+                            "notes": "",
+                        }
+                    ],
+                    "media": {
+                        "by_status": {"stored": 96, "pending": 1, "failed": 1},
+                        "recent_failures": [
+                            {
+                                "id": "4a6c8e0f-2b4d-4f68-8a0c-2e4f6a8c0e13",
+                                "message_id": "1d3f5b7a-9c2e-4f60-8a4b-6d8f0b2c4e57",
+                                "status": "failed",
+                                "attempts": 1,
+                                "error": "Refused: larger than 16777216 bytes (20971520 announced)",
+                            }
+                        ],
+                    },
+                    "sends": {"not_handed_off": 0, "in_queue": 3, "overdue": 0},
+                    "redis": {"configured": True, "reachable": True, "error": None},
+                    "signature_rejections": {"today": 0, "last_7_days": 4},
+                },
+            )
+        ],
     )
     def get(self, request):
         return Response(webhook_diagnostics())
@@ -203,6 +284,46 @@ class PhoneMessagesView(APIView):
             )
         ],
         responses={200: PhoneMessagesSerializer},
+        examples=[
+            OpenApiExample(
+                "A send refused after the 24 hours",
+                value={
+                    "phone": "+905551234567",
+                    "leads": [
+                        {
+                            "id": LEAD_ID_EXAMPLE,
+                            "name": "Deniz Kaya",
+                            "phone": "+905551234567",
+                            "stage": "New",
+                            "unread_count": 0,
+                            "last_inbound_at": "2025-05-02T10:00:00Z",
+                            "opted_out_at": None,
+                        }
+                    ],
+                    "messages": [
+                        {
+                            "id": "3e1a5c7b-9d2f-4b68-a0c4-7e9b1d3f5a26",
+                            "lead_id": LEAD_ID_EXAMPLE,
+                            "created_at": "2025-05-03T11:30:00Z",
+                            "is_from_lead": False,
+                            "channel": "whatsapp",
+                            "status": "failed",
+                            "body": "Merhaba Deniz, fiyat listemiz ekte.",
+                            "twilio_message_sid": "SM912bf011ffa545d0b43fb9a9d51b0c5a",
+                            "template_name": "",
+                            "error_code": 63016,
+                            "error_message": "Failed to send freeform message because you are outside the allowed "
+                            "window.",
+                            "error_explanation": "More than 24 hours have passed since the lead's last message: "
+                            "only an approved template can be sent.",
+                            "is_read": True,
+                            "metadata": {},
+                            "media": [],
+                        }
+                    ],
+                },
+            )
+        ],
     )
     def get(self, request):
         raw = request.query_params.get("phone", "")
@@ -285,6 +406,31 @@ class MessageMediaSerializer(rest.ModelSerializer):
         return request.build_absolute_uri(path_) if request is not None else path_
 
 
+MESSAGE_EXAMPLE = {
+    "id": "0b5f7f57-8d7c-4f0e-9a40-3c1f1f6f2a11",
+    "lead": LEAD_ID_EXAMPLE,
+    "direction": "inbound",
+    "is_from_lead": True,
+    "channel": "whatsapp",
+    "status": "received",
+    "body": "Merhaba, fiyat alabilir miyim?",
+    "template_name": "",
+    "media": [],
+    "error_code": None,
+    "error_message": "",
+    "error_explanation": "",
+    "is_read": True,
+    "read_at": "2025-05-02T10:01:00Z",
+    "is_starred": False,
+    "starred_at": None,
+    "sent_by": None,
+    "created_at": "2025-05-02T10:00:00Z",
+    "updated_at": "2025-05-02T10:01:00Z",
+}
+
+
+# Every answer with a message shows this one (a page of them, a star taken off), unless its operation shows its own.
+@extend_schema_serializer(examples=[OpenApiExample("A message", value=MESSAGE_EXAMPLE, response_only=True)])
 class MessageSerializer(rest.ModelSerializer):
     direction = serializers.SerializerMethodField()
     media = MessageMediaSerializer(many=True, read_only=True)
@@ -396,33 +542,6 @@ class LeadMessagesView(GenericAPIView):
         "shown: poll it, or listen to the events feed). A cursor is a message id of this lead; any other is 400 "
         "(`invalid_cursor`). Every page, however deep, costs the same.",
         responses={200: MessageSerializer(many=True)},
-        examples=[
-            OpenApiExample(
-                "A page",
-                response_only=True,
-                value={
-                    "id": "0b5f7f57-8d7c-4f0e-9a40-3c1f1f6f2a11",
-                    "lead": "8d5e3a52-2f43-4d6c-bb0e-5b8f0c1d9e77",
-                    "direction": "inbound",
-                    "is_from_lead": True,
-                    "channel": "whatsapp",
-                    "status": "received",
-                    "body": "Merhaba, fiyat alabilir miyim?",
-                    "template_name": "",
-                    "media": [],
-                    "error_code": None,
-                    "error_message": "",
-                    "error_explanation": "",
-                    "is_read": True,
-                    "read_at": "2025-05-02T10:01:00Z",
-                    "is_starred": False,
-                    "starred_at": None,
-                    "sent_by": None,
-                    "created_at": "2025-05-02T10:00:00Z",
-                    "updated_at": "2025-05-02T10:01:00Z",
-                },
-            )
-        ],
     )
     def get(self, request, pk):
         lead = get_object_or_404(Lead, pk=pk)
@@ -445,6 +564,29 @@ class LeadMessagesView(GenericAPIView):
                 "Template",
                 request_only=True,
                 value={"template": "5a0f1c9e-3b7d-4a51-9f1e-2c6d8e4b7a10", "parameters": ["Cumartesi", "19:00"]},
+            ),
+            OpenApiExample(
+                "A file with a caption",
+                request_only=True,
+                media_type="multipart/form-data",
+                value={"body": "Fiyat listemiz ekte.", "file": "fiyat-listesi.pdf"},
+            ),
+            OpenApiExample(
+                "Queued",
+                response_only=True,
+                status_codes=["201"],
+                value={
+                    **MESSAGE_EXAMPLE,
+                    "id": "6e2d4b8a-1c3f-4a7e-9b5d-0f8e2a4c6b19",
+                    "direction": "outbound",
+                    "is_from_lead": False,
+                    "status": "queued",
+                    "body": "Merhaba, teklifimiz ekte.",
+                    "read_at": None,
+                    "sent_by": "agent",
+                    "created_at": "2025-05-02T10:05:00Z",
+                    "updated_at": "2025-05-02T10:05:00Z",
+                },
             ),
         ],
     )
@@ -478,11 +620,7 @@ class LeadReadView(APIView):
         "changes if all were. No body.",
         request=None,
         responses={200: ReadStateSerializer},
-        examples=[
-            OpenApiExample(
-                "Read", value={"lead": "8d5e3a52-2f43-4d6c-bb0e-5b8f0c1d9e77", "unread_count": 0, "changed": 3}
-            )
-        ],
+        examples=[OpenApiExample("Read", value={"lead": LEAD_ID_EXAMPLE, "unread_count": 0, "changed": 3})],
     )
     def post(self, request, pk):
         lead = get_object_or_404(Lead, pk=pk)
@@ -501,11 +639,7 @@ class LeadUnreadView(APIView):
         "the conversation under Unread. Nothing changes for a lead who never wrote. No body.",
         request=None,
         responses={200: ReadStateSerializer},
-        examples=[
-            OpenApiExample(
-                "Unread", value={"lead": "8d5e3a52-2f43-4d6c-bb0e-5b8f0c1d9e77", "unread_count": 1, "changed": 1}
-            )
-        ],
+        examples=[OpenApiExample("Unread", value={"lead": LEAD_ID_EXAMPLE, "unread_count": 1, "changed": 1})],
     )
     def post(self, request, pk):
         lead = get_object_or_404(Lead, pk=pk)
@@ -530,6 +664,13 @@ class MessageStarView(APIView):
         "changes nothing. No body.",
         request=None,
         responses={200: MessageSerializer},
+        examples=[
+            OpenApiExample(
+                "Starred",
+                value={**MESSAGE_EXAMPLE, "is_starred": True, "starred_at": "2025-05-02T10:02:00Z"},
+                response_only=True,
+            )
+        ],
     )
     def post(self, request, pk):
         return self._set(request, pk, starred=True)
@@ -556,6 +697,21 @@ class MediaFileView(APIView):
             "match their type are sent inline, anything else as a download; 404 until the file is stored."
         ),
         responses={(200, "*/*"): OpenApiTypes.BINARY},
+        parameters=[
+            OpenApiParameter(
+                "Content-Disposition",
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                required=True,
+                response=[200],
+                description="`inline` for an image, audio or video shown as it is, else `attachment`; the file name "
+                "is ours, with the extension of what the bytes are.",
+                examples=[
+                    OpenApiExample("A photo", value='inline; filename="attachment-3c9a71d2.jpg"'),
+                    OpenApiExample("A PDF", value='attachment; filename="attachment-3c9a71d2.pdf"'),
+                ],
+            )
+        ],
     )
     def get(self, request, pk):
         media = get_object_or_404(MessageMedia, pk=pk)

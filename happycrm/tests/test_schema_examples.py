@@ -1,5 +1,6 @@
-"""Every example the served OpenAPI schema shows fits the schema it illustrates: a reader can copy one and have it
-accepted, and an example left behind by a change of fields fails here rather than in an integrator's code."""
+"""The served OpenAPI schema shows, for every operation, an example of the body it takes and of each answer with a
+body, and every example it shows fits the schema it illustrates: a reader can copy one and have it accepted, and
+an example left behind by a change of fields fails here rather than in an integrator's code."""
 
 from urllib.parse import urlsplit
 
@@ -47,6 +48,35 @@ def _operations(schema: dict):
     for path, methods in schema["paths"].items():
         for method, operation in methods.items():
             yield f"{method.upper()} {path}", operation
+
+
+def _has_example(thing: dict) -> bool:
+    return "example" in thing or "examples" in thing
+
+
+def _shows_example(media: dict, headers: dict, components: dict) -> bool:
+    """On the media type, or on the component its schema refers to (the `Error` every error answer shares). A
+    file's bytes cannot be shown: its answer shows by example, in its headers, what file comes."""
+    body = media.get("schema", {})
+    if body.get("format") == "binary":
+        return any(_has_example(header) for header in headers.values())
+    if _has_example(media) or _has_example(body):
+        return True
+    ref = body.get("$ref", "")
+    return ref.startswith(COMPONENTS) and _has_example(components[ref.removeprefix(COMPONENTS)])
+
+
+def test_every_operation_shows_an_example_of_its_body_and_its_answers(schema):
+    components = schema["components"]["schemas"]
+    operations = list(_operations(schema))
+    missing = [
+        f"{name}: {what}"
+        for name, operation in operations
+        for what, media, headers in _bodies(operation)
+        if not _shows_example(media, headers, components)
+    ]
+    assert operations, "The schema lists no operation."
+    assert not missing, "Operations without an example:\n" + "\n".join(missing)
 
 
 SUBSCHEMAS = {"items", "additionalProperties", "not"}
