@@ -60,6 +60,10 @@ class CampaignAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         ) % {**counts, "progress": percentage(counts["percent"])}
         if counts["canceled"]:
             details += " " + _("%(canceled)s canceled.") % counts
+        if obj.finished_at and counts["unconfirmed"]:
+            details += (
+                " " + _("Finished before every delivery report came: %(unconfirmed)s still without one.") % counts
+            )
         return details
 
     @admin.display(description=_("recipients"))

@@ -46,7 +46,8 @@ PROGRESS_EXAMPLE = {
     "skipped": 48,
     "canceled": 0,
     "attention": 0,
-    "final": 950,
+    "final": 960,
+    "unconfirmed": 240,
     "percent": 97,
     "finished": False,
     "outcomes": {
@@ -95,8 +96,20 @@ class ProgressSerializer(rest.Serializer):
     final = serializers.IntegerField(
         help_text=gettext_lazy("Recipients whose outcome is final: delivered, read, failed, skipped or canceled.")
     )
+    unconfirmed = serializers.IntegerField(
+        help_text=gettext_lazy(
+            "Given a message with no final delivery report yet (queued or sent). A report can be lost or never come: "
+            "a campaign waiting only for these finishes without them once its run completed CAMPAIGN_SETTLE_HOURS "
+            "ago (72 by default); a report that comes later still updates its message."
+        )
+    )
     percent = serializers.IntegerField(help_text=gettext_lazy("Share sent, failed, skipped or canceled."))
-    finished = serializers.BooleanField(help_text=gettext_lazy("Every recipient's outcome is final."))
+    finished = serializers.BooleanField(
+        help_text=gettext_lazy(
+            "Every recipient's outcome is final, or the wait for the delivery reports still missing is over (see "
+            "`unconfirmed`)."
+        )
+    )
     outcomes = rest.CountsField(
         help_text=gettext_lazy("Recipients per outcome: %(values)s.") % {"values": ", ".join(R.values)}
     )
@@ -142,7 +155,8 @@ class CampaignSerializer(rest.ModelSerializer):
             "status": {
                 "help_text": gettext_lazy(
                     "scheduled (waits for start_at), running (sending, or waiting for the messages' outcomes), "
-                    "done (every outcome final) or canceled."
+                    "done (every outcome final, or the wait for the missing delivery reports over: see "
+                    "progress.unconfirmed) or canceled."
                 )
             },
             "created_by": {"help_text": gettext_lazy("The user who made it; null for the command line.")},

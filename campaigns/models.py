@@ -48,7 +48,10 @@ class Campaign(models.Model):
         _("finished at"),
         null=True,
         blank=True,
-        help_text=_("When every recipient's outcome was final: delivered, read, failed, skipped or canceled."),
+        help_text=_(
+            "When every recipient's outcome was final (delivered, read, failed, skipped or canceled), or the wait for "
+            "the delivery reports still missing was over."
+        ),
     )
 
     class Meta:

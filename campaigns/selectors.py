@@ -54,22 +54,29 @@ def latest_inbound_channel(lead_ref: str) -> Subquery:
     return Subquery(latest.values("channel")[:1])
 
 
-def campaign_unfinished(*, campaign_id) -> bool:
+def campaign_unfinished(*, campaign_id, settled: bool = False) -> bool:
     """Whether any recipient's outcome may still change: pending, or queued with a message whose status is not
-    final yet. One query on the recipients' (campaign, outcome) index, joined to the bulk messages' index; it
+    final yet. Once `settled`, only a pending one: a delivery report that has not come by then may never come. One
+    query on the recipients' (campaign, outcome) index (joined to the bulk messages' index unless settled); it
     stops at the first one found."""
-    recipients = _with_message(CampaignRecipient.objects.filter(campaign_id=campaign_id))
+    recipients = CampaignRecipient.objects.filter(campaign_id=campaign_id)
+    if settled:
+        return recipients.filter(outcome=R.PENDING).exists()
+    recipients = _with_message(recipients)
     return recipients.filter(Q(outcome=R.PENDING) | Q(outcome=R.QUEUED, bulk_message__status__in=AWAITING)).exists()
 
 
-def campaigns_awaiting_outcomes() -> list:
-    """The campaigns whose run is over (every recipient queued, skipped or canceled) but not yet finished."""
+def campaigns_awaiting_outcomes(*, settled_before: datetime.datetime) -> list[tuple]:
+    """The campaigns whose run is over (every recipient queued, skipped or canceled) but not yet finished, each as
+    (id, settled): whether its run completed before `settled_before`."""
     return list(
         Campaign.objects.filter(
             status__in=[Campaign.Status.RUNNING, Campaign.Status.CANCELED],
             run_completed_at__isnull=False,
             finished_at__isnull=True,
-        ).values_list("pk", flat=True)
+        )
+        .annotate(settled=ExpressionWrapper(Q(run_completed_at__lt=settled_before), output_field=BooleanField()))
+        .values_list("pk", "settled")
     )
 
 
@@ -100,6 +107,7 @@ def _empty_progress() -> dict:
         "failed": 0,
         "attention": 0,
         "final": 0,
+        "unconfirmed": 0,
         "unsent": 0,
         "outcomes": dict.fromkeys(R.values, 0),
         "message_statuses": {},
@@ -124,7 +132,9 @@ def _progress_add(counts: dict, row: dict) -> None:
         counts["sent"] += count
     elif status in FAILED:
         counts["failed"] += count
-    if outcome != R.PENDING and not (outcome == R.QUEUED and status in AWAITING):
+    if outcome == R.QUEUED and status in AWAITING:
+        counts["unconfirmed"] += count
+    elif outcome != R.PENDING:
         counts["final"] += count
     if outcome == R.QUEUED and status == MessageStatus.QUEUED and not row["handed"]:
         counts["unsent"] += count
@@ -173,8 +183,9 @@ def _estimated_end(campaign: Campaign, counts: dict, unsent: dict, now) -> datet
 
 def campaigns_progress(*, campaigns, estimate: bool = True) -> dict:
     """Each campaign's progress, by its id: counts by outcome and by message status, sent (the provider took it),
-    failed, skipped, canceled, waiting, final, the share done and (with `estimate`) the estimated end. One query,
-    and one more for the estimate while some messages wait for a worker."""
+    failed, skipped, canceled, waiting, final, unconfirmed (given a message with no final report yet), the share
+    done and (with `estimate`) the estimated end. One query, and one more for the estimate while some messages
+    wait for a worker."""
     campaigns = list(campaigns)
     progress = {campaign.pk: _empty_progress() for campaign in campaigns}
     for row in _progress_rows(CampaignRecipient.objects.filter(campaign__in=[c.pk for c in campaigns])):

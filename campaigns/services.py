@@ -4,6 +4,7 @@ import datetime
 import logging
 from collections.abc import Iterable, Sequence
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F, QuerySet
 from django.db.models.functions import Coalesce
@@ -268,15 +269,27 @@ def campaign_cancel(*, campaign: Campaign) -> Campaign:
     return campaign
 
 
-def campaign_finish_if_done(*, campaign_id) -> bool:
+def settle_after() -> datetime.timedelta:
+    """How long after its run completed a campaign waits for its messages' delivery reports (CAMPAIGN_SETTLE_HOURS):
+    a report can be lost, or never come (a phone off for weeks)."""
+    return datetime.timedelta(hours=settings.CAMPAIGN_SETTLE_HOURS)
+
+
+def campaign_finish_if_done(*, campaign_id, settled: bool = False) -> bool:
     """Mark the campaign finished once every recipient's outcome is final (a running one becomes done; a canceled
     one keeps its status), and tell the outbound webhooks (a `campaign_finished` event). Only once: the update
-    is conditional. Asked at the end of a run, by a cancel, and by the periodic sweep (never per status callback)."""
-    if campaign_unfinished(campaign_id=campaign_id):
+    is conditional. Asked at the end of a run, by a cancel, and by the periodic sweep (never per status callback).
+
+    `settled` (the sweep's word, for a campaign whose run completed `settle_after()` ago): the messages still
+    without a final report no longer hold it. They are counted `unconfirmed` in the event and the progress and keep
+    their status: a late report still updates its message, and the finished campaign stays as it is."""
+    if campaign_unfinished(campaign_id=campaign_id, settled=settled):
         return False
     now = timezone.now()
     with transaction.atomic():
         waiting = Campaign.objects.filter(pk=campaign_id, run_completed_at__isnull=False, finished_at__isnull=True)
+        if settled:  # as the row is now: a campaign run again since has not completed that long ago
+            waiting = waiting.filter(run_completed_at__lt=now - settle_after())
         finished = waiting.filter(status=Campaign.Status.RUNNING).update(status=Campaign.Status.DONE, finished_at=now)
         finished = finished or waiting.filter(status=Campaign.Status.CANCELED).update(finished_at=now)
         if not finished:
@@ -296,13 +309,15 @@ def campaign_finish_if_done(*, campaign_id) -> bool:
     return True
 
 
-FINISHED_COUNTS = ("total", "sent", "failed", "skipped", "canceled")
+FINISHED_COUNTS = ("total", "sent", "failed", "skipped", "canceled", "unconfirmed")
 
 
 def campaigns_finish_done() -> int:
     """Beat: the campaigns whose every message is queued, checked whether all their outcomes are final now (one
-    query each); how many finished."""
-    return sum(campaign_finish_if_done(campaign_id=pk) for pk in campaigns_awaiting_outcomes())
+    query each), or finished without the missing reports once their run completed `settle_after()` ago; how many
+    finished."""
+    candidates = campaigns_awaiting_outcomes(settled_before=timezone.now() - settle_after())
+    return sum(campaign_finish_if_done(campaign_id=pk, settled=settled) for pk, settled in candidates)
 
 
 def lead_recipients_erase(*, lead_id) -> int:

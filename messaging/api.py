@@ -2,6 +2,8 @@
 attachments, the spec's debug endpoints (each with the permission it needs), and the lead list's filters that a
 lead's messages answer. The spec's paths serve the same views' code."""
 
+from collections.abc import Callable
+
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
@@ -603,47 +605,51 @@ class ReadStateSerializer(rest.Serializer):
     changed = serializers.IntegerField(help_text=_("How many messages this request marked."))
 
 
-def _read_state(lead: Lead, changed: int) -> Response:
-    lead.refresh_from_db(fields=["unread_count"])
-    return Response(ReadStateSerializer({"lead": lead.pk, "unread_count": lead.unread_count, "changed": changed}).data)
-
-
-class LeadReadView(APIView):
-    """The conversation read, as when an agent opens it: every agent's inbox updates its counts."""
+class LeadReadStateView(APIView):
+    """A conversation marked read or unread by `mark` (a messaging service: the lead → how many messages it
+    changed); answers with the lead's unread count after it. Each route is a subclass, with its schema text."""
 
     permission_classes = [api_permission(CHANGE_MESSAGE)]
+    mark: Callable[[Lead], int]
 
-    @extend_schema(
-        tags=[TAG],
+    @extend_schema(tags=[TAG], request=None, responses={200: ReadStateSerializer})
+    def post(self, request, pk):
+        lead = get_object_or_404(Lead, pk=pk)
+        changed = self.mark(lead)
+        lead.refresh_from_db(fields=["unread_count"])
+        return Response(
+            ReadStateSerializer({"lead": lead.pk, "unread_count": lead.unread_count, "changed": changed}).data
+        )
+
+
+@extend_schema_view(
+    post=extend_schema(
         summary="Mark a conversation read",
         description="Every message from the lead is read, as when an agent opens the conversation; nothing "
         "changes if all were. No body.",
-        request=None,
-        responses={200: ReadStateSerializer},
         examples=[OpenApiExample("Read", value={"lead": LEAD_ID_EXAMPLE, "unread_count": 0, "changed": 3})],
     )
-    def post(self, request, pk):
-        lead = get_object_or_404(Lead, pk=pk)
-        return _read_state(lead, messages_mark_read(queryset=lead.messages.filter(is_from_lead=True, is_read=False)))
+)
+class LeadReadView(LeadReadStateView):
+    """The conversation read, as when an agent opens it: every agent's inbox updates its counts."""
+
+    mark = staticmethod(
+        lambda lead: messages_mark_read(queryset=lead.messages.filter(is_from_lead=True, is_read=False))
+    )
 
 
-class LeadUnreadView(APIView):
-    """The conversation left for later: every agent's inbox counts it unread again."""
-
-    permission_classes = [api_permission(CHANGE_MESSAGE)]
-
-    @extend_schema(
-        tags=[TAG],
+@extend_schema_view(
+    post=extend_schema(
         summary="Mark a conversation unread",
         description="Its newest message from the lead is unread again (unless it already is), so the inbox lists "
         "the conversation under Unread. Nothing changes for a lead who never wrote. No body.",
-        request=None,
-        responses={200: ReadStateSerializer},
         examples=[OpenApiExample("Unread", value={"lead": LEAD_ID_EXAMPLE, "unread_count": 1, "changed": 1})],
     )
-    def post(self, request, pk):
-        lead = get_object_or_404(Lead, pk=pk)
-        return _read_state(lead, lead_mark_unread(lead=lead))
+)
+class LeadUnreadView(LeadReadStateView):
+    """The conversation left for later: every agent's inbox counts it unread again."""
+
+    mark = staticmethod(lambda lead: lead_mark_unread(lead=lead))
 
 
 class MessageStarView(APIView):

@@ -62,8 +62,9 @@ def event_lead_changed(*, lead_id, lead_name: str) -> Event:
 
 
 def event_campaign_finished(*, campaign_id, payload: dict) -> Event:
-    """A campaign finished (every recipient's outcome final): for the outbound webhooks reading this feed. It names
-    no lead; agents' pages have no listener for it and let it pass."""
+    """A campaign finished (every recipient's outcome final, or its wait for the missing delivery reports over): for
+    the outbound webhooks reading this feed. It names no lead; agents' pages have no listener for it and let it
+    pass."""
     return event_record(
         type=Event.Type.CAMPAIGN_FINISHED, lead_id=None, payload={"campaign_id": str(campaign_id), **payload}
     )

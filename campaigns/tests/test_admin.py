@@ -1,9 +1,12 @@
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from campaigns.models import Campaign
 from campaigns.tests.factories import CampaignFactory, CampaignRecipientFactory
 from leads.tests.factories import LeadFactory
+from messaging.models import MessageStatus
+from messaging.tests.factories import MessageFactory
 from templates_app.tests.factories import TemplateFactory
 
 pytestmark = pytest.mark.django_db
@@ -45,3 +48,16 @@ def test_a_campaign_links_to_its_recipients_outcomes(staff_client):
     assert f'href="{recipients}"' in page.replace("&amp;", "&")
     listed = staff_client.get(recipients).context["cl"].result_list
     assert [recipient.lead.name for recipient in listed] == ["Alıcı Bir"]
+
+
+def test_a_campaign_finished_without_some_delivery_reports_says_how_many(staff_client):
+    campaign = CampaignFactory(status="done", finished_at=timezone.now())
+    for status in (MessageStatus.DELIVERED, MessageStatus.SENT):
+        CampaignRecipientFactory(campaign=campaign, message=MessageFactory(status=status, bulk=True), outcome="queued")
+    page = staff_client.get(reverse("admin:campaigns_campaign_change", args=[campaign.pk])).content.decode()
+    assert "Finished before every delivery report came: 1 still without one." in page
+
+    running = CampaignFactory(status="running")
+    CampaignRecipientFactory(campaign=running, message=MessageFactory(status="sent", bulk=True), outcome="queued")
+    page = staff_client.get(reverse("admin:campaigns_campaign_change", args=[running.pk])).content.decode()
+    assert "Finished before every delivery report came" not in page

@@ -159,7 +159,16 @@ def test_retrieve_shows_progress_per_outcome_and_message_status(api, django_asse
     assert progress["outcomes"]["queued"] == 4 and progress["outcomes"]["skipped_no_phone"] == 1
     assert progress["message_statuses"] == {"delivered": 1, "read": 1, "failed": 1, "queued": 1}
     assert (progress["sent"], progress["failed"], progress["final"], progress["finished"]) == (2, 1, 4, False)
+    assert progress["unconfirmed"] == 1  # the queued one: no final report yet
     assert progress["estimated_end"] is not None and data["started_at"] is not None
+
+
+def test_a_campaign_finished_without_some_reports_says_how_many(api):
+    campaign = CampaignFactory(status="done", started_at=timezone.now(), finished_at=timezone.now())
+    for status in (MessageStatus.DELIVERED, MessageStatus.SENT, MessageStatus.SENT):
+        CampaignRecipientFactory(campaign=campaign, message=MessageFactory(status=status, bulk=True), outcome="queued")
+    progress = api.get(detail(campaign)).json()["progress"]
+    assert (progress["finished"], progress["final"], progress["unconfirmed"], progress["sent"]) == (True, 1, 2, 3)
 
 
 def test_list_is_paged_with_progress_in_a_fixed_number_of_queries(api, django_assert_max_num_queries):

@@ -4,6 +4,8 @@ without touching what was sent, and a dry run that skips exactly whom the run sk
 import datetime
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from campaigns.models import Campaign, CampaignRecipient
@@ -62,7 +64,14 @@ def test_a_campaign_is_done_only_once_every_message_is_final(outbox, run, stage_
     [event] = finished_events()
     assert event.lead_id is None and event.payload["campaign_id"] == str(campaign.pk)
     assert event.payload["status"] == "done"
-    assert event.payload["counts"] == {"total": 5, "sent": 2, "failed": 1, "skipped": 2, "canceled": 0}
+    assert event.payload["counts"] == {
+        "total": 5,
+        "sent": 2,
+        "failed": 1,
+        "skipped": 2,
+        "canceled": 0,
+        "unconfirmed": 0,
+    }
     assert finish_campaigns() == 0 and len(finished_events()) == 1, "finished once"
     assert campaign_progress(campaign=campaign)["final"] == 5
 
@@ -80,9 +89,6 @@ def test_status_callbacks_do_no_work_on_the_campaign_tables(outbox, run, stage_w
     with run():
         campaign_create(name="Fırtına", template=TemplateFactory(content="Merhaba {{1}}"), stage=stage)
     messages = list(Message.objects.filter(bulk=True))
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
     with CaptureQueriesContext(connection) as queries:
         deliver(messages)
     assert not [q["sql"] for q in queries.captured_queries if "campaign" in q["sql"]]
@@ -223,3 +229,96 @@ def test_finish_is_recorded_once_when_two_checks_race(outbox, run):
         campaign = campaign_create(name="Yarış", template=TemplateFactory(), leads=[LeadFactory(phone=None)])
     assert campaign_finish_if_done(campaign_id=campaign.pk) is False  # already finished by its run
     assert len(finished_events()) == 1
+
+
+def run_completed(campaign, hours_ago):
+    """Time travel: the campaign's run completed that many hours ago."""
+    moment = timezone.now() - datetime.timedelta(hours=hours_ago)
+    Campaign.objects.filter(pk=campaign.pk).update(run_completed_at=moment)
+
+
+def test_a_campaign_whose_reports_never_come_is_finished_once_the_settle_time_passed(outbox, run, stage_with_leads):
+    stage, _ = stage_with_leads
+    with run():
+        campaign = campaign_create(name="Sessiz", template=TemplateFactory(content="Merhaba {{1}}"), stage=stage)
+    messages = list(Message.objects.filter(bulk=True).order_by("pk"))
+    deliver(messages[:1])
+    deliver(messages[1:2], MessageStatus.SENT)  # the third one's report never comes either
+
+    run_completed(campaign, hours_ago=71)
+    assert finish_campaigns() == 0, "still within CAMPAIGN_SETTLE_HOURS (72)"
+    campaign.refresh_from_db()
+    assert (campaign.status, campaign.finished_at, finished_events()) == (Campaign.Status.RUNNING, None, [])
+
+    run_completed(campaign, hours_ago=73)
+    assert finish_campaigns() == 1
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.DONE and campaign.finished_at is not None
+    [event] = finished_events()
+    assert event.payload["status"] == "done"
+    assert event.payload["counts"] == {
+        "total": 5,
+        "sent": 3,
+        "failed": 0,
+        "skipped": 2,
+        "canceled": 0,
+        "unconfirmed": 2,
+    }
+    statuses = [m.status for m in Message.objects.filter(bulk=True).order_by("pk")]
+    assert statuses == [MessageStatus.DELIVERED, MessageStatus.SENT, MessageStatus.QUEUED], "left as reported"
+    assert campaign_progress(campaign=campaign)["unconfirmed"] == 2
+
+    # A late report updates its message; the campaign is neither opened again nor finished twice.
+    finished_at = campaign.finished_at
+    deliver(messages[1:2], MessageStatus.READ)
+    assert Message.objects.get(pk=messages[1].pk).status == MessageStatus.READ
+    assert finish_campaigns() == 0
+    campaign.refresh_from_db()
+    assert (campaign.status, campaign.finished_at, len(finished_events())) == (Campaign.Status.DONE, finished_at, 1)
+    assert campaign_progress(campaign=campaign)["unconfirmed"] == 1
+
+
+def test_the_settle_time_is_the_setting_and_a_canceled_campaign_stays_canceled(outbox, run, settings):
+    settings.CAMPAIGN_SETTLE_HOURS = 240
+    with run():
+        campaign = campaign_create(
+            name="Yarıda", template=TemplateFactory(content="Merhaba {{1}}"), leads=LeadFactory.create_batch(2)
+        )
+    campaign = campaign_cancel(campaign=campaign)  # both were handed to the provider: they go on
+    assert campaign.status == Campaign.Status.CANCELED and campaign.finished_at is None
+
+    run_completed(campaign, hours_ago=100)
+    assert finish_campaigns() == 0
+    run_completed(campaign, hours_ago=241)
+    assert finish_campaigns() == 1
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.CANCELED and campaign.finished_at is not None
+    [event] = finished_events()
+    assert event.payload["status"] == "canceled" and event.payload["counts"]["unconfirmed"] == 2
+
+
+def test_a_campaign_run_again_waits_anew_for_its_reports(outbox, run):
+    """The sweep read the campaign as settled, then it was run again: the finish goes by the row as it is now."""
+    with run():
+        campaign = campaign_create(
+            name="Tekrar", template=TemplateFactory(content="Merhaba {{1}}"), leads=[LeadFactory()]
+        )
+    run_completed(campaign, hours_ago=73)
+    Campaign.objects.filter(pk=campaign.pk).update(run_completed_at=timezone.now())  # its run again completed
+    assert campaign_finish_if_done(campaign_id=campaign.pk, settled=True) is False
+    campaign.refresh_from_db()
+    assert campaign.finished_at is None and finished_events() == []
+
+
+def test_the_sweep_finishes_a_settled_campaign_in_as_many_queries_whatever_its_size(outbox, run):
+    queries = []
+    for size in (2, 40):
+        with run():
+            campaign = campaign_create(
+                name=str(size), template=TemplateFactory(content="Merhaba {{1}}"), leads=LeadFactory.create_batch(size)
+            )
+        run_completed(campaign, hours_ago=73)
+        with CaptureQueriesContext(connection) as captured:
+            assert finish_campaigns() == 1
+        queries.append(len(captured.captured_queries))
+    assert queries[0] == queries[1]

@@ -29,6 +29,7 @@ def test_progress_counts_every_outcome_in_one_query(django_assert_num_queries):
         "attention": 0,
         "queued": 1,
         "final": 3,
+        "unconfirmed": 1,
         "unsent": 1,
         "percent": 60,
         "outcomes": {

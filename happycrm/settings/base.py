@@ -220,7 +220,8 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-webhook-events": {"task": "messaging.sweep_webhook_events", "schedule": 60.0},
     "start-due-campaigns": {"task": "campaigns.start_due_campaigns", "schedule": 60.0},
     "resume-lost-campaigns": {"task": "campaigns.resume_lost_campaigns", "schedule": 60.0},
-    # Campaigns whose every message is queued: finished once all outcomes are final (not checked per callback).
+    # Campaigns whose every message is queued: finished once all outcomes are final (not checked per callback), or
+    # CAMPAIGN_SETTLE_HOURS after their run without the delivery reports still missing.
     "finish-campaigns": {"task": "campaigns.finish_campaigns", "schedule": 30.0},
     "sync-templates": {"task": "templates_app.sync_templates", "schedule": 3600.0},
     "retention-prune": {"task": "retention.prune", "schedule": 3600.0},
@@ -231,6 +232,11 @@ CELERY_BEAT_SCHEDULE = {
     "dispatch-webhooks": {"task": "webhooks.dispatch", "schedule": 2.0},
     "retry-webhook-deliveries": {"task": "webhooks.retry_due", "schedule": 30.0},
 }
+# A campaign waits this long after its run completed for its messages' delivery reports, which can be lost or never
+# come (a phone off for weeks); then the finish sweep finishes it without the missing ones (counted unconfirmed).
+CAMPAIGN_SETTLE_HOURS = env.int("CAMPAIGN_SETTLE_HOURS", default=72)
+if CAMPAIGN_SETTLE_HOURS < 1:
+    raise ImproperlyConfigured("CAMPAIGN_SETTLE_HOURS must be a number of hours, at least 1.")
 
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}

@@ -170,6 +170,15 @@ def test_production_refuses_an_insecure_erasure_key(tmp_path, value):
     assert "ERASURE_HMAC_KEY" in result.stderr.strip().splitlines()[-1]
 
 
+def test_campaign_settle_hours_default_to_72_and_refuse_less_than_an_hour(tmp_path):
+    code = "from django.conf import settings; print(settings.CAMPAIGN_SETTLE_HOURS)"
+    assert run(tmp_path, code=code).stdout.split()[-1] == "72"
+    assert run(tmp_path, code=code, CAMPAIGN_SETTLE_HOURS="240").stdout.split()[-1] == "240"
+    refused = run(tmp_path, code=code, CAMPAIGN_SETTLE_HOURS="0")
+    assert refused.returncode != 0
+    assert "CAMPAIGN_SETTLE_HOURS" in refused.stderr.strip().splitlines()[-1]
+
+
 def test_a_value_starting_with_a_dollar_is_taken_as_written(tmp_path):
     """A generated secret may start with "$": it is the key, not the name of another variable."""
     secret = "$" + get_random_secret_key()

@@ -111,6 +111,44 @@ def test_default_stage_cannot_be_deleted_from_the_admin(staff_client):
     assert Stage.objects.filter(pk=default.pk).exists()
 
 
+def test_bulk_delete_of_stages_goes_through_the_service_and_keeps_what_it_refuses(staff_client, monkeypatch):
+    from django.contrib.admin.models import DELETION, LogEntry
+
+    from leads import admin, services
+
+    called = []
+    monkeypatch.setattr(
+        admin, "stage_delete", lambda *, stage: called.append(stage.name) or services.stage_delete(stage=stage)
+    )
+    default = Stage.objects.get(is_default=True)
+    spare = StageFactory(name="Spare")
+    busy = StageFactory(name="Busy")
+    leads = LeadFactory.create_batch(2, stage=busy)
+    url = reverse("admin:leads_stage_changelist")
+
+    # The confirmation page asks, rather than refusing the whole selection for the default stage.
+    page = staff_client.post(url, {"action": "delete_selected", "_selected_action": [default.pk, spare.pk]})
+    assert page.status_code == 200
+    assert not page.context["perms_lacking"] and not page.context["protected"]
+    assert 'name="post" value="yes"' in page.content.decode()
+
+    # Confirmed (busy got its leads after the page was shown): the service decides for each stage.
+    response = staff_client.post(
+        url,
+        {"action": "delete_selected", "_selected_action": [default.pk, spare.pk, busy.pk], "post": "yes"},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert sorted(called) == sorted([default.name, "Spare", "Busy"])
+    assert set(Stage.objects.filter(pk__in=[default.pk, spare.pk, busy.pk])) == {default, busy}
+    assert {lead.stage_id for lead in Lead.objects.filter(pk__in=[lead.pk for lead in leads])} == {busy.pk}
+    shown = [str(message) for message in response.context["messages"]]
+    assert f"“{default.name}”: {services.STAGE_IS_DEFAULT}" in shown
+    assert f"“Busy”: {services.STAGE_HAS_LEADS}" in shown
+    assert "Successfully deleted 1 stage." in shown
+    assert list(LogEntry.objects.filter(action_flag=DELETION).values_list("object_repr", flat=True)) == ["Spare"]
+
+
 def test_stage_changelist_shows_lead_counts(staff_client):
     LeadFactory.create_batch(3)
     response = staff_client.get(reverse("admin:leads_stage_changelist"))
