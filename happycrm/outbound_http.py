@@ -6,8 +6,9 @@ then connects to exactly the address it checked: the name is never looked up a s
 that changes between the check and the connection (DNS rebinding) cannot slip through. The Host header, TLS
 SNI and the certificate check keep the name. Redirects are followed here, each one checked again by the same
 rules and the caller's policy; environment proxies are never used. `guarded_post` sends a body through the same
-exchange and never follows a redirect (a POST to where a 3xx points is the receiver's choice, not ours), and
-`url_refusal` applies the same rules to a URL being saved, before anything is sent to it.
+exchange and never follows a redirect (a POST to where a 3xx points is the receiver's choice, not ours),
+`GuardedSession` sends several POSTs over one checked connection per receiver, and `url_refusal` applies the
+same rules to a URL being saved, before anything is sent to it.
 
 `settings.OUTBOUND_HTTP_ALLOWED_NETWORKS` (CIDRs, empty by default) lets a deployment reach services of its
 own (or tests reach 127.0.0.1). Cloud metadata addresses are refused even then.
@@ -164,6 +165,9 @@ def _host_header(host: str, port: int, scheme: str) -> str:
     return shown if port == DEFAULT_PORTS[scheme] else f"{shown}:{port}"
 
 
+Pools = dict[tuple[str, str, int], urllib3.HTTPConnectionPool]
+
+
 def _exchange(
     url: str,
     *,
@@ -175,22 +179,34 @@ def _exchange(
     method: str = "GET",
     body: bytes | None = None,
     truncate: bool = False,
+    kept: Pools | None = None,
 ):
     """One request to the checked address. Past `max_bytes` the response is refused, or with `truncate` cut there
-    (the connection is dropped rather than read to its end)."""
+    (the connection is dropped rather than read to its end).
+
+    With `kept` (a GuardedSession's), the connection stays open for the next request to the same scheme, host and
+    port, which goes to the address checked when it was opened without looking the name up again."""
     scheme, host, port, parts = _split(url)
-    addresses = _resolve(host, port)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     request_headers = {"Host": _host_header(host, port, scheme), "Accept-Encoding": "identity", **headers}
     if auth:
         request_headers.update(urllib3.make_headers(basic_auth=f"{auth[0]}:{auth[1]}"))
     connect_timeout, read_timeout = timeout
+    request_timeout = urllib3.Timeout(connect=connect_timeout, read=read_timeout)
+    key = (scheme, host, port)
+    pools = [kept.pop(key)] if kept and key in kept else None
     last_error: Exception | None = None
-    for address in addresses:
-        pool = _pool(scheme, address, port, host, urllib3.Timeout(connect=connect_timeout, read=read_timeout))
+    for pool in pools or (_pool(scheme, address, port, host, request_timeout) for address in _resolve(host, port)):
         try:
             response = pool.urlopen(
-                method, path, body=body, headers=request_headers, redirect=False, retries=False, preload_content=False
+                method,
+                path,
+                body=body,
+                headers=request_headers,
+                redirect=False,
+                retries=False,
+                preload_content=False,
+                timeout=request_timeout,
             )
         except (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError) as exc:
             last_error = exc
@@ -199,6 +215,7 @@ def _exchange(
         except urllib3.exceptions.HTTPError as exc:
             pool.close()
             raise OutboundRequestFailed(f"{type(exc).__name__} from {host}: {exc}") from exc
+        complete = False
         try:
             if response.status in REDIRECT_STATUSES:
                 return response.status, urllib3.HTTPHeaderDict(response.headers), b""
@@ -214,12 +231,16 @@ def _exchange(
                     raise OutboundRequestRefused(f"larger than {max_bytes} bytes", url=url)
                 if time.monotonic() > deadline:
                     raise OutboundRequestFailed(f"{host} took too long to send the response")
+            complete = True
             return response.status, urllib3.HTTPHeaderDict(response.headers), bytes(content)
         except urllib3.exceptions.HTTPError as exc:
             raise OutboundRequestFailed(f"{type(exc).__name__} from {host}: {exc}") from exc
         finally:
             response.release_conn()
-            pool.close()
+            if kept is not None and complete:  # read to its end: the connection can carry the next request
+                kept[key] = pool
+            else:
+                pool.close()
     raise OutboundRequestFailed(f"cannot connect to {host}: {last_error}")
 
 
@@ -277,18 +298,56 @@ def guarded_post(
 
     Raises OutboundRequestRefused before any request to a refused URL, or OutboundRequestFailed when the network
     fails."""
-    status, response_headers, content = _exchange(
-        url,
-        headers=dict(headers or {}),
-        auth=None,
-        timeout=timeout,
-        max_bytes=max_bytes,
-        deadline=time.monotonic() + deadline,
-        method="POST",
-        body=body,
-        truncate=True,
-    )
-    return OutboundResponse(url=url, status=status, headers=response_headers, content=content)
+    with GuardedSession() as session:
+        return session.post(url, body=body, headers=headers, timeout=timeout, deadline=deadline, max_bytes=max_bytes)
+
+
+class GuardedSession:
+    """Several guarded POSTs in a row, each connection kept open for the next request to the same receiver (scheme,
+    host and port): one name lookup, address check and TCP (and TLS) handshake for all of them instead of one each.
+    A kept connection goes on to the address checked when it was opened, so a name that resolves elsewhere later
+    (DNS rebinding) cannot redirect it; the name is looked up and checked again when the connection is opened anew
+    (after the receiver closed it, or a request failed on it) and in the next session. Keep a session short (one
+    batch of sends): `with GuardedSession() as session: session.post(...)`."""
+
+    def __init__(self):
+        self._kept: Pools = {}
+
+    def __enter__(self) -> "GuardedSession":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for pool in self._kept.values():
+            pool.close()
+        self._kept.clear()
+
+    def post(
+        self,
+        url: str,
+        *,
+        body: bytes,
+        headers: Mapping[str, str] | None = None,
+        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+        deadline: float = DEFAULT_DEADLINE,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+    ) -> OutboundResponse:
+        """As `guarded_post`, on this session's kept connection to the receiver if it has one."""
+        status, response_headers, content = _exchange(
+            url,
+            headers=dict(headers or {}),
+            auth=None,
+            timeout=timeout,
+            max_bytes=max_bytes,
+            deadline=time.monotonic() + deadline,
+            method="POST",
+            body=body,
+            truncate=True,
+            kept=self._kept,
+        )
+        return OutboundResponse(url=url, status=status, headers=response_headers, content=content)
 
 
 def url_refusal(url: str) -> str | None:

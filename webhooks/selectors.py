@@ -192,15 +192,16 @@ def lead_deliveries_count(*, lead_id) -> int:
     return Delivery.objects.filter(lead_id=lead_id).count()
 
 
-def deliveries_due(*, now, limit: int, queued_grace) -> list[int]:
+def deliveries_due(*, now, limit: int, queued_grace) -> list[tuple[int, object]]:
     """Unfinished deliveries whose attempt is due, oldest due first, through the partial index of unfinished rows:
-    retries whose time came, and queued sends no worker took within `queued_grace` (their task was lost, or a
-    lost worker's claim ran out). A send still waiting its turn in the queue is not taken twice."""
+        retries whose time came, and queued sends no worker took within `queued_grace` (their task was lost, or a
+        lost worker's claim ran out). A send still waiting its turn in the queue is not taken twice. Each as its id and
+    its subscription's."""
     return list(
         Delivery.objects.filter(
             Q(status=Delivery.Status.RETRYING, next_attempt_at__lte=now)
             | Q(status=Delivery.Status.PENDING, next_attempt_at__lte=now - queued_grace)
         )
         .order_by("next_attempt_at")
-        .values_list("pk", flat=True)[:limit]
+        .values_list("pk", "subscription_id")[:limit]
     )

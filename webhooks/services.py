@@ -13,8 +13,8 @@ import logging
 import random
 import secrets
 import time
-from collections import Counter
-from collections.abc import Callable
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -25,7 +25,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from happycrm.crypto_rows import REWRITE_BATCH, model_key_counts, model_rewrite
-from happycrm.outbound_http import OutboundRequestFailed, OutboundRequestRefused, guarded_post, url_refusal
+from happycrm.db.update import rows_update
+from happycrm.outbound_http import GuardedSession, OutboundRequestFailed, OutboundRequestRefused, url_refusal
 from happycrm.pruning import PRUNE_BATCH, prune_by_key_batches
 from happycrm.queue import send
 from notifications.models import Event
@@ -49,7 +50,14 @@ MAX_ATTEMPTS = len(BACKOFF) + 1
 # Consecutive deliveries that failed every attempt before the subscription is disabled: the receiver has been
 # failing for at least the whole back-off, ten times over.
 DISABLE_AFTER = 10
-LEASE = datetime.timedelta(seconds=60)  # an attempt's claim; a worker lost mid-attempt is taken over after it
+# Deliveries per task, all to one subscription: one claim, one connection to the receiver, one write of the outcomes.
+DELIVER_BATCH = 50
+# Seconds after which a batch starts no more attempts (a slow receiver holds a worker this long at most, plus one
+# attempt's DEADLINE); the ones it did not reach go back to the queue.
+BATCH_DEADLINE = 30.0
+# A batch's claim: a worker lost mid-batch is taken over after it. Longer than a whole batch can take
+# (BATCH_DEADLINE and one more attempt).
+LEASE = datetime.timedelta(seconds=60)
 DISPATCH_BATCH = 500
 DISPATCH_BATCHES = 20  # per run; the next run (2 s later) continues
 # An event id skipped over (a gap) may belong to a transaction not committed yet: wait this long for it before
@@ -220,26 +228,33 @@ def _dispatch_batch(batch_size: int) -> tuple[int, bool]:
         ]
         deliveries = Delivery.objects.bulk_create(rows)
         DispatchCursor.objects.filter(pk=1).update(position=readable[-1].pk)
-        ids = [delivery.pk for delivery in deliveries]
-        transaction.on_commit(lambda: _queue(ids))
+        queued = [(delivery.pk, delivery.subscription_id) for delivery in deliveries]
+        transaction.on_commit(lambda: _queue(queued))
     return len(rows), len(readable) == batch_size
 
 
-def _queue(delivery_ids) -> None:
-    for pk in delivery_ids:
-        send(DELIVER_TASK, pk)  # a send that fails is picked up by the retry sweep
+def _queue(deliveries: Iterable[tuple[int, object]]) -> None:
+    """Queue the sends of these deliveries (id, subscription id): a task per DELIVER_BATCH of one subscription's,
+    oldest first."""
+    by_subscription = defaultdict(list)
+    for pk, subscription_id in deliveries:
+        by_subscription[subscription_id].append(pk)
+    for pks in by_subscription.values():
+        pks.sort()
+        for start in range(0, len(pks), DELIVER_BATCH):
+            send(DELIVER_TASK, *pks[start : start + DELIVER_BATCH])  # one that fails is taken by the retry sweep
 
 
 def deliveries_retry_due(*, limit: int = RETRY_SWEEP_LIMIT) -> int:
     """Queue the deliveries whose attempt is due: retries whose time came, and sends whose task was lost."""
     now = timezone.now()
-    ids = deliveries_due(now=now, limit=limit, queued_grace=QUEUED_GRACE)
+    due = deliveries_due(now=now, limit=limit, queued_grace=QUEUED_GRACE)
     # Queued from now: pending, its time now (the claim's condition), lost again only after QUEUED_GRACE.
-    Delivery.objects.filter(pk__in=ids, status__in=UNFINISHED).update(
+    Delivery.objects.filter(pk__in=[pk for pk, _ in due], status__in=UNFINISHED).update(
         status=Delivery.Status.PENDING, next_attempt_at=now
     )
-    _queue(ids)
-    return len(ids)
+    _queue(due)
+    return len(due)
 
 
 # Sending.
@@ -254,7 +269,7 @@ class Outcome:
     duration_ms: int
 
 
-def _post(*, subscription: Subscription, delivery: Delivery) -> Outcome:
+def _post(session: GuardedSession, *, subscription: Subscription, delivery: Delivery) -> Outcome:
     body = json.dumps(delivery.payload, ensure_ascii=False, separators=(",", ":")).encode()
     timestamp = str(int(time.time()))
     headers = {
@@ -270,7 +285,7 @@ def _post(*, subscription: Subscription, delivery: Delivery) -> Outcome:
     try:
         if settings.WEBHOOK_HTTPS_ONLY and urlsplit(subscription.url).scheme.lower() != "https":
             raise OutboundRequestRefused(_("only https:// URLs receive webhooks here"))
-        response = guarded_post(
+        response = session.post(
             subscription.url, body=body, headers=headers, timeout=TIMEOUT, deadline=DEADLINE, max_bytes=RESPONSE_KEPT
         )
     except OutboundRequestRefused as exc:
@@ -292,14 +307,35 @@ def _post(*, subscription: Subscription, delivery: Delivery) -> Outcome:
     return Outcome(ok=not error, status=status, body=text, error=error, duration_ms=duration)
 
 
-def _claim(delivery_pk) -> bool:
-    """Take the delivery's next attempt: one conditional update, so two workers never both send it."""
+def _claim(delivery_pks) -> list[Delivery]:
+    """Take the next attempt of those of these deliveries that are due and that no other worker has (their rows
+    locked, skipping the ones another worker is taking now), in id order, each with its subscription."""
     now = timezone.now()
-    return bool(
-        Delivery.objects.filter(pk=delivery_pk, status__in=UNFINISHED, next_attempt_at__lte=now).update(
+    with transaction.atomic():
+        deliveries = list(
+            Delivery.objects.select_for_update(skip_locked=True)
+            .filter(pk__in=delivery_pks, status__in=UNFINISHED, next_attempt_at__lte=now)
+            .order_by("pk")
+        )
+        if not deliveries:
+            return []
+        Delivery.objects.filter(pk__in=[delivery.pk for delivery in deliveries]).update(
             attempts=F("attempts") + 1, next_attempt_at=now + LEASE
         )
+    # One instance (one secret decrypted) per subscription; a delivery whose subscription is gone meanwhile is gone.
+    subscriptions = Subscription.objects.in_bulk({delivery.subscription_id for delivery in deliveries})
+    for delivery in deliveries:
+        delivery.attempts += 1
+        delivery.subscription = subscriptions.get(delivery.subscription_id)
+    return [delivery for delivery in deliveries if delivery.subscription is not None]
+
+
+def _release(deliveries: list[Delivery]) -> None:
+    """Give back the claim of deliveries a batch did not reach (not counted as an attempt), and queue them again."""
+    Delivery.objects.filter(pk__in=[delivery.pk for delivery in deliveries]).update(
+        attempts=F("attempts") - 1, next_attempt_at=timezone.now()
     )
+    _queue((delivery.pk, delivery.subscription_id) for delivery in deliveries)
 
 
 def _backoff(attempts: int) -> datetime.timedelta:
@@ -307,61 +343,90 @@ def _backoff(attempts: int) -> datetime.timedelta:
     return datetime.timedelta(seconds=seconds * random.uniform(0.9, 1.1))  # noqa: S311 -- jitter, not a secret
 
 
-def delivery_attempt(*, delivery_pk) -> Delivery | None:
-    """One attempt at a delivery, if it is due and no other worker has it: 2xx succeeds; anything else is retried
-    after the back-off, and after MAX_ATTEMPTS fails. DISABLE_AFTER failed deliveries in a row disable the
-    subscription, with the last error as the reason. Returns the delivery, or None when there was nothing to do."""
-    if not _claim(delivery_pk):
-        return None
-    delivery = Delivery.objects.select_related("subscription").filter(pk=delivery_pk).first()
-    if delivery is None:
-        return None  # its subscription was deleted meanwhile
-    subscription = delivery.subscription
-    if not subscription.is_active:
-        disabled = Outcome(ok=False, status=None, body="", error=_("The subscription is disabled."), duration_ms=0)
-        _finish(delivery, disabled, retry=False)
-        return delivery
-    _finish(delivery, _post(subscription=subscription, delivery=delivery), retry=True)
-    return delivery
+def deliveries_attempt(*, delivery_pks) -> list[Delivery]:
+    """One attempt at each of these deliveries that is due and no other worker has, in id order, over one kept
+    connection per receiver: 2xx succeeds; anything else is retried after the back-off, and after MAX_ATTEMPTS
+    fails. DISABLE_AFTER failed deliveries in a row disable the subscription, with the last error as the reason.
+    Past BATCH_DEADLINE the rest are queued again untried. Returns the deliveries attempted."""
+    deliveries = _claim(delivery_pks)
+    ends_at = time.monotonic() + BATCH_DEADLINE
+    done: list[tuple[Delivery, Outcome, bool]] = []
+    with GuardedSession() as session:
+        for delivery in deliveries:
+            if done and time.monotonic() > ends_at:
+                break
+            subscription = delivery.subscription
+            if subscription.is_active:
+                done.append((delivery, _post(session, subscription=subscription, delivery=delivery), True))
+            else:
+                disabled = Outcome(False, None, "", _("The subscription is disabled."), 0)
+                done.append((delivery, disabled, False))
+    if len(done) < len(deliveries):
+        _release(deliveries[len(done) :])
+    _record(done)
+    return [delivery for delivery, _outcome, _retry in done]
 
 
-def _finish(delivery: Delivery, outcome: Outcome, *, retry: bool) -> None:
+OUTCOME_FIELDS = [
+    "status",
+    "response_status",
+    "response_body",
+    "error",
+    "duration_ms",
+    "finished_at",
+    "next_attempt_at",
+]
+
+
+def _record(done: list[tuple[Delivery, Outcome, bool]]) -> None:
+    """Write the attempts' outcomes (one update for all), then count the subscriptions' failures in a row:
+    `retry` False for an attempt that is final whatever it gave (a ping, a disabled subscription's), which counts
+    neither for nor against the subscription."""
     now = timezone.now()
-    fields = {
-        "response_status": outcome.status,
-        "response_body": outcome.body,
-        "error": outcome.error,
-        "duration_ms": outcome.duration_ms,
-    }
-    if outcome.ok:
-        fields.update(status=Delivery.Status.SUCCEEDED, finished_at=now, next_attempt_at=None)
-    elif retry and delivery.attempts < MAX_ATTEMPTS:
-        fields.update(status=Delivery.Status.RETRYING, next_attempt_at=now + _backoff(delivery.attempts))
-    else:
-        fields.update(status=Delivery.Status.FAILED, finished_at=now, next_attempt_at=None)
-    for name, value in fields.items():
-        setattr(delivery, name, value)
-    delivery.save(update_fields=list(fields))
-    if delivery.event == PING:
-        return  # a ping tells its sender; it does not count for or against the subscription
-    if outcome.ok:
-        if delivery.subscription.failure_count:  # as read with the delivery: no write while all is well
-            Subscription.objects.filter(pk=delivery.subscription_id).update(failure_count=0)
-    elif delivery.status == Delivery.Status.FAILED and retry:
-        _failure_count(delivery.subscription_id, outcome.error, now)
+    for delivery, outcome, retry in done:
+        delivery.response_status, delivery.response_body = outcome.status, outcome.body
+        delivery.error, delivery.duration_ms = outcome.error, outcome.duration_ms
+        if outcome.ok:
+            delivery.status, delivery.finished_at, delivery.next_attempt_at = Delivery.Status.SUCCEEDED, now, None
+        elif retry and delivery.attempts < MAX_ATTEMPTS:
+            delivery.status, delivery.next_attempt_at = Delivery.Status.RETRYING, now + _backoff(delivery.attempts)
+        else:
+            delivery.status, delivery.finished_at, delivery.next_attempt_at = Delivery.Status.FAILED, now, None
+    rows_update([delivery for delivery, _outcome, _retry in done], OUTCOME_FIELDS)
+    # Per subscription, in order: a success starts the count again, each delivery given up adds one.
+    streaks: dict[object, tuple[bool, int, str]] = {}  # subscription id → (a success seen, failures after, error)
+    for delivery, outcome, retry in done:
+        if not retry or delivery.event == PING:
+            continue
+        succeeded, failed, _last = streaks.get(delivery.subscription_id, (False, 0, ""))
+        if outcome.ok:
+            streaks[delivery.subscription_id] = (True, 0, "")
+        elif delivery.status == Delivery.Status.FAILED:
+            streaks[delivery.subscription_id] = (succeeded, failed + 1, outcome.error)
+    for delivery, _outcome, _retry in done:
+        if delivery.subscription_id in streaks:
+            _failure_count(delivery.subscription, *streaks.pop(delivery.subscription_id), now)
 
 
-def _failure_count(subscription_id, error: str, now) -> None:
-    Subscription.objects.filter(pk=subscription_id).update(failure_count=F("failure_count") + 1)
+def _failure_count(subscription: Subscription, succeeded: bool, failed: int, error: str, now) -> None:
+    """Bring the subscription's count of failed deliveries in a row up to date (no write while all is well, as
+    read with the batch), and disable it once it reaches DISABLE_AFTER."""
+    if succeeded:
+        if subscription.failure_count or failed:
+            Subscription.objects.filter(pk=subscription.pk).update(failure_count=failed)
+    elif failed:
+        Subscription.objects.filter(pk=subscription.pk).update(failure_count=F("failure_count") + failed)
+    if not failed:
+        return
     reason = _("Disabled after %(count)d failed deliveries in a row; the last one: %(error)s") % {
         "count": DISABLE_AFTER,
         "error": error,
     }
-    disabled = Subscription.objects.filter(pk=subscription_id, is_active=True, failure_count__gte=DISABLE_AFTER).update(
+    disabled = Subscription.objects.filter(pk=subscription.pk, is_active=True, failure_count__gte=DISABLE_AFTER).update(
         is_active=False, disabled_reason=reason, disabled_at=now
     )
     if disabled:
-        logger.warning("Webhook subscription %s disabled: %s", subscription_id, error)
+        logger.warning("Webhook subscription %s disabled: %s", subscription.pk, error)
 
 
 def subscription_ping(*, subscription: Subscription) -> Delivery:
@@ -380,7 +445,8 @@ def subscription_ping(*, subscription: Subscription) -> Delivery:
         attempts=1,
         next_attempt_at=now + LEASE,  # claimed from the start: the sweep leaves it alone
     )
-    _finish(delivery, _post(subscription=subscription, delivery=delivery), retry=False)
+    with GuardedSession() as session:
+        _record([(delivery, _post(session, subscription=subscription, delivery=delivery), False)])
     return delivery
 
 
@@ -398,7 +464,7 @@ def delivery_resend(*, delivery: Delivery) -> Delivery:
             lead_id=delivery.lead_id,
             payload=delivery.payload,
         )
-        transaction.on_commit(lambda: _queue([copy.pk]))
+        transaction.on_commit(lambda: _queue([(copy.pk, copy.subscription_id)]))
     return copy
 
 

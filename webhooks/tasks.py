@@ -3,7 +3,7 @@ attempt is claimed by a conditional update; the dispatcher holds the cursor's lo
 
 from celery import shared_task
 
-from .services import deliveries_dispatch, deliveries_retry_due, delivery_attempt
+from .services import deliveries_attempt, deliveries_dispatch, deliveries_retry_due
 
 
 @shared_task(name="webhooks.dispatch")
@@ -14,8 +14,9 @@ def dispatch() -> int:
 # The lowest priority on the queue: a backlog of sends never holds up the dispatcher or the retry sweep (the Redis
 # transport serves a queue's higher priorities first).
 @shared_task(name="webhooks.deliver", priority=9)
-def deliver(delivery_pk: int) -> None:
-    delivery_attempt(delivery_pk=delivery_pk)
+def deliver(*delivery_pks: int) -> None:
+    """A batch of one subscription's deliveries (a task queued before batches carries one)."""
+    deliveries_attempt(delivery_pks=delivery_pks)
 
 
 @shared_task(name="webhooks.retry_due")

@@ -14,6 +14,7 @@ from cryptography.x509.oid import NameOID
 
 from happycrm import outbound_http
 from happycrm.outbound_http import (
+    GuardedSession,
     OutboundRequestFailed,
     OutboundRequestRefused,
     address_refusal,
@@ -49,6 +50,18 @@ class RecordingHandler(Handler):
                 self.wfile.write(b"x" * 16384)
             return None
         return self.reply(200, b"hello from " + path.encode(), "text/plain; charset=utf-8")
+
+
+class KeepAliveHandler(Handler):
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self):
+        fake = self.server.fake
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        fake.requests.append({"path": self.path, "client": self.client_address, "body": body})
+        if self.path == "/long":  # more than the caller keeps: it stops reading and drops the connection
+            return self.reply(200, b"y" * 50_000)
+        return self.reply(200, b"got " + body)
 
 
 class Recorder(LocalServer):
@@ -326,3 +339,47 @@ def test_environment_proxies_are_not_used(server, loopback_allowed, monkeypatch)
     monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
     monkeypatch.setenv("http_proxy", "http://127.0.0.1:9")
     assert guarded_get(f"{server.base_url}/direct").content == b"hello from /direct"
+
+
+@pytest.fixture
+def keep_alive_server():
+    server = LocalServer(KeepAliveHandler)
+    server.requests = []
+    with server:
+        yield server
+
+
+def test_a_session_keeps_one_checked_connection_per_receiver_and_looks_the_name_up_once(
+    monkeypatch, keep_alive_server, loopback_allowed
+):
+    """DNS rebinding again: the second answer would be refused, but a session's kept connection never asks."""
+    answers = iter([["127.0.0.1"], ["10.9.9.9"], ["10.9.9.9"]])
+    lookups = []
+    real = socket.getaddrinfo
+
+    def rebinding(host, port, *args, **kwargs):
+        if host == "hooks.example.test":
+            lookups.append(host)
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port)) for address in next(answers)]
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    url = f"http://hooks.example.test:{keep_alive_server.port}/in"
+    with GuardedSession() as session:
+        answers_seen = [session.post(url, body=str(n).encode()).content for n in range(3)]
+    assert answers_seen == [b"got 0", b"got 1", b"got 2"]
+    assert lookups == ["hooks.example.test"]
+    assert len({request["client"] for request in keep_alive_server.requests}) == 1
+    with GuardedSession() as session, pytest.raises(OutboundRequestRefused, match=r"10\.9\.9\.9 is a private"):
+        session.post(url, body=b"next")  # a new session looks the name up and checks it again
+    assert len(keep_alive_server.requests) == 3
+
+
+def test_a_session_drops_a_connection_whose_answer_it_did_not_read_to_the_end(keep_alive_server, loopback_allowed):
+    with GuardedSession() as session:
+        for _ in range(2):
+            assert len(session.post(f"{keep_alive_server.base_url}/long", body=b"x", max_bytes=100).content) == 100
+        session.post(f"{keep_alive_server.base_url}/short", body=b"x")
+        session.post(f"{keep_alive_server.base_url}/short", body=b"x")
+    clients = [request["client"] for request in keep_alive_server.requests]
+    assert len(set(clients)) == 3 and clients[2] == clients[3]

@@ -7,11 +7,15 @@ from happycrm.tests.local_server import Handler, LocalServer
 
 
 class ReceiverHandler(Handler):
+    protocol_version = "HTTP/1.1"  # keeps the connection open, as receivers do
+
     def do_POST(self):
         fake = self.server.fake
         path = urlsplit(self.path).path
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        fake.requests.append({"path": path, "headers": dict(self.headers.items()), "body": body})
+        fake.requests.append(
+            {"path": path, "headers": dict(self.headers.items()), "body": body, "client": self.client_address}
+        )
         if path.startswith("/slow"):
             time.sleep(fake.slow_seconds)
         if path.startswith("/redirect"):
