@@ -239,7 +239,7 @@ if CAMPAIGN_SETTLE_HOURS < 1:
     raise ImproperlyConfigured("CAMPAIGN_SETTLE_HOURS must be a number of hours, at least 1.")
 
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {"default": {"BACKEND": "happycrm.cache.RedisCache", "LOCATION": REDIS_URL}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
