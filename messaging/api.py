@@ -44,6 +44,7 @@ from templates_app.models import Template
 
 from .models import Channel, Message, MessageMedia
 from .selectors import (
+    ATTACHMENTS,
     leads_for_phone,
     leads_message_filter,
     message_error_explanation,
@@ -236,7 +237,7 @@ class MediaSerializer(rest.ModelSerializer):
 
 class MessageDebugSerializer(rest.ModelSerializer):
     lead_id = serializers.UUIDField()
-    media = MediaSerializer(many=True)
+    media = MediaSerializer(many=True, source="attachments")
     error_explanation = serializers.SerializerMethodField()
 
     class Meta:
@@ -435,7 +436,7 @@ MESSAGE_EXAMPLE = {
 @extend_schema_serializer(examples=[OpenApiExample("A message", value=MESSAGE_EXAMPLE, response_only=True)])
 class MessageSerializer(rest.ModelSerializer):
     direction = serializers.SerializerMethodField()
-    media = MessageMediaSerializer(many=True, read_only=True)
+    media = MessageMediaSerializer(many=True, read_only=True, source="attachments")
     error_explanation = serializers.SerializerMethodField()
     sent_by = serializers.CharField(
         source="sent_by.username",
@@ -595,7 +596,7 @@ class LeadMessagesView(GenericAPIView):
     @idempotent
     def post(self, request, pk):
         message = _send(request, pk)
-        message = Message.objects.select_related("sent_by").prefetch_related("media").get(pk=message.pk)
+        message = Message.objects.select_related("sent_by").prefetch_related(ATTACHMENTS).get(pk=message.pk)
         return Response(self.get_serializer(message).data, status=status.HTTP_201_CREATED)
 
 
@@ -660,7 +661,7 @@ class MessageStarView(APIView):
     def _set(self, request, pk, *, starred: bool) -> Response:
         get_object_or_404(Message.objects.only("pk"), pk=pk)
         messages_set_starred(queryset=Message.objects.filter(pk=pk), starred=starred)
-        message = Message.objects.select_related("sent_by").prefetch_related("media").get(pk=pk)
+        message = Message.objects.select_related("sent_by").prefetch_related(ATTACHMENTS).get(pk=pk)
         return Response(MessageSerializer(message, context={"request": request}).data)
 
     @extend_schema(

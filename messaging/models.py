@@ -186,6 +186,18 @@ class Message(models.Model):
     def save(self, *args, update_fields=None, **kwargs):
         super().save(*args, update_fields=folded_update_fields(Message, update_fields), **kwargs)
 
+    @property
+    def attachments(self) -> list["MessageMedia"]:
+        """Its media in order: the list a query prefetched (`selectors.ATTACHMENTS`), or read now."""
+        prefetched = self.__dict__.get(ATTACHMENTS_ATTR)
+        return prefetched if prefetched is not None else list(self.media.all())
+
+
+# Where selectors.ATTACHMENTS puts a message's media: a plain list. Prefetching into the related manager's cache
+# (prefetch_related("media")) builds a filtered queryset for every message; for a page of 50 that was a fifth of
+# the API's time.
+ATTACHMENTS_ATTR = "prefetched_attachments"
+
 
 PUBLIC_MEDIA_SALT = "messaging.public-media"
 PUBLIC_MEDIA_MAX_AGE = 7 * 24 * 3600  # providers fetch at once; a week covers retries and scheduled sends

@@ -3,7 +3,7 @@ from collections.abc import Iterator, Mapping
 
 from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
 from django.core.cache.backends.redis import RedisCache
-from django.db.models import Count, Exists, Max, Min, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, Max, Min, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -12,8 +12,11 @@ from leads.models import Lead
 from leads.selectors import SearchTerms, SearchWord, every_word_q, lead_phone_q, lead_search_q, lead_word_places
 
 from .backends.base import BaseBackend, PermanentWebhookError, StatusUpdate, backend_for_provider, get_backend
-from .models import Message, MessageMedia, MessageStatus, ProviderLog, WebhookEvent
+from .models import ATTACHMENTS_ATTR, Message, MessageMedia, MessageStatus, ProviderLog, WebhookEvent
 from .ratelimit import HEADROOM
+
+# A message query's media, in order, as `message.attachments` (one query for all the messages).
+ATTACHMENTS = Prefetch("media", queryset=MessageMedia.objects.order_by("position"), to_attr=ATTACHMENTS_ATTR)
 
 SIGNATURE_REJECTIONS_KEY = "webhook-signature-rejections:{day}"
 WHATSAPP_WINDOW = datetime.timedelta(hours=24)  # free-form messages are allowed this long after the lead's last one
@@ -200,7 +203,7 @@ def messages_for_leads(*, leads, limit: int = 100):
     return (
         Message.objects.filter(lead__in=leads)
         .select_related("lead", "template")
-        .prefetch_related("media")
+        .prefetch_related(ATTACHMENTS)
         .order_by("-created_at")[:limit]
     )
 
@@ -437,7 +440,7 @@ def thread_page(
     Keyset on (created_at, id) over message_thread_idx (lead, newest first): the redundant bound on created_at
     alone is what lets the ordered index scan start at the cursor (an OR cannot bound it), so a page 50,000 messages
     deep reads what the first does; the id only breaks ties among equal times."""
-    messages = lead.messages.select_related("template", "sent_by").prefetch_related("media")
+    messages = lead.messages.select_related("template", "sent_by").prefetch_related(ATTACHMENTS)
     if after is not None:
         messages = messages.filter(
             Q(created_at__gt=after.created_at) | Q(created_at=after.created_at, pk__gt=after.pk),

@@ -6,12 +6,12 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, Q
 
 from campaigns.models import Campaign, CampaignRecipient
 from leads.models import Lead
-from messaging.models import Message, MessageMedia
-from messaging.selectors import error_explanation
+from messaging.models import Message
+from messaging.selectors import ATTACHMENTS, error_explanation
 from notifications.models import Event
 
 from .models import Delivery, Subscription, WebhookEvent
@@ -77,7 +77,7 @@ def message_data(message: Message, *, status: str, error_code) -> dict:
         "template_name": message.template_name,
         "media": [
             {"id": str(media.pk), "content_type": media.content_type, "size": media.size}
-            for media in message.media.all()
+            for media in message.attachments
         ],
         "error_code": error_code,
         "error_explanation": error_explanation(
@@ -126,8 +126,7 @@ def events_payloads(*, events: list[Event]) -> dict[int, Built]:
     messages = {}
     if message_ids:
         query = Message.objects.filter(pk__in=message_ids).select_related("lead__stage")
-        media = Prefetch("media", queryset=MessageMedia.objects.order_by("position"))
-        messages = {message.pk: message for message in query.prefetch_related(media)}
+        messages = {message.pk: message for message in query.prefetch_related(ATTACHMENTS)}
     lead_ids = {
         event.lead_id for name in (WebhookEvent.LEAD_CREATED, WebhookEvent.LEAD_UPDATED) for event in by_type[name]
     }

@@ -17,7 +17,7 @@ from leads.models import Lead, Stage
 from leads.services import lead_save
 from messaging.backends.base import get_backend
 from messaging.models import Channel, Message
-from messaging.selectors import message_text_searchable, thread_page
+from messaging.selectors import ATTACHMENTS, message_text_searchable, thread_page
 from messaging.services.messages import messages_mark_read, messages_set_starred
 from messaging.services.outbound import (
     WHATSAPP_WINDOW,
@@ -145,7 +145,7 @@ def unread(request):
 @require_GET
 def bubble(request, pk, message_pk):
     """One message as the open conversation shows it (live updates fetch it); seen there, so it is read."""
-    message = get_object_or_404(Message.objects.prefetch_related("media"), pk=message_pk, lead_id=pk)
+    message = get_object_or_404(Message.objects.prefetch_related(ATTACHMENTS), pk=message_pk, lead_id=pk)
     if message.is_from_lead and not message.is_read:
         messages_mark_read(queryset=Message.objects.filter(pk=message.pk))
         message.refresh_from_db()

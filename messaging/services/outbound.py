@@ -25,6 +25,7 @@ from messaging.backends.httplog import log_context
 from messaging.models import Channel, Message, MessageMedia, MessageStatus
 from messaging.ratelimit import limiter, sender_key
 from messaging.selectors import (
+    ATTACHMENTS,
     AWAITING_WORKER,
     HANDOFF_GRACE,
     WHATSAPP_WINDOW,
@@ -428,7 +429,7 @@ def _outgoing(message: Message) -> OutgoingMessage:
         to=message.lead.phone,
         channel=message.channel,
         body="" if use_content else message.body,
-        media_urls=tuple(settings.PUBLIC_BASE_URL + media.public_path() for media in message.media.all()),
+        media_urls=tuple(settings.PUBLIC_BASE_URL + media.public_path() for media in message.attachments),
         content_sid=template.content_sid if use_content else "",
         content_variables=message.content_variables if use_content else {},
     )
@@ -458,7 +459,7 @@ def messages_deliver(*, message_ids: Sequence) -> dict[str, RetryableSendError]:
     take, with why (the caller retries them)."""
     messages = {
         str(message.pk): message
-        for message in _sendable(message_ids).select_related("lead", "template").prefetch_related("media")
+        for message in _sendable(message_ids).select_related("lead", "template").prefetch_related(ATTACHMENTS)
     }
     refused = {}
     for message_id in map(str, message_ids):
