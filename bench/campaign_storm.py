@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from common import DATABASE_URL, CpuMeter, drop_database, free_port  # noqa: E402 -- after the path
 from hooks import SETTINGS, Hooks  # noqa: E402
-from stack import ACCOUNT, TOKEN, environment, migrate, procfile, start, stop, wait_for_port  # noqa: E402
+from stack import ACCOUNT, TOKEN, environment, migrate, procfile, start, stop, wait_for_port, wait_logged  # noqa: E402
 from twilio.request_validator import RequestValidator  # noqa: E402
 
 CALLBACKS = [(0.2, "sent"), (1.0, "delivered"), (3.0, "read")]
@@ -195,7 +195,8 @@ def main() -> None:
     try:
         hook_pids = hooks.start() if hooks else {}
         wait_for_port(web_port)
-        time.sleep(3)  # the worker connects
+        for name in ("worker", "bulk") if bulk else ("worker",):
+            wait_logged(logs / f"{name}.log", " ready.")
         expected = args.leads / args.mps
         asyncio.run_coroutine_threadsafe(fake.replies(args.replies, expected), loop)
         pids = {"web": web_process.pid, "worker": worker.pid, **({"bulk": bulk.pid} if bulk else {}), **hook_pids}

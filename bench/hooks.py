@@ -12,7 +12,7 @@ from pathlib import Path
 
 import psycopg
 from common import DATABASE_URL, free_port
-from stack import ROOT, procfile, start, stop
+from stack import ROOT, procfile, start, stop, wait_logged
 
 # What the processes need to send to a receiver on 127.0.0.1 under production settings.
 SETTINGS = {"WEBHOOK_HTTPS_ONLY": "false", "OUTBOUND_HTTP_ALLOWED_NETWORKS": "127.0.0.0/8"}
@@ -45,6 +45,8 @@ class Hooks:
         beat = re.sub(r"--schedule \S+", f"--schedule {self.logs / 'celerybeat-schedule'}", procfile()["beat"])
         self.processes["hooks"] = start("hooks", self.env, log=self.logs / "hooks.log")
         self.processes["beat"] = start("beat", self.env, command=beat, log=self.logs / "beat.log")
+        wait_logged(self.logs / "hooks.log", " ready.")
+        wait_logged(self.logs / "beat.log", "Sending due task")
         return {name: process.pid for name, process in self.processes.items()}
 
     def received(self) -> dict:

@@ -86,6 +86,16 @@ def stop(*processes: subprocess.Popen) -> None:
             os.killpg(process.pid, signal.SIGKILL)
 
 
+def wait_logged(log: Path, words: str, timeout: float = 120) -> None:
+    """Until a process's log says `words` (a Celery worker's "ready.", beat's first "Sending due task"): a run is
+    measured from when its processes run, not while they load Django and Celery (seconds of CPU each)."""
+    deadline = time.monotonic() + timeout
+    while not log.exists() or words not in log.read_text(errors="replace"):
+        if time.monotonic() > deadline:
+            raise SystemExit(f"{log.name} did not say {words!r} within {timeout:.0f}s")
+        time.sleep(0.2)
+
+
 def wait_for_port(port: int, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

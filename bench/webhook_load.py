@@ -30,7 +30,7 @@ from urllib.parse import urlencode
 import psycopg
 from common import DATABASE_URL, CpuMeter, drop_database, free_port
 from hooks import SETTINGS, Hooks
-from stack import ACCOUNT, ROOT, TOKEN, environment, migrate, start, stop, wait_for_port
+from stack import ACCOUNT, ROOT, TOKEN, environment, migrate, start, stop, wait_for_port, wait_logged
 from twilio.request_validator import RequestValidator
 
 WRK_SCRIPT = """
@@ -171,7 +171,7 @@ def main() -> None:
     try:
         hook_pids = hooks.start() if hooks else {}
         wait_for_port(port)
-        time.sleep(2)  # the worker connects
+        wait_logged(logs / "worker.log", " ready.")
         meter = CpuMeter({"web": web.pid, "worker": worker.pid, **hook_pids})
         meter.start()
         started = time.monotonic()

@@ -178,6 +178,8 @@ def events_payloads(*, events: list[Event]) -> dict[int, Built]:
                 "template_name": campaign.template.name,
                 "recipients": sum(outcomes.values()),
                 "outcomes": outcomes,
+                # Recipients whose message had no final delivery report when the campaign finished without them.
+                "unconfirmed": (event.payload.get("counts") or {}).get("unconfirmed", 0),
                 "started_at": _moment(campaign.started_at),
                 "finished_at": _moment(campaign.finished_at),
             }

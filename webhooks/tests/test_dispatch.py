@@ -117,7 +117,11 @@ def test_a_finished_campaign(dispatch):
     lead = LeadFactory()
     CampaignRecipient.objects.create(campaign=campaign, lead=lead, outcome=CampaignRecipient.Outcome.QUEUED)
     CampaignRecipient.objects.create(campaign=campaign, lead=LeadFactory(), outcome="skipped_opted_out")
-    event_record(type="campaign_finished", lead_id=lead.pk, payload={"campaign_id": str(campaign.pk)})
+    event_record(
+        type="campaign_finished",
+        lead_id=lead.pk,
+        payload={"campaign_id": str(campaign.pk), "counts": {"total": 2, "unconfirmed": 1}},
+    )
     dispatch()
     (delivery,) = Delivery.objects.all()
     assert delivery.event == "campaign.finished" and delivery.lead_id is None
@@ -128,6 +132,7 @@ def test_a_finished_campaign(dispatch):
         "template_name": "kis",
         "recipients": 2,
         "outcomes": {"queued": 1, "skipped_opted_out": 1},
+        "unconfirmed": 1,
         "started_at": None,
         "finished_at": None,
     }
