@@ -324,10 +324,11 @@ def _claim(delivery_pks) -> list[Delivery]:
         )
     # One instance (one secret decrypted) per subscription; a delivery whose subscription is gone meanwhile is gone.
     subscriptions = Subscription.objects.in_bulk({delivery.subscription_id for delivery in deliveries})
-    for delivery in deliveries:
+    claimed = [delivery for delivery in deliveries if delivery.subscription_id in subscriptions]
+    for delivery in claimed:
         delivery.attempts += 1
-        delivery.subscription = subscriptions.get(delivery.subscription_id)
-    return [delivery for delivery in deliveries if delivery.subscription is not None]
+        delivery.subscription = subscriptions[delivery.subscription_id]
+    return claimed
 
 
 def _release(deliveries: list[Delivery]) -> None:
