@@ -5,10 +5,10 @@ link-local, multicast, reserved, unspecified, cloud metadata; IPv4 and IPv6, IPv
 then connects to exactly the address it checked: the name is never looked up a second time, so a DNS answer
 that changes between the check and the connection (DNS rebinding) cannot slip through. The Host header, TLS
 SNI and the certificate check keep the name. Redirects are followed here, each one checked again by the same
-rules and the caller's policy; environment proxies are never used. `guarded_post` sends a body through the same
-exchange and never follows a redirect (a POST to where a 3xx points is the receiver's choice, not ours),
-`GuardedSession` sends several POSTs over one checked connection per receiver, and `url_refusal` applies the
-same rules to a URL being saved, before anything is sent to it.
+rules and the caller's policy; environment proxies are never used. `GuardedSession.post` sends a body through
+the same exchange and never follows a redirect (a POST to where a 3xx points is the receiver's choice, not ours),
+over one checked connection per receiver kept for the session, and `url_refusal` applies the same rules to a URL
+being saved, before anything is sent to it.
 
 `settings.OUTBOUND_HTTP_ALLOWED_NETWORKS` (CIDRs, empty by default) lets a deployment reach services of its
 own (or tests reach 127.0.0.1). Cloud metadata addresses are refused even then.
@@ -284,24 +284,6 @@ def guarded_get(
     raise OutboundRequestRefused(f"more than {max_redirects} redirects", url=current)
 
 
-def guarded_post(
-    url: str,
-    *,
-    body: bytes,
-    headers: Mapping[str, str] | None = None,
-    timeout: tuple[float, float] = DEFAULT_TIMEOUT,
-    deadline: float = DEFAULT_DEADLINE,
-    max_bytes: int = DEFAULT_MAX_BYTES,
-) -> OutboundResponse:
-    """POST `body` to `url` under the guard's rules, the name resolved and checked again now. A redirect is
-    returned as it is, never followed; the response is cut after `max_bytes` (what a caller keeps of it).
-
-    Raises OutboundRequestRefused before any request to a refused URL, or OutboundRequestFailed when the network
-    fails."""
-    with GuardedSession() as session:
-        return session.post(url, body=body, headers=headers, timeout=timeout, deadline=deadline, max_bytes=max_bytes)
-
-
 class GuardedSession:
     """Several guarded POSTs in a row, each connection kept open for the next request to the same receiver (scheme,
     host and port): one name lookup, address check and TCP (and TLS) handshake for all of them instead of one each.
@@ -334,7 +316,12 @@ class GuardedSession:
         deadline: float = DEFAULT_DEADLINE,
         max_bytes: int = DEFAULT_MAX_BYTES,
     ) -> OutboundResponse:
-        """As `guarded_post`, on this session's kept connection to the receiver if it has one."""
+        """POST `body` to `url` under the guard's rules, on this session's kept connection to the receiver if it
+        has one (else the name resolved and checked now). A redirect is returned as it is, never followed; the
+        response is cut after `max_bytes` (what a caller keeps of it).
+
+        Raises OutboundRequestRefused before any request to a refused URL, or OutboundRequestFailed when the
+        network fails."""
         status, response_headers, content = _exchange(
             url,
             headers=dict(headers or {}),
