@@ -67,7 +67,7 @@ def sessions(count: int) -> list[str]:
         key = store._get_new_session_key()
         data = {
             SESSION_KEY: str(user.pk),
-            BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
+            BACKEND_SESSION_KEY: "accounts.backends.CachedPermissionsBackend",
             HASH_SESSION_KEY: user.get_session_auth_hash(),
         }
         rows.append(Session(session_key=key, session_data=store.encode(data), expire_date=expire))

@@ -428,6 +428,26 @@ def lead_messaging_counts(*, lead_id, e164: str) -> dict[str, int]:
 
 
 THREAD_PAGE_SIZE = 30  # the conversation page's
+# What a thread's readers show of a message (the conversation page's bubbles, the API's MessageSerializer): the rest
+# of the row (the folded search copy, the provider's metadata, the template's values) is neither read nor decrypted.
+THREAD_FIELDS = (
+    "lead_id",
+    "body",
+    "is_from_lead",
+    "is_read",
+    "read_at",
+    "is_starred",
+    "starred_at",
+    "status",
+    "channel",
+    "provider",
+    "template_name",
+    "error_code",
+    "error_message",
+    "sent_by",
+    "created_at",
+    "updated_at",
+)
 
 
 def thread_page(
@@ -440,7 +460,9 @@ def thread_page(
     Keyset on (created_at, id) over message_thread_idx (lead, newest first): the redundant bound on created_at
     alone is what lets the ordered index scan start at the cursor (an OR cannot bound it), so a page 50,000 messages
     deep reads what the first does; the id only breaks ties among equal times."""
-    messages = lead.messages.select_related("template", "sent_by").prefetch_related(ATTACHMENTS)
+    messages = (
+        lead.messages.select_related("sent_by").only(*THREAD_FIELDS, "sent_by__username").prefetch_related(ATTACHMENTS)
+    )
     if after is not None:
         messages = messages.filter(
             Q(created_at__gt=after.created_at) | Q(created_at=after.created_at, pk__gt=after.pk),

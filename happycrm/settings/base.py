@@ -126,7 +126,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
     "accounts.backends.LoginThrottleBackend",  # django-axes: refuses a locked-out login before the password is checked
-    "django.contrib.auth.backends.ModelBackend",
+    "accounts.backends.CachedPermissionsBackend",  # Django's model permissions, kept in the shared cache
 ]
 
 # Login throttling (django-axes 8): after AXES_FAILURE_LIMIT failed logins for one username from one client
