@@ -31,7 +31,7 @@ def prune_by_id_ranges(
     if dry_run:
         return old.count()
     lowest = queryset.aggregate(lowest=Min("pk"))["lowest"]
-    highest = old.order_by(f"-{field}").values_list("pk", flat=True).first()
+    highest = old.order_by(f"-{field}", "-pk").values_list("pk", flat=True).first()  # the last of equal times
     if lowest is None or highest is None:
         return 0
     deleted = 0

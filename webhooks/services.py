@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 from happycrm.crypto_rows import REWRITE_BATCH, model_key_counts, model_rewrite
 from happycrm.db.update import rows_update
 from happycrm.outbound_http import GuardedSession, OutboundRequestFailed, OutboundRequestRefused, url_refusal
-from happycrm.pruning import PRUNE_BATCH, prune_by_key_batches
+from happycrm.pruning import PRUNE_BATCH, prune_by_id_ranges
 from happycrm.queue import send
 from notifications.models import Event
 
@@ -473,11 +473,12 @@ def delivery_resend(*, delivery: Delivery) -> Delivery:
 
 
 def deliveries_prune(*, older_than: datetime.timedelta, batch_size: int = PRUNE_BATCH, dry_run: bool = False) -> int:
-    """Finished deliveries older than the retention (RETENTION_WEBHOOK_DELIVERIES_DAYS), oldest first through the
-    index on when they finished (retries finish out of id order); unfinished ones stay however old."""
-    return prune_by_key_batches(
+    """Finished deliveries made longer ago than the retention (RETENTION_WEBHOOK_DELIVERIES_DAYS), by id ranges (a
+    delivery's id grows with when it was made; no index on a time is written for them); unfinished ones stay however
+    old."""
+    return prune_by_id_ranges(
         Delivery.objects.filter(status__in=FINISHED),
-        field="finished_at",
+        field="created_at",
         cutoff=timezone.now() - older_than,
         batch_size=batch_size,
         dry_run=dry_run,

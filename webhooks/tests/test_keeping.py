@@ -27,11 +27,10 @@ def test_retention_prunes_only_finished_deliveries_older_than_their_days(setting
     settings.RETENTION_WEBHOOK_DELIVERIES_DAYS = 14
     subscription = SubscriptionFactory()
     long_ago = timezone.now() - datetime.timedelta(days=15)
-    old_done = delivery(subscription, status="succeeded", finished_at=long_ago)
-    old_failed = delivery(subscription, status="failed", finished_at=long_ago)
+    old_done = delivery(subscription, status="succeeded", created_at=long_ago, finished_at=long_ago)
+    old_failed = delivery(subscription, status="failed", created_at=long_ago, finished_at=timezone.now())
     recent = delivery(subscription, status="succeeded", finished_at=timezone.now())
-    waiting = delivery(subscription, status="retrying")
-    Delivery.objects.filter(pk=waiting.pk).update(created_at=long_ago)
+    waiting = delivery(subscription, status="retrying", created_at=long_ago)
     run = retention_prune(batch_size=1)
     assert run.results["webhook_deliveries"] == {"days": 14, "deleted": 2, "error": ""}
     assert set(Delivery.objects.values_list("pk", flat=True)) == {recent.pk, waiting.pk}
