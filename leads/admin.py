@@ -6,6 +6,7 @@ from django.contrib.admin.utils import model_ngettext
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Q
+from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.html import format_html
@@ -44,10 +45,20 @@ class StageAdmin(admin.ModelAdmin):
         stage_save(stage=obj)  # the API's rules and path
 
     def delete_model(self, request, obj):
+        """Through stage_delete. A refusal (a lead arrived after the confirmation page) keeps the stage: the delete
+        view's transaction is rolled back with its log line, and response_delete says why instead of "deleted"."""
         try:
             stage_delete(stage=obj)
         except ValidationError as exc:
-            self.message_user(request, " ".join(exc.messages), messages.ERROR)
+            transaction.set_rollback(True)
+            request.stage_kept = " ".join(exc.messages)
+
+    def response_delete(self, request, obj_display, obj_id):
+        kept = getattr(request, "stage_kept", None)
+        if kept is None:
+            return super().response_delete(request, obj_display, obj_id)
+        self.message_user(request, kept, messages.ERROR)
+        return HttpResponseRedirect(reverse("admin:leads_stage_change", args=[obj_id]))
 
     @admin.action(permissions=["delete"], description=django_delete_selected.short_description)
     def delete_selected(self, request, queryset):

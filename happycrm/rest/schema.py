@@ -93,6 +93,24 @@ def error_responses_hook(result, generator, request, public):
     return result
 
 
+EXAMPLE_ORIGIN = "https://crm.example.com"
+PAGE_KEYS = {"count", "next", "previous", "results"}
+
+
+def page_examples_hook(result, generator, request, public):
+    """drf-spectacular's POSTPROCESSING_HOOKS: a numbered page's example links to its own list (the paginator's
+    schema knows no path, and drf-spectacular fills in DRF's `api.example.org/accounts/`): the second of three."""
+    for path, methods in result.get("paths", {}).items():
+        responses = methods.get("get", {}).get("responses", {})
+        examples = responses.get("200", {}).get("content", {}).get("application/json", {}).get("examples", {})
+        for example in examples.values():
+            value = example.get("value")
+            if isinstance(value, dict) and value.keys() == PAGE_KEYS:
+                url = EXAMPLE_ORIGIN + path
+                value.update(count=120, next=f"{url}?page=3", previous=url)
+    return result
+
+
 def v1_only(endpoints):
     """drf-spectacular's PREPROCESSING_HOOKS: the schema describes /api/v1/; the spec's older paths, which serve
     the same views, are left out of it."""

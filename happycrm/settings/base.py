@@ -376,6 +376,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "happycrm.rest.schema.error_responses_hook",
+        "happycrm.rest.schema.page_examples_hook",
     ],
 }
 

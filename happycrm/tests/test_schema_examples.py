@@ -133,3 +133,17 @@ def test_every_example_fits_the_schema_it_illustrates(schema):
             for error in validator.iter_errors(value)
         ]
     assert not wrong, "Examples that do not fit their schema:\n" + "\n".join(wrong)
+
+
+def test_a_numbered_pages_example_links_to_its_own_list(schema):
+    """DRF's paginator knows no path: its example would send a reader to api.example.org/accounts/."""
+    seen = 0
+    for path, methods in schema["paths"].items():
+        content = methods.get("get", {}).get("responses", {}).get("200", {}).get("content", {})
+        for example in content.get("application/json", {}).get("examples", {}).values():
+            value = example["value"]
+            if isinstance(value, dict) and "count" in value:
+                seen += 1
+                assert value["next"] == f"https://crm.example.com{path}?page=3", path
+                assert value["previous"] == f"https://crm.example.com{path}", path
+    assert seen >= 4  # leads, stages, campaigns, subscriptions, …

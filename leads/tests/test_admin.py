@@ -210,3 +210,27 @@ def test_lead_page_links_to_the_agents_conversation(staff_client):
     lead = LeadFactory()
     page = staff_client.get(reverse("admin:leads_lead_change", args=[lead.pk])).content.decode()
     assert f'href="{reverse("inbox:conversation", args=[lead.pk])}"' in page
+
+
+def test_a_stage_that_got_a_lead_after_its_confirmation_page_is_kept_and_said_so(staff_client, monkeypatch):
+    """The single delete's confirmation found no lead; one arrives before the stage_delete refuses: the stage stays,
+    the page says why, and nothing is logged or reported as deleted."""
+    from django.contrib.admin.models import DELETION, LogEntry
+
+    from leads import admin, services
+
+    stage = StageFactory(name="Busy")
+    checked = admin.StageAdmin.get_deleted_objects
+
+    def lead_arrives_after_the_check(self, objs, request):
+        found = checked(self, objs, request)
+        LeadFactory(stage=stage)
+        return found
+
+    monkeypatch.setattr(admin.StageAdmin, "get_deleted_objects", lead_arrives_after_the_check)
+    response = staff_client.post(reverse("admin:leads_stage_delete", args=[stage.pk]), {"post": "yes"}, follow=True)
+    assert response.status_code == 200
+    assert response.redirect_chain[-1][0] == reverse("admin:leads_stage_change", args=[stage.pk])
+    assert [str(message) for message in response.context["messages"]] == [services.STAGE_HAS_LEADS]
+    assert Stage.objects.filter(pk=stage.pk).exists()
+    assert not LogEntry.objects.filter(action_flag=DELETION).exists()
