@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "leads",
     "templates_app",
     "messaging",
+    "conversations",
     "messaging.inbox",
     "campaigns",
     "notifications",
