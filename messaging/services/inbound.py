@@ -160,12 +160,12 @@ def inbound_messages_receive(*, deliveries: Sequence[Delivery]) -> list[Received
         if opt_out is not None:
             opt_outs[stored.lead_id] = opt_out  # the lead's last word in the batch holds
     leads_record_inbound(received=received)
-    conversations_record_inbound(received=firsts_at)
+    assignees = conversations_record_inbound(received=firsts_at)
     for opted_out in (True, False):
         if lead_ids := [lead_id for lead_id, word in opt_outs.items() if word is opted_out]:
             leads_set_opted_out(lead_ids=lead_ids, opted_out=opted_out)
 
-    events_new_message(messages=[stored for stored, _, _ in stored_rows])
+    events_new_message(messages=[stored for stored, _, _ in stored_rows], assignees=assignees)
     for _, attachments, _ in stored_rows:
         for attachment in attachments:
             if attachment.status == MessageMedia.Status.PENDING:
