@@ -9,7 +9,9 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.permissions import READ_CONVERSATIONS
 from accounts.selectors import users_with_perms
@@ -18,6 +20,7 @@ from notifications.models import Event
 from notifications.services import events_record
 
 from .models import Conversation
+from .selectors import CURRENT
 
 Status = Conversation.Status
 
@@ -124,6 +127,17 @@ def conversations_record_replies(*, replies: dict) -> None:
         _announce(started)
 
 
+def conversation_open_for_history(*, lead_id, opened_at, first_response_at=None) -> None:
+    """A lead whose messages were stored another way than the message paths (the demo's) gets its conversation if
+    it never had one: open from its first message, answered at the first an agent sent."""
+    if opened_at is None or Conversation.objects.filter(lead_id=lead_id).exists():
+        return
+    Conversation.objects.bulk_create(
+        [Conversation(lead_id=lead_id, opened_at=opened_at, first_response_at=first_response_at)],
+        ignore_conflicts=True,
+    )
+
+
 def _changed(conversation: Conversation, **fields) -> Conversation:
     for name, value in fields.items():
         setattr(conversation, name, value)
@@ -223,3 +237,100 @@ def conversations_wake_due(*, now: datetime.datetime | None = None) -> int:
             conversation.status, conversation.snoozed_until = Status.OPEN, None
         _announce(due)
     return len(due)
+
+
+# One way in for the pages, the API and the admin: an action by name on one lead's conversation or on several.
+
+SNOOZE_PRESETS = {
+    "hour": pgettext_lazy("snooze", "For an hour"),
+    "evening": pgettext_lazy("snooze", "Until this evening"),
+    "tomorrow": pgettext_lazy("snooze", "Until tomorrow morning"),
+    "week": pgettext_lazy("snooze", "Until next week"),
+}
+MORNING, EVENING = datetime.time(9, 0), datetime.time(18, 0)
+ACTIONS = ("take", "assign", "unassign", "resolve", "snooze", "reopen")
+
+
+def snooze_until(*, preset: str = "", until: str = "", now: datetime.datetime | None = None) -> datetime.datetime:
+    """When a snooze ends: a preset (in an hour, this evening at 18:00, tomorrow at 09:00, next Monday at 09:00, in
+    the site's time zone) or a date and time the agent chose (`YYYY-MM-DDTHH:MM`, local)."""
+    now = timezone.localtime(now or timezone.now())
+    today = now.date()
+
+    def at(day: datetime.date, time: datetime.time) -> datetime.datetime:
+        return timezone.make_aware(datetime.datetime.combine(day, time))
+
+    if preset == "hour":
+        return now + datetime.timedelta(hours=1)
+    if preset == "evening":
+        evening = at(today, EVENING)
+        return evening if evening > now else at(today + datetime.timedelta(days=1), EVENING)
+    if preset == "tomorrow":
+        return at(today + datetime.timedelta(days=1), MORNING)
+    if preset == "week":
+        return at(today + datetime.timedelta(days=7 - today.weekday()), MORNING)
+    chosen = parse_datetime(until) if until else None
+    if chosen is None:
+        raise ConversationRefused(_("Choose until when to snooze."), code="snooze_until")
+    return timezone.make_aware(chosen) if timezone.is_naive(chosen) else chosen
+
+
+def _assignee(assignee_id):
+    if assignee_id in ("", None):
+        raise ConversationRefused(_("Choose an agent."), code="assignee")
+    found = _assignable().filter(pk=assignee_id).first() if str(assignee_id).isdigit() else None
+    if found is None:
+        raise ConversationRefused(_("That agent cannot read conversations."), code="assignee")
+    return found
+
+
+def conversations_action(*, lead_ids, action: str, agent, assignee_id="", snooze: str = "", until: str = "") -> list:
+    """`action` on the conversations of these leads: take (the agent's, where nobody has it), assign (to
+    `assignee_id`), unassign, resolve, snooze (a preset, or `until`), reopen (the latest resolved ones). A lead with
+    no conversation to act on is passed over; none at all is refused."""
+    if action not in ACTIONS:
+        raise ConversationRefused(_("Unknown action."), code="action")
+    if action == "reopen":
+        conversations = _latest_resolved(lead_ids)
+    else:
+        conversations = list(
+            Conversation.objects.filter(lead_id__in=lead_ids, status__in=CURRENT).select_related("assignee")
+        )
+    if not conversations:
+        raise ConversationRefused(_("No conversation to change: it was resolved meanwhile."), code="no_conversation")
+    if action == "take":
+        taken = []
+        for conversation in conversations:
+            try:
+                taken.append(conversation_take(conversation=conversation, agent=agent))
+            except ConversationRefused:
+                if len(conversations) == 1:
+                    raise
+        return taken
+    if action == "assign":
+        return conversations_assign(conversations=conversations, assignee=_assignee(assignee_id))
+    if action == "unassign":
+        return conversations_assign(conversations=conversations, assignee=None)
+    if action == "resolve":
+        return conversations_resolve(conversations=conversations)
+    if action == "snooze":
+        return conversations_snooze(conversations=conversations, until=snooze_until(preset=snooze, until=until))
+    reopened = []
+    for conversation in conversations:
+        reopened.append(conversation_reopen(conversation=conversation))
+    return reopened
+
+
+def conversation_action(*, lead, action: str, agent, assignee_id="", snooze: str = "", until: str = "") -> list:
+    """The same on one lead's conversation (the open conversation's controls)."""
+    return conversations_action(
+        lead_ids=[lead.pk], action=action, agent=agent, assignee_id=assignee_id, snooze=snooze, until=until
+    )
+
+
+def _latest_resolved(lead_ids) -> list[Conversation]:
+    """Each lead's latest conversation, where it is resolved (a lead with a current one has nothing to reopen)."""
+    latest = {}
+    for conversation in Conversation.objects.filter(lead_id__in=lead_ids).order_by("lead_id", "-opened_at"):
+        latest.setdefault(conversation.lead_id, conversation)
+    return [c for c in latest.values() if c.status == Status.RESOLVED]
