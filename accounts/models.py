@@ -27,9 +27,13 @@ class UserPreference(models.Model):
     # Round-robin assignment (INBOX_AUTO_ASSIGN) gives new conversations to available agents, the longest waiting
     # first.
     is_available = models.BooleanField(
-        _("available"), default=False, help_text=_("Takes new conversations when they are assigned automatically.")
+        pgettext_lazy("field", "available"),
+        default=False,
+        help_text=_("Takes new conversations when they are assigned automatically."),
     )
-    last_assigned_at = models.DateTimeField(_("last given a conversation"), null=True, blank=True, editable=False)
+    last_assigned_at = models.DateTimeField(
+        pgettext_lazy("field", "last given a conversation"), null=True, blank=True, editable=False
+    )
 
     class Meta:
         verbose_name = _("user preference")

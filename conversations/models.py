@@ -33,14 +33,17 @@ class Conversation(models.Model):
         null=True,
         blank=True,
         related_name="assigned_conversations",
-        verbose_name=_("assignee"),
+        verbose_name=pgettext_lazy("field", "assignee"),
     )
-    snoozed_until = models.DateTimeField(_("snoozed until"), null=True, blank=True)
-    opened_at = models.DateTimeField(_("opened at"), default=timezone.now)
+    snoozed_until = models.DateTimeField(pgettext_lazy("field", "snoozed until"), null=True, blank=True)
+    opened_at = models.DateTimeField(pgettext_lazy("field", "opened at"), default=timezone.now)
     first_response_at = models.DateTimeField(
-        _("first response at"), null=True, blank=True, help_text=_("When an agent first answered in this episode.")
+        pgettext_lazy("field", "first response at"),
+        null=True,
+        blank=True,
+        help_text=_("When an agent first answered in this episode."),
     )
-    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    resolved_at = models.DateTimeField(pgettext_lazy("field", "resolved at"), null=True, blank=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:

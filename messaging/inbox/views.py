@@ -138,7 +138,7 @@ def conversation(request, pk):
         return render(request, "inbox/partials/thread_page.html", {"lead": lead, **context})
     messages_mark_read(queryset=lead.messages.filter(is_from_lead=True, is_read=False))
     lead.refresh_from_db()
-    context = _conversation_context(request, lead, **context)
+    context = _conversation_context(request, lead, **context, list_query=request.GET.urlencode())
     if request.htmx and request.htmx.target == "pane":
         return render(request, "inbox/partials/pane.html", context)
     return render(request, "inbox/inbox.html", {**_list_context(request), **context, "open_lead": lead})

@@ -85,7 +85,15 @@ function scrollThread() {
   if (thread) thread.scrollTop = thread.scrollHeight;
 }
 
-document.addEventListener("DOMContentLoaded", scrollThread);
+// The conversation open in the pane (none on the list alone): the split view changes it without a page load.
+function openConversation() {
+  return document.getElementById("conversation");
+}
+
+function openLeadId() {
+  const open = openConversation();
+  return open ? open.dataset.lead : "";
+}
 
 // The open conversation's messages as the server has them now (after a gap the stream cannot fill); the
 // composer is left alone, so what the agent is typing is kept.
@@ -168,7 +176,7 @@ function liveUpdates() {
 
   function reloadFromNow() {
     if (rows) refreshInbox();
-    if (leadId) {
+    if (openLeadId()) {
       threadReload();
       conversationStateRefresh();
     }
@@ -176,19 +184,29 @@ function liveUpdates() {
     document.body.dataset.resumed = "from-now";
   }
 
-  const leadId = document.body.dataset.lead;
   const rows = document.querySelector("[data-live=inbox]");
   let inboxRefresh = null;
 
+  // The list as its filters ask (the query string, whichever conversation is open), ticked rows kept ticked.
   function refreshInbox() {
     clearTimeout(inboxRefresh);
     inboxRefresh = setTimeout(() => {
-      htmx.ajax("GET", window.location.pathname + window.location.search, { target: rows, swap: "innerHTML" });
+      const ticked = [...rows.querySelectorAll("input[name=lead]:checked")].map((box) => box.value);
+      htmx.ajax("GET", document.body.dataset.inboxUrl + window.location.search, { target: rows, swap: "innerHTML" })
+        .then(() => {
+          for (const value of ticked) {
+            const box = rows.querySelector(`input[name=lead][value="${value}"]`);
+            if (box) box.checked = true;
+          }
+          listMarkOpen();
+        });
     }, 150);
   }
 
   async function upsertBubble(messageId) {
-    const url = document.body.dataset.bubbleUrl.replace("00000000-0000-0000-0000-000000000000", messageId);
+    const open = openConversation();
+    if (!open) return;
+    const url = open.dataset.bubbleUrl.replace("00000000-0000-0000-0000-000000000000", messageId);
     const response = await fetch(url, { headers: { "HX-Request": "true" } });
     if (!response.ok) return;
     const holder = document.createElement("template");
@@ -206,14 +224,14 @@ function liveUpdates() {
   function onEvent(event) {
     const data = JSON.parse(event.data);
     if (rows) refreshInbox();
-    if (leadId && data.lead_id === leadId) upsertBubble(data.message_id);
+    if (data.lead_id === openLeadId()) upsertBubble(data.message_id);
   }
 
   // A message from the lead (it opens the window, or says STOP or START) or a change to the lead: the open
   // conversation re-reads its state.
   function onLeadEvent(event) {
     const data = JSON.parse(event.data);
-    if (leadId && data.lead_id === leadId) conversationStateRefresh();
+    if (data.lead_id === openLeadId()) conversationStateRefresh();
   }
 
   on("new_message", onEvent);
@@ -226,6 +244,11 @@ function liveUpdates() {
   on("read", () => {
     if (rows) refreshInbox();
     refreshUnreadTotal();
+  });
+  // Taken, assigned, resolved, snoozed, woken up: the list (and its counts) and the open conversation's controls.
+  on("conversation_changed", (event) => {
+    if (rows) refreshInbox();
+    onLeadEvent(event);
   });
   connect("");
 }
@@ -280,8 +303,6 @@ function conversationStateApply() {
 }
 
 document.addEventListener("DOMContentLoaded", () => {
-  if (!document.getElementById("conversation-head")) return;
-  conversationStateApply();
   document.body.addEventListener("conversation-changed", conversationStateRefresh);
 });
 
@@ -348,10 +369,12 @@ async function notifyOnce(data) {
   }
 }
 
+// A lead's message notifies its conversation's assignee, or everyone while nobody has it.
 function onNewMessage(event) {
   const data = JSON.parse(event.data);
   refreshUnreadTotal();
-  if (document.body.dataset.lead === data.lead_id && document.visibilityState === "visible") return;  // seen
+  if (data.assignee_id != null && String(data.assignee_id) !== document.body.dataset.userId) return;
+  if (openLeadId() === data.lead_id && document.visibilityState === "visible") return;  // seen
   data.url = document.body.dataset.conversationUrl.replace("00000000-0000-0000-0000-000000000000", data.lead_id);
   if (document.visibilityState === "visible") toast(data);
   notifyOnce(data);
@@ -380,24 +403,25 @@ document.addEventListener("DOMContentLoaded", () => {
 
 // Older messages load when the agent scrolls to the top of the thread (the button stays for the keyboard);
 // the view keeps its place while they are added above.
-document.addEventListener("DOMContentLoaded", () => {
-  const thread = document.getElementById("thread");
-  if (!thread) return;
-  let heightBefore = 0;
+let olderHeightBefore = 0;
+
+function threadLoadsOlder(thread) {
   thread.addEventListener("scroll", () => {
     const button = thread.querySelector(".older button");
     if (thread.scrollTop < 40 && button && !button.dataset.loading) {
       button.dataset.loading = "1";
-      heightBefore = thread.scrollHeight;
+      olderHeightBefore = thread.scrollHeight;
       button.click();
     }
   });
-  document.body.addEventListener("htmx:afterSettle", () => {
-    if (heightBefore) {
-      thread.scrollTop += thread.scrollHeight - heightBefore;
-      heightBefore = 0;
-    }
-  });
+}
+
+document.addEventListener("htmx:afterSettle", () => {
+  const thread = document.getElementById("thread");
+  if (thread && olderHeightBefore) {
+    thread.scrollTop += thread.scrollHeight - olderHeightBefore;
+    olderHeightBefore = 0;
+  }
 });
 
 // Day separators ("Today", "Yesterday", a date) before each day's first message, in the site's time zone,
@@ -440,17 +464,130 @@ function threadDays(thread) {
   }
 }
 
-document.addEventListener("DOMContentLoaded", () => {
-  const thread = document.getElementById("thread");
-  if (!thread) return;
+function threadKeepsDays(thread) {
   const observer = new MutationObserver(() => {
     observer.disconnect();
     threadDays(thread);
     observer.observe(thread, { childList: true });
   });
   threadDays(thread);
-  scrollThread();
   observer.observe(thread, { childList: true });
+}
+
+// What an open conversation needs once it is on the page (loaded with it, or put in the pane from the list).
+function paneInit() {
+  const thread = document.getElementById("thread");
+  if (!thread) return;
+  threadLoadsOlder(thread);
+  threadKeepsDays(thread);
+  scrollThread();
+  conversationStateApply();
+}
+
+document.addEventListener("DOMContentLoaded", paneInit);
+
+// The split view: a conversation chosen in the list opens in the pane beside it (the list keeps its filters,
+// scroll and live updates); the address follows the open conversation, and back and forward go through the
+// conversations opened. On a phone the same page shows one column: the list, or the open conversation.
+function listMarkOpen() {
+  const lead = openLeadId();
+  for (const row of document.querySelectorAll(".conversations .conversation")) {
+    row.classList.toggle("active", row.dataset.lead === lead);
+  }
+  const split = document.getElementById("inbox-split");
+  if (split) split.classList.toggle("has-conversation", Boolean(lead));
+}
+
+async function paneOpen(url, { push = true } = {}) {
+  const pane = document.getElementById("pane");
+  const response = await fetch(url, { headers: { "HX-Request": "true", "HX-Target": "pane" } });
+  if (!response.ok) {
+    window.location.href = url;  // a conversation gone or not allowed: the server's own page says so
+    return;
+  }
+  pane.innerHTML = await response.text();
+  htmx.process(pane);
+  if (push) history.pushState({ pane: true }, "", url);
+  document.title = openConversation() ? openConversation().dataset.title : document.title;
+  notifyBase = document.title;
+  listMarkOpen();
+  paneInit();
+  refreshUnreadTotal();
+}
+
+function paneClose() {
+  const pane = document.getElementById("pane");
+  const empty = document.getElementById("pane-empty");
+  if (pane && empty) pane.replaceChildren(empty.content.cloneNode(true));
+  listMarkOpen();
+}
+
+document.addEventListener("click", (event) => {
+  const link = event.target.closest("a[data-pane-link]");
+  if (!link || !document.getElementById("pane") || event.button !== 0) return;
+  if (event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;  // a new tab, as asked
+  event.preventDefault();
+  paneOpen(link.href);
+});
+
+document.addEventListener("click", (event) => {
+  const back = event.target.closest("a[data-pane-back]");
+  if (!back || !document.getElementById("pane") || event.button !== 0) return;
+  event.preventDefault();
+  history.pushState({ pane: true }, "", back.href);
+  paneClose();
+});
+
+window.addEventListener("popstate", () => {
+  if (!document.getElementById("pane")) return;
+  const inboxPath = new URL(document.body.dataset.inboxUrl, window.location.href).pathname;
+  if (window.location.pathname === inboxPath) paneClose();
+  else paneOpen(window.location.href, { push: false });
+});
+
+// The filters change the list in place; the address keeps them (with the open conversation's path), so a reload
+// or a link shows the same list.
+document.addEventListener("htmx:afterRequest", (event) => {
+  const form = event.detail.elt;
+  if (!form || form.id !== "filters" || !event.detail.successful) return;
+  const query = new URLSearchParams(new FormData(form));
+  for (const [key, value] of [...query.entries()]) if (!value) query.delete(key);
+  history.replaceState(history.state, "", `${window.location.pathname}?${query}`);
+});
+
+// Keyboard: j / k the next or previous conversation, r the composer, e resolve, a take it (assign to me),
+// ? the list of keys. Not while typing, and not with a modifier (the browser's own keys).
+const SHORTCUTS = {
+  j: () => listStep(1),
+  k: () => listStep(-1),
+  r: () => document.querySelector("#composer textarea:not(:disabled)")?.focus(),
+  e: () => document.getElementById("resolve")?.click(),
+  a: () => document.getElementById("take")?.click(),
+  "?": () => {
+    const help = document.getElementById("shortcuts");
+    if (help) (help.open ? help.close() : help.showModal());
+  },
+};
+
+function listStep(step) {
+  const links = [...document.querySelectorAll(".conversations a[data-pane-link]")];
+  if (!links.length) return;
+  const current = links.findIndex((link) => link.closest(".conversation").classList.contains("active"));
+  const next = links[Math.min(Math.max(current + step, 0), links.length - 1)];
+  if (current === -1 || next !== links[current]) {
+    next.focus();
+    next.click();
+  }
+}
+
+document.addEventListener("keydown", (event) => {
+  if (event.ctrlKey || event.metaKey || event.altKey || event.isComposing) return;
+  const target = event.target;
+  if (target.closest("input, textarea, select, [contenteditable]")) return;
+  const action = SHORTCUTS[event.key];
+  if (!action || !document.getElementById("inbox-split")) return;
+  event.preventDefault();
+  action();
 });
 
 // The phone layout's menu: the top bar stays one line, the links open below it.
