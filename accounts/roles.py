@@ -57,6 +57,10 @@ ROLES: dict[str, list[str]] = {
         "webhooks.view_delivery",
         "conversations.view_conversation",
         "conversations.change_conversation",
+        "templates_app.view_cannedreply",
+        "templates_app.add_cannedreply",
+        "templates_app.change_cannedreply",
+        "templates_app.delete_cannedreply",
     ],
 }
 

@@ -38,9 +38,11 @@ from messaging.services.outbound import (
     message_send_any,
     whatsapp_window_open,
 )
-from templates_app.models import Template
-from templates_app.rendering import template_extra_values, template_preview, template_value_boxes
-from templates_app.selectors import templates_sendable
+from templates_app.forms import CannedReplyForm
+from templates_app.models import CannedReply, Template
+from templates_app.rendering import content_preview, template_extra_values, template_preview, template_value_boxes
+from templates_app.selectors import CANNED_PICKER_SIZE, canned_replies_for, templates_sendable
+from templates_app.services import canned_reply_delete, canned_reply_save
 
 from .forms import InboxFilterForm, LeadDetailsForm
 from .selectors import INBOX_PAGE_SIZE, inbox_counts, inbox_leads
@@ -318,3 +320,41 @@ def _is_uuid(value) -> bool:
     except ValueError:
         return False
     return True
+
+
+@login_required
+@permission_required(SEND_MESSAGE, raise_exception=True)
+@require_GET
+def reply_picker(request, pk):
+    """The canned replies matching what follows `/` in the composer, filled for this lead."""
+    lead = get_object_or_404(Lead, pk=pk)
+    replies = canned_replies_for(user=request.user, query=request.GET.get("q", "")[:32])[:CANNED_PICKER_SIZE]
+    items = [{"reply": reply, **content_preview(content=reply.text, lead=lead)} for reply in replies]
+    return render(request, "inbox/partials/reply_picker.html", {"items": items})
+
+
+@login_required
+@permission_required(SEND_MESSAGE, raise_exception=True)
+def my_replies(request):
+    """The agent's own canned replies (and, to read, the team's): made, changed and deleted here."""
+    editing = None
+    if reply_id := request.GET.get("edit") or request.POST.get("reply"):
+        editing = get_object_or_404(CannedReply, pk=reply_id, owner=request.user) if _is_uuid(reply_id) else None
+    if request.method == "POST" and request.POST.get("delete") and editing is not None:
+        canned_reply_delete(reply=editing)
+        flash.success(request, _("The reply /%(shortcut)s was deleted.") % {"shortcut": editing.shortcut})
+        return redirect("inbox:replies")
+    form = CannedReplyForm(
+        request.POST if request.method == "POST" else None, instance=editing or CannedReply(owner=request.user)
+    )
+    if request.method == "POST" and form.is_valid():
+        reply = canned_reply_save(reply=form.instance)
+        flash.success(request, _("The reply /%(shortcut)s was saved.") % {"shortcut": reply.shortcut})
+        return redirect("inbox:replies")
+    context = {
+        "form": form,
+        "editing": editing,
+        "own": CannedReply.objects.filter(owner=request.user),
+        "shared": CannedReply.objects.filter(owner__isnull=True),
+    }
+    return render(request, "inbox/replies.html", context, status=400 if form.errors else 200)

@@ -152,3 +152,40 @@ def test_the_keys_are_listed_on_question_mark_and_j_k_walk_the_list(browser, liv
         expect(page.locator("#conversation #thread")).to_contain_text("düğün için fiyat")
         page.keyboard.press("r")
         expect(page.locator("#composer textarea")).to_be_focused()
+
+
+def test_slash_in_the_composer_lists_the_canned_replies_filled_for_the_lead(browser, live_server, team, leads):
+    from templates_app.models import CannedReply
+    from templates_app.services import canned_reply_save
+
+    ayse = team[0]
+    canned_reply_save(reply=CannedReply(shortcut="fiyat", text="Merhaba {{1}}, fiyat listemiz ekte."))
+    canned_reply_save(reply=CannedReply(shortcut="fiyat-indirim", text="{{1}}, bu hafta %10 indirim var!"))
+    canned_reply_save(reply=CannedReply(shortcut="adres", text="Adresimiz: Bağdat Caddesi 12, Kadıköy"))
+    canned_reply_save(reply=CannedReply(shortcut="imza", text="Sevgiler, Ayşe", owner=ayse))
+    elif_ = leads[0]
+    with logged_in_page(browser, live_server, ayse, PASSWORD, viewport=DESKTOP) as page:
+        page.goto(f"{live_server.url}/inbox/{elif_.pk}/")
+        box = page.locator("#composer textarea")
+        box.fill("/")
+        expect(page.locator("#reply-picker .reply-option")).to_have_count(4)
+        box.press_sequentially("fi")
+        expect(page.locator("#reply-picker .reply-option")).to_have_count(2)
+        expect(page.locator("#reply-picker .chosen")).to_contain_text("Merhaba Elif Kaya, fiyat listemiz ekte.")
+        page.screenshot(path=SCREENSHOTS / "canned-reply-picker.png")
+        box.press("ArrowDown")
+        expect(page.locator("#reply-picker .chosen")).to_contain_text("/fiyat-indirim")
+        box.press("Enter")  # takes the reply, does not send
+        expect(box).to_have_value("Elif Kaya, bu hafta %10 indirim var!")
+        expect(page.locator("#reply-picker")).to_be_hidden()
+        assert not elif_.messages.filter(is_from_lead=False).exists()
+        box.press("Enter")  # now it sends, as any text
+        page.wait_for_selector(".bubble.ours >> text=Elif Kaya, bu hafta %10 indirim var!")
+        box.fill("/imz")
+        page.locator("#reply-picker .reply-option").click()
+        expect(box).to_have_value("Sevgiler, Ayşe")
+        box.fill("/yok")
+        expect(page.locator("#reply-picker")).to_contain_text("No canned reply starts with that.")
+        box.press("Escape")
+        expect(page.locator("#reply-picker")).to_be_hidden()
+        assert not page.violations

@@ -1,6 +1,8 @@
-// The conversation page: Enter sends, Shift+Enter adds a line; the composer clears after a send.
+// The conversation page: Enter sends, Shift+Enter adds a line; the composer clears after a send. While the
+// canned replies' list is open, Enter takes the chosen one instead.
 document.addEventListener("keydown", (event) => {
   const box = event.target;
+  if (box.matches(".composer textarea") && replyPickerKey(event)) return;
   if (box.matches(".composer textarea") && event.key === "Enter" && !event.shiftKey && !event.isComposing) {
     event.preventDefault();
     if (box.value.trim() || box.form.querySelector("input[type=file]").files.length) {
@@ -600,4 +602,93 @@ document.addEventListener("DOMContentLoaded", () => {
     const open = nav.classList.toggle("open");
     toggle.setAttribute("aria-expanded", String(open));
   });
+});
+
+// Canned replies: "/" and the start of a shortcut in an otherwise empty composer lists the matching replies,
+// filled for this lead; arrows choose, Enter or a click takes one into the composer (to read and send as any
+// text, so WhatsApp's window still decides), Escape closes the list.
+let pickerRequest = 0;
+
+function replyPicker() {
+  return document.getElementById("reply-picker");
+}
+
+function replyPickerClose(box) {
+  const picker = replyPicker();
+  if (!picker) return;
+  picker.hidden = true;
+  picker.replaceChildren();
+  box.setAttribute("aria-expanded", "false");
+  box.removeAttribute("aria-activedescendant");
+}
+
+async function replyPickerUpdate(box) {
+  const picker = replyPicker();
+  const match = /^\/([\p{L}\p{N}_-]*)$/u.exec(box.value);
+  if (!picker || !match) {
+    replyPickerClose(box);
+    return;
+  }
+  const ticket = ++pickerRequest;
+  const response = await fetch(`${box.dataset.repliesUrl}?q=${encodeURIComponent(match[1])}`, { headers: { "HX-Request": "true" } });
+  if (!response.ok || ticket !== pickerRequest) return;
+  picker.innerHTML = await response.text();
+  picker.hidden = false;
+  box.setAttribute("aria-expanded", "true");
+  replyPickerMark(box, picker.querySelector(".reply-option"));
+}
+
+function replyPickerMark(box, option) {
+  const picker = replyPicker();
+  for (const item of picker.querySelectorAll(".reply-option")) {
+    item.classList.toggle("chosen", item === option);
+    item.setAttribute("aria-selected", String(item === option));
+  }
+  if (option) {
+    box.setAttribute("aria-activedescendant", option.id);
+    option.scrollIntoView({ block: "nearest" });
+  }
+}
+
+function replyPickerTake(box, option) {
+  box.value = option.dataset.text;
+  replyPickerClose(box);
+  box.focus();
+  counterUpdate(box);
+}
+
+function replyPickerKey(event) {
+  const picker = replyPicker();
+  if (!picker || picker.hidden) return false;
+  const box = event.target;
+  const options = [...picker.querySelectorAll(".reply-option")];
+  const current = options.findIndex((item) => item.classList.contains("chosen"));
+  if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+    event.preventDefault();
+    const step = event.key === "ArrowDown" ? 1 : -1;
+    replyPickerMark(box, options[(current + step + options.length) % options.length]);
+    return true;
+  }
+  if (event.key === "Enter" && !event.shiftKey && current !== -1) {
+    event.preventDefault();
+    replyPickerTake(box, options[current]);
+    return true;
+  }
+  if (event.key === "Escape") {
+    event.preventDefault();
+    replyPickerClose(box);
+    return true;
+  }
+  return false;
+}
+
+document.addEventListener("input", (event) => {
+  if (event.target.matches("#composer textarea")) replyPickerUpdate(event.target);
+});
+
+document.addEventListener("mousedown", (event) => {
+  const option = event.target.closest("#reply-picker .reply-option");
+  if (!option) return;
+  event.preventDefault();  // the composer keeps the focus
+  replyPickerTake(document.querySelector("#composer textarea"), option);
 });
