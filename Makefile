@@ -15,7 +15,7 @@ $(VENV)/.installed-test: requirements.txt requirements-test.txt | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-test.txt
 	touch $(VENV)/.installed-run $@
 
-APPS := happycrm accounts leads messaging campaigns templates_app notifications webhooks
+APPS := happycrm accounts leads messaging conversations campaigns templates_app notifications webhooks
 
 ## make run: install, migrate, load the demo data and serve on http://127.0.0.1:8000
 ## One ASGI server (uvicorn, reloading on code changes) serves the pages, the admin, the static files and the

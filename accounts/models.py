@@ -24,6 +24,16 @@ class UserPreference(models.Model):
         verbose_name=pgettext_lazy("field", "user"),
     )
     language = models.CharField(_("language"), max_length=10, blank=True)
+    # Round-robin assignment (INBOX_AUTO_ASSIGN) gives new conversations to available agents, the longest waiting
+    # first.
+    is_available = models.BooleanField(
+        pgettext_lazy("field", "available"),
+        default=False,
+        help_text=_("Takes new conversations when they are assigned automatically."),
+    )
+    last_assigned_at = models.DateTimeField(
+        pgettext_lazy("field", "last given a conversation"), null=True, blank=True, editable=False
+    )
 
     class Meta:
         verbose_name = _("user preference")

@@ -6,7 +6,8 @@ AGENTS = "Agents"
 OPERATORS = "Operators"
 
 ROLES: dict[str, list[str]] = {
-    # Use the inbox: read conversations, send, star and mark read, edit a lead's details, open attachments.
+    # Use the inbox: read conversations, send, star and mark read, edit a lead's details, open attachments, take,
+    # assign, resolve and snooze conversations.
     AGENTS: [
         "leads.view_lead",
         "leads.change_lead",
@@ -16,6 +17,8 @@ ROLES: dict[str, list[str]] = {
         "messaging.change_message",
         "messaging.view_messagemedia",
         "templates_app.view_template",
+        "conversations.view_conversation",
+        "conversations.change_conversation",
     ],
     # The admin's everyday work: leads and stages, templates, campaigns, messages, webhook diagnostics, reading
     # the provider HTTP log, unlocking a login that was locked out, and the outbound webhooks.
@@ -52,6 +55,12 @@ ROLES: dict[str, list[str]] = {
         "webhooks.change_subscription",
         "webhooks.delete_subscription",
         "webhooks.view_delivery",
+        "conversations.view_conversation",
+        "conversations.change_conversation",
+        "templates_app.view_cannedreply",
+        "templates_app.add_cannedreply",
+        "templates_app.change_cannedreply",
+        "templates_app.delete_cannedreply",
     ],
 }
 

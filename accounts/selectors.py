@@ -1,6 +1,23 @@
-"""Reads of the accounts app: the personal API tokens, for the user's page and the command."""
+"""Reads of the accounts app: the personal API tokens, for the user's page and the command; who can do what."""
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.db.models import Q, QuerySet
 
 from .models import ApiToken
+
+
+def users_with_perms(perms: tuple[str, ...]) -> QuerySet:
+    """The active users who hold every one of `perms` (their own, through a group, or as superusers), by name: the
+    agents a conversation can be given to, the ones a note can mention."""
+    users = get_user_model().objects.filter(is_active=True)
+    for perm in perms:
+        app_label, codename = perm.split(".")
+        permission = Permission.objects.filter(content_type__app_label=app_label, codename=codename)
+        users = users.filter(
+            Q(is_superuser=True) | Q(user_permissions__in=permission) | Q(groups__permissions__in=permission)
+        )
+    return users.distinct().order_by("username")
 
 
 def api_tokens(*, user=None):

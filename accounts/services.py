@@ -1,6 +1,8 @@
 import datetime
 
 from django.conf import settings
+from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -29,6 +31,37 @@ def user_language_restore(*, user, session) -> str:
         session[LANGUAGE_SESSION_KEY] = language
         return language
     return ""
+
+
+def user_availability_set(*, user, available: bool) -> UserPreference:
+    """Whether the user takes new conversations when they are assigned automatically."""
+    preference, _ = UserPreference.objects.update_or_create(user=user, defaults={"is_available": available})
+    return preference
+
+
+def agents_take_turns(*, among, count: int) -> list:
+    """The next `count` turns of the round robin among the users `among` (a queryset) marked available: the one
+    given a conversation longest ago first (never given one, first of all), again from the start when `count` is
+    larger than they are many. Their turns are recorded; rows locked, so two workers do not give out one turn."""
+    if count <= 0:
+        return []
+    with transaction.atomic():
+        waiting = list(
+            UserPreference.objects.select_for_update()
+            .filter(is_available=True, user__in=among)
+            .order_by(F("last_assigned_at").asc(nulls_first=True), "user_id")
+            .values_list("user_id", flat=True)
+        )
+        if not waiting:
+            return []
+        turns = [waiting[n % len(waiting)] for n in range(count)]
+        now = timezone.now()
+        last_turn = {user_id: position for position, user_id in enumerate(turns)}
+        for user_id, position in last_turn.items():
+            # A microsecond apart in the order of their last turns: where the next round starts.
+            stamp = now + datetime.timedelta(microseconds=position)
+            UserPreference.objects.filter(user_id=user_id).update(last_assigned_at=stamp)
+    return turns
 
 
 def api_token_refusal(*, user, name: str, expires_at: datetime.datetime | None = None) -> str | None:

@@ -17,6 +17,7 @@ class Event(models.Model):
         LEAD_CHANGED = "lead_changed", _("Lead changed")
         CAMPAIGN_FINISHED = "campaign_finished", _("Campaign finished")
         LEAD_CREATED = "lead_created", _("Lead created")
+        CONVERSATION_CHANGED = "conversation_changed", _("Conversation changed")
 
     id = models.BigAutoField(_("number"), primary_key=True)
     type = models.CharField(_("type"), max_length=32, choices=Type.choices)

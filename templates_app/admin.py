@@ -11,9 +11,10 @@ from happycrm.admin_site import related_rows_link
 from happycrm.audit import audit_record
 from leads.models import Lead
 
-from .models import Template
+from .forms import CannedReplyForm
+from .models import CannedReply, Template
 from .rendering import template_preview
-from .services import TemplateSyncError, templates_sync
+from .services import TemplateSyncError, canned_reply_save, templates_sync
 
 PROVIDER_FIELDS = ["content_sid", "approval_status", "rejection_reason", "category", "language", "variables"]
 BADGE_COLOURS = {
@@ -103,3 +104,22 @@ class TemplateAdmin(admin.ModelAdmin):
             level = messages.WARNING if report.failed else messages.SUCCESS
             self.message_user(request, self._sync_message(report), level)
         return redirect("admin:templates_app_template_changelist")
+
+
+class SharedCannedReplyForm(CannedReplyForm):
+    class Meta(CannedReplyForm.Meta):
+        fields = ["shortcut", "text", "owner"]
+
+
+@admin.register(CannedReply)
+class CannedReplyAdmin(admin.ModelAdmin):
+    """The team's canned replies (no owner) and, to look after, the agents' own."""
+
+    form = SharedCannedReplyForm
+    list_display = ["__str__", "text", "owner", "updated_at"]
+    list_filter = [("owner", admin.EmptyFieldListFilter), "owner"]
+    search_fields = ["shortcut", "text"]
+    list_select_related = ["owner"]
+
+    def save_model(self, request, obj, form, change):
+        canned_reply_save(reply=obj)

@@ -1,7 +1,10 @@
 import uuid
 
+from django.conf import settings
+from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from happycrm.validators import prohibit_null_characters_in_json
 
@@ -46,3 +49,48 @@ class Template(models.Model):
 
     def __str__(self):
         return self.name
+
+
+SHORTCUT_PATTERN = r"^[\w-]{1,32}\Z"
+
+
+class CannedReply(models.Model):
+    """A reply agents send often, picked in the composer by its shortcut (`/fiyat`): shared (no owner, managed in
+    the admin) or an agent's own. Its text may hold the templates' placeholders {{1}} (the lead's name), {{2}}
+    (the event date) and {{3}} (the event time), filled from the lead when it is picked."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    shortcut = models.CharField(
+        pgettext_lazy("field", "shortcut"),
+        max_length=32,
+        validators=[RegexValidator(SHORTCUT_PATTERN, _("Letters, digits, - and _ only, at most 32."))],
+        help_text=_("Typed after / in the composer, e.g. fiyat."),
+    )
+    text = models.TextField(
+        pgettext_lazy("field", "text"), help_text=_("{{1}} the lead's name, {{2}} the event date, {{3}} its time.")
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="canned_replies",
+        verbose_name=pgettext_lazy("field", "owner"),
+        help_text=_("Empty: shared by the whole team."),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        ordering = ["shortcut"]
+        verbose_name = _("canned reply")
+        verbose_name_plural = _("canned replies")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["shortcut"], condition=models.Q(owner__isnull=True), name="canned_reply_shared_shortcut"
+            ),
+            models.UniqueConstraint(fields=["owner", "shortcut"], name="canned_reply_own_shortcut"),
+        ]
+
+    def __str__(self):
+        return f"/{self.shortcut}"

@@ -66,6 +66,12 @@ def template_render(*, content: str, values: Sequence[str]) -> tuple[str, dict[s
 
 def template_preview(*, template: Template, lead: Lead, extra: Sequence[str] = ()) -> dict:
     """The template as `lead` will read it; a placeholder without a value stays visible and is listed."""
+    return content_preview(content=template.content, lead=lead, extra=extra)
+
+
+def content_preview(*, content: str, lead: Lead, extra: Sequence[str] = ()) -> dict:
+    """A text with placeholders (a template's, a canned reply's) as `lead` will read it: `text`, and the
+    placeholders left `missing` (visible in the text, for the sender to fill or remove)."""
     values = template_values(lead=lead, extra=extra)
     missing: set[int] = set()
 
@@ -77,7 +83,7 @@ def template_preview(*, template: Template, lead: Lead, extra: Sequence[str] = (
             return match.group(0)
         return str(value)
 
-    text = PLACEHOLDER.sub(fill, template.content)
+    text = PLACEHOLDER.sub(fill, content)
     labels = placeholder_labels()
     return {
         "text": text,

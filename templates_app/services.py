@@ -2,13 +2,15 @@
 
 from dataclasses import dataclass, field
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from happycrm.validators import contains_nul
 from messaging.backends.base import BaseBackend, ProviderTemplate, TemplatesUnavailable, UnreadableTemplate, get_backend
 from messaging.models import Channel
 
-from .models import Template
+from .models import CannedReply, Template
 
 NAME_MAX_LENGTH = Template._meta.get_field("name").max_length
 CATEGORY_MAX_LENGTH = Template._meta.get_field("category").max_length
@@ -108,3 +110,36 @@ def templates_sync() -> SyncReport:
                 template.save(update_fields=["status", "updated_at"])
                 report.deactivated.append(template.name)
     return report
+
+
+CANNED_TEXT_MAX = 1600  # the longest SMS body Twilio takes; a WhatsApp text may be longer, a reply need not
+
+
+def canned_reply_check(*, reply: CannedReply) -> None:
+    """ValidationError (per field) unless the reply can be saved: a shortcut of letters, digits, - and _ that is
+    not taken (among the shared ones, or among its owner's), a text of at most CANNED_TEXT_MAX characters."""
+    reply.shortcut = reply.shortcut.strip().lstrip("/")
+    reply.text = reply.text.strip()
+    errors = {}
+    try:
+        reply.full_clean(exclude=["owner"], validate_unique=False, validate_constraints=False)
+    except ValidationError as exc:
+        errors = exc.message_dict
+    if "text" not in errors and len(reply.text) > CANNED_TEXT_MAX:
+        errors["text"] = [_("At most %(max)d characters.") % {"max": CANNED_TEXT_MAX}]
+    taken = CannedReply.objects.filter(shortcut=reply.shortcut, owner=reply.owner).exclude(pk=reply.pk)
+    if "shortcut" not in errors and taken.exists():
+        errors["shortcut"] = [_("This shortcut is taken; choose another.")]
+    if errors:
+        raise ValidationError(errors)
+
+
+def canned_reply_save(*, reply: CannedReply) -> CannedReply:
+    """Save a canned reply (the admin's shared ones, an agent's own), checked first."""
+    canned_reply_check(reply=reply)
+    reply.save()
+    return reply
+
+
+def canned_reply_delete(*, reply: CannedReply) -> None:
+    reply.delete()

@@ -32,11 +32,11 @@ def test_the_inbox_search_says_message_text_is_not_searched(browser, live_server
     note = page.locator("#q-note")
     expect(note).to_be_visible()
     assert page.get_attribute("#q", "aria-describedby") == "q-note"
-    rows = page.locator("#inbox-rows li.conversation")
+    rows = page.locator("#inbox-list li.conversation")
     expect(rows).to_have_count(2)
     expect(rows.first).to_contain_text("Fiyat listesi lütfen")  # read back decrypted
     page.fill("#q", "fiyat")
-    expect(page.locator("#inbox-rows li.empty")).to_be_visible()
+    expect(page.locator("#inbox-list li.empty")).to_be_visible()
     page.fill("#q", "mehmet")
     expect(rows).to_have_count(1)
     box, search = note.bounding_box(), page.locator("#q").bounding_box()

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "leads",
     "templates_app",
     "messaging",
+    "conversations",
     "messaging.inbox",
     "campaigns",
     "notifications",
@@ -231,7 +232,10 @@ CELERY_BEAT_SCHEDULE = {
     # queued task was lost) is sent again by the sweep.
     "dispatch-webhooks": {"task": "webhooks.dispatch", "schedule": 2.0},
     "retry-webhook-deliveries": {"task": "webhooks.retry_due", "schedule": 30.0},
+    "wake-snoozed-conversations": {"task": "conversations.wake_snoozed", "schedule": 30.0},
 }
+# New conversations given to the agents marked available, in turn (round robin); off: they wait unassigned.
+INBOX_AUTO_ASSIGN = env.bool("INBOX_AUTO_ASSIGN", default=False)
 # A campaign waits this long after its run completed for its messages' delivery reports, which can be lost or never
 # come (a phone off for weeks); then the finish sweep finishes it without the missing ones (counted unconfirmed).
 CAMPAIGN_SETTLE_HOURS = env.int("CAMPAIGN_SETTLE_HOURS", default=72)

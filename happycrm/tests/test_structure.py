@@ -10,6 +10,7 @@ ROOT = Path(settings.BASE_DIR)
 APPS = [
     "accounts",
     "campaigns",
+    "conversations",
     "dashboard",
     "encryption",
     "happycrm",

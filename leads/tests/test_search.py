@@ -53,7 +53,7 @@ def both_plans(request, monkeypatch):
 def inbox_names(client, query):
     response = client.get(INBOX, {"q": query}, HTTP_HX_REQUEST="true")
     assert response.status_code == 200
-    return [lead.name for lead in response.context["page"]]
+    return [lead.name for lead in response.context["rows"]]
 
 
 def admin_rows(client, url, query):

@@ -3,6 +3,7 @@
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from leads.models import Lead, Stage
 from messaging.models import Channel
@@ -21,6 +22,23 @@ class ChoiceOfRowField(forms.ModelChoiceField):
 class InboxFilterForm(forms.Form):
     """The inbox's filters, validated like any form (a NUL or an unknown stage is an error shown, not a crash)."""
 
+    view = forms.ChoiceField(
+        label=_("View"),
+        choices=[("mine", _("Mine")), ("unassigned", _("Unassigned")), ("all", _("All"))],
+        required=False,
+        error_messages={"invalid_choice": _("Select a valid choice. That choice is not one of the available choices.")},
+    )
+    status = forms.ChoiceField(
+        label=_("Status"),
+        choices=[
+            ("open", pgettext_lazy("conversations", "Open")),
+            ("snoozed", pgettext_lazy("conversations", "Snoozed")),
+            ("resolved", pgettext_lazy("conversations", "Resolved")),
+            ("all", pgettext_lazy("conversations", "All")),
+        ],
+        required=False,
+        error_messages={"invalid_choice": _("Select a valid choice. That choice is not one of the available choices.")},
+    )
     q = forms.CharField(label=_("Search"), required=False, max_length=100)
     unread = forms.BooleanField(required=False)
     starred = forms.BooleanField(required=False)
@@ -37,6 +55,8 @@ class InboxFilterForm(forms.Form):
         """The valid filters (an invalid one is left out, so the inbox still shows)."""
         data = self.cleaned_data if self.is_bound else {}
         return {
+            "view": data.get("view") or "all",
+            "status": data.get("status") or "open",
             "unread": data.get("unread", False),
             "starred": data.get("starred", False),
             "stage": data.get("stage"),

@@ -6,13 +6,25 @@ from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
 from django.db.models import Sum
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import reswap, retarget, trigger_client_event
 
-from accounts.permissions import CHANGE_MESSAGE, EDIT_LEAD, PREVIEW_TEMPLATE, READ_CONVERSATIONS, SEND_MESSAGE
+from accounts.permissions import (
+    CHANGE_CONVERSATION,
+    CHANGE_MESSAGE,
+    EDIT_LEAD,
+    PREVIEW_TEMPLATE,
+    READ_CONVERSATIONS,
+    SEND_MESSAGE,
+    has_perms,
+)
+from accounts.selectors import users_with_perms
+from conversations.selectors import lead_current_conversation
+from conversations.services import SNOOZE_PRESETS, ConversationRefused, conversation_action, conversations_action
 from leads.models import Lead, Stage
 from leads.services import lead_save
 from messaging.backends.base import get_backend
@@ -26,31 +38,45 @@ from messaging.services.outbound import (
     message_send_any,
     whatsapp_window_open,
 )
-from templates_app.models import Template
-from templates_app.rendering import template_extra_values, template_preview, template_value_boxes
-from templates_app.selectors import templates_sendable
+from templates_app.forms import CannedReplyForm
+from templates_app.models import CannedReply, Template
+from templates_app.rendering import content_preview, template_extra_values, template_preview, template_value_boxes
+from templates_app.selectors import CANNED_PICKER_SIZE, canned_replies_for, templates_sendable
+from templates_app.services import canned_reply_delete, canned_reply_save
 
 from .forms import InboxFilterForm, LeadDetailsForm
-from .selectors import INBOX_PAGE_SIZE, inbox_leads
+from .selectors import INBOX_PAGE_SIZE, inbox_counts, inbox_leads
+
+
+def _list_context(request) -> dict:
+    """The conversation list as the query string asks (its filters, view and status, page)."""
+    form = InboxFilterForm(request.GET)
+    form.is_valid()
+    filters = form.filters()
+    leads = inbox_leads(user=request.user, **filters)
+    counts = inbox_counts(user=request.user, status=filters["status"])
+    return {
+        "rows": Paginator(leads, INBOX_PAGE_SIZE).get_page(request.GET.get("page")),
+        "filters": filters,
+        "filter_errors": form.error_messages(),
+        "view_tabs": [(value, label, counts[value]) for value, label in form.fields["view"].choices],
+        "status_choices": form.fields["status"].choices,
+        "can_change": has_perms(request.user, CHANGE_CONVERSATION),
+        "agents": users_with_perms(READ_CONVERSATIONS),
+        "stages": Stage.objects.all(),
+        "channels": Channel.choices,
+        "message_text_searchable": message_text_searchable(),
+        "list_query": request.GET.urlencode(),
+    }
 
 
 @login_required
 @permission_required(READ_CONVERSATIONS, raise_exception=True)
 @require_GET
 def inbox(request):
-    form = InboxFilterForm(request.GET)
-    form.is_valid()
-    filters = form.filters()
-    page = Paginator(inbox_leads(**filters), INBOX_PAGE_SIZE).get_page(request.GET.get("page"))
-    context = {
-        "page": page,
-        "filters": filters,
-        "filter_errors": form.error_messages(),
-        "stages": Stage.objects.all(),
-        "channels": Channel.choices,
-        "message_text_searchable": message_text_searchable(),
-    }
-    template = "inbox/partials/inbox_rows.html" if request.htmx else "inbox/inbox.html"
+    """The conversation list, and beside it on a wide screen the open conversation (none yet)."""
+    context = _list_context(request)
+    template = "inbox/partials/inbox_list.html" if request.htmx else "inbox/inbox.html"
     return render(request, template, context)
 
 
@@ -74,10 +100,23 @@ def _conversation_state(lead: Lead) -> dict:
     }
 
 
-def _conversation_context(lead: Lead, **extra) -> dict:
+def _controls_context(request, lead: Lead, **extra) -> dict:
+    """Who has the lead's conversation and its state, with what the agent may do about it."""
+    return {
+        "lead": lead,
+        "conversation": lead_current_conversation(lead_id=lead.pk),
+        "agents": users_with_perms(READ_CONVERSATIONS),
+        "can_change": has_perms(request.user, CHANGE_CONVERSATION),
+        "snooze_presets": SNOOZE_PRESETS,
+        **extra,
+    }
+
+
+def _conversation_context(request, lead: Lead, **extra) -> dict:
     state = _conversation_state(lead)
     return {
         **state,
+        **_controls_context(request, lead),
         "templates": templates_sendable(channel=state["channel"]),
         "details_form": LeadDetailsForm(instance=lead),
         "max_body_length": get_backend(state["channel"]).max_body_length,
@@ -89,6 +128,8 @@ def _conversation_context(lead: Lead, **extra) -> dict:
 @permission_required(READ_CONVERSATIONS, raise_exception=True)
 @require_GET
 def conversation(request, pk):
+    """A conversation: in the list's page beside the list (a full page), or the pane alone (the list asked for it,
+    keeping itself), or a page of older messages (the thread scrolled up)."""
     lead = get_object_or_404(Lead.objects.select_related("stage"), pk=pk)
     before = None
     if before_id := request.GET.get("before"):
@@ -99,7 +140,64 @@ def conversation(request, pk):
         return render(request, "inbox/partials/thread_page.html", {"lead": lead, **context})
     messages_mark_read(queryset=lead.messages.filter(is_from_lead=True, is_read=False))
     lead.refresh_from_db()
-    return render(request, "inbox/conversation.html", _conversation_context(lead, **context))
+    context = _conversation_context(request, lead, **context, list_query=request.GET.urlencode())
+    if request.htmx and request.htmx.target == "pane":
+        return render(request, "inbox/partials/pane.html", context)
+    return render(request, "inbox/inbox.html", {**_list_context(request), **context, "open_lead": lead})
+
+
+@login_required
+@permission_required(CHANGE_CONVERSATION, raise_exception=True)
+@require_POST
+def conversation_change(request, pk):
+    """Take, assign, unassign, resolve, snooze or reopen the lead's conversation; the controls as they are now, with
+    the reason when it could not be done (another agent took it a moment before)."""
+    lead = get_object_or_404(Lead, pk=pk)
+    error = ""
+    try:
+        conversation_action(
+            lead=lead,
+            action=request.POST.get("action", ""),
+            agent=request.user,
+            assignee_id=request.POST.get("assignee", ""),
+            snooze=request.POST.get("snooze", ""),
+            until=request.POST.get("until", ""),
+        )
+    except ConversationRefused as refused:
+        error = refused.message
+    if request.htmx:
+        return render(
+            request, "inbox/partials/conversation_controls.html", _controls_context(request, lead, error=error)
+        )
+    if error:
+        flash.error(request, error)
+    return redirect("inbox:conversation", lead.pk)
+
+
+@login_required
+@permission_required(CHANGE_CONVERSATION, raise_exception=True)
+@require_POST
+def conversations_change(request):
+    """The same for the conversations ticked in the list; the list as it is now."""
+    error = ""
+    try:
+        conversations_action(
+            lead_ids=[value for value in request.POST.getlist("lead") if _is_uuid(value)],
+            action=request.POST.get("action", ""),
+            agent=request.user,
+            assignee_id=request.POST.get("assignee", ""),
+            snooze=request.POST.get("snooze", ""),
+            until=request.POST.get("until", ""),
+        )
+    except ConversationRefused as refused:
+        error = refused.message
+    query = request.POST.get("list_query", "")
+    if request.htmx:
+        request.GET = QueryDict(query)
+        return render(request, "inbox/partials/inbox_list.html", {**_list_context(request), "bulk_error": error})
+    if error:
+        flash.error(request, error)
+    return redirect(f"{reverse('inbox:index')}?{query}")
 
 
 @login_required
@@ -188,7 +286,11 @@ def lead_details(request, pk):
 def conversation_state(request, pk):
     """The open conversation's heading, notices and composer state, re-read when the lead's events arrive."""
     lead = get_object_or_404(Lead, pk=pk)
-    return render(request, "inbox/partials/conversation_state.html", _conversation_state(lead))
+    return render(
+        request,
+        "inbox/partials/conversation_state.html",
+        {**_conversation_state(lead), **_controls_context(request, lead)},
+    )
 
 
 @login_required
@@ -218,3 +320,41 @@ def _is_uuid(value) -> bool:
     except ValueError:
         return False
     return True
+
+
+@login_required
+@permission_required(SEND_MESSAGE, raise_exception=True)
+@require_GET
+def reply_picker(request, pk):
+    """The canned replies matching what follows `/` in the composer, filled for this lead."""
+    lead = get_object_or_404(Lead, pk=pk)
+    replies = canned_replies_for(user=request.user, query=request.GET.get("q", "")[:32])[:CANNED_PICKER_SIZE]
+    items = [{"reply": reply, **content_preview(content=reply.text, lead=lead)} for reply in replies]
+    return render(request, "inbox/partials/reply_picker.html", {"items": items})
+
+
+@login_required
+@permission_required(SEND_MESSAGE, raise_exception=True)
+def my_replies(request):
+    """The agent's own canned replies (and, to read, the team's): made, changed and deleted here."""
+    editing = None
+    if reply_id := request.GET.get("edit") or request.POST.get("reply"):
+        editing = get_object_or_404(CannedReply, pk=reply_id, owner=request.user) if _is_uuid(reply_id) else None
+    if request.method == "POST" and request.POST.get("delete") and editing is not None:
+        canned_reply_delete(reply=editing)
+        flash.success(request, _("The reply /%(shortcut)s was deleted.") % {"shortcut": editing.shortcut})
+        return redirect("inbox:replies")
+    form = CannedReplyForm(
+        request.POST if request.method == "POST" else None, instance=editing or CannedReply(owner=request.user)
+    )
+    if request.method == "POST" and form.is_valid():
+        reply = canned_reply_save(reply=form.instance)
+        flash.success(request, _("The reply /%(shortcut)s was saved.") % {"shortcut": reply.shortcut})
+        return redirect("inbox:replies")
+    context = {
+        "form": form,
+        "editing": editing,
+        "own": CannedReply.objects.filter(owner=request.user),
+        "shared": CannedReply.objects.filter(owner__isnull=True),
+    }
+    return render(request, "inbox/replies.html", context, status=400 if form.errors else 200)

@@ -7,9 +7,11 @@ from notifications.models import Event
 from notifications.services import event_record, events_record
 
 
-def _new_message_payload(message: Message) -> dict:
+def _new_message_payload(message: Message, assignee_id=None) -> dict:
+    """`assignee_id`: whose conversation it is (None: nobody's yet), whom the pages notify (everyone while nobody's)."""
     lead = message.lead
     return {
+        "assignee_id": assignee_id,
         "message_id": str(message.pk),
         "lead_id": str(lead.pk),
         "lead_name": lead.name,
@@ -42,13 +44,18 @@ def event_new_message(*, message: Message) -> Event:
     return event
 
 
-def events_new_message(*, messages: Sequence[Message]) -> None:
-    """Leads wrote (a worker's batch): one insert, and the messages marked notified in one update."""
+def events_new_message(*, messages: Sequence[Message], assignees: dict | None = None) -> None:
+    """Leads wrote (a worker's batch): one insert, and the messages marked notified in one update. `assignees`:
+    each lead's conversation's assignee id."""
     if not messages:
         return
+    assignees = assignees or {}
     events_record(
         type=Event.Type.NEW_MESSAGE,
-        items=((message.lead_id, message.pk, _new_message_payload(message)) for message in messages),
+        items=(
+            (message.lead_id, message.pk, _new_message_payload(message, assignees.get(message.lead_id)))
+            for message in messages
+        ),
     )
     Message.objects.filter(pk__in=[message.pk for message in messages]).update(is_notification_sent=True)
     for message in messages:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 
+from conversations.services import conversations_record_inbound
 from happycrm.queue import enqueue_on_commit
 from leads.phones import normalize_phone
 from leads.services import leads_get_or_create_for_phones, leads_record_inbound, leads_set_opted_out
@@ -151,18 +152,20 @@ def inbound_messages_receive(*, deliveries: Sequence[Delivery]) -> list[Received
         return results
 
     MessageMedia.objects.bulk_create([attachment for _, attachments, _ in stored_rows for attachment in attachments])
-    received, opt_outs = {}, {}
+    received, opt_outs, firsts_at = {}, {}, {}
     for stored, _, opt_out in stored_rows:
         count, newest = received.get(stored.lead_id, (0, stored.created_at))
         received[stored.lead_id] = (count + 1, max(newest, stored.created_at))
+        firsts_at[stored.lead_id] = min(firsts_at.get(stored.lead_id, stored.created_at), stored.created_at)
         if opt_out is not None:
             opt_outs[stored.lead_id] = opt_out  # the lead's last word in the batch holds
     leads_record_inbound(received=received)
+    assignees = conversations_record_inbound(received=firsts_at)
     for opted_out in (True, False):
         if lead_ids := [lead_id for lead_id, word in opt_outs.items() if word is opted_out]:
             leads_set_opted_out(lead_ids=lead_ids, opted_out=opted_out)
 
-    events_new_message(messages=[stored for stored, _, _ in stored_rows])
+    events_new_message(messages=[stored for stored, _, _ in stored_rows], assignees=assignees)
     for _, attachments, _ in stored_rows:
         for attachment in attachments:
             if attachment.status == MessageMedia.Status.PENDING:

@@ -1,9 +1,10 @@
 from collections import Counter
 
 from django.db import transaction
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Count, Max, Min, Q, QuerySet
 from django.utils import timezone
 
+from conversations.services import conversation_open_for_history
 from leads.models import Lead
 from leads.services import lead_activity_set, leads_unread_decrease, leads_unread_increase
 from messaging.models import Message
@@ -59,10 +60,17 @@ def messages_set_starred(*, queryset: QuerySet[Message], starred: bool) -> int:
 
 
 def lead_activity_refresh(*, lead: Lead) -> Lead:
-    """Recompute a lead's message-derived columns (last message, last inbound, unread count) from its messages."""
+    """Recompute a lead's message-derived columns (last message, last inbound, unread count) from its messages, for
+    messages stored another way than the message paths (the demo's); a lead that never had a conversation gets
+    its first, as the migration gave every lead with messages."""
     stats = lead.messages.aggregate(
         last_message_at=Max("created_at"),
         last_inbound_at=Max("created_at", filter=Q(is_from_lead=True)),
         unread_count=Count("pk", filter=Q(is_from_lead=True, is_read=False)),
+        first_at=Min("created_at"),
+        first_answer_at=Min("created_at", filter=Q(sent_by__isnull=False)),
+    )
+    conversation_open_for_history(
+        lead_id=lead.pk, opened_at=stats.pop("first_at"), first_response_at=stats.pop("first_answer_at")
     )
     return lead_activity_set(lead=lead, **stats)

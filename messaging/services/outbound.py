@@ -10,6 +10,7 @@ from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from conversations.services import conversations_record_replies
 from happycrm.queue import send
 from leads.models import Lead
 from leads.services import lead_mark_answered, lead_set_opted_out, leads_record_outbound
@@ -71,11 +72,14 @@ def leads_touch(*, messages: Sequence[Message]) -> None:
     newest message (the inbox's time and order), and every screen hears of them. Called by every send path."""
     if not messages:
         return
-    latest = {}
+    latest, replies = {}, {}
     for message in messages:
         latest[message.lead_id] = max(latest.get(message.lead_id, message.created_at), message.created_at)
+        if message.sent_by_id is not None and message.lead_id not in replies:  # an agent's, not a campaign's
+            replies[message.lead_id] = (message.created_at, message.sent_by)
     with transaction.atomic():
         leads_record_outbound(latest=latest)
+        conversations_record_replies(replies=replies)
         event_messages_sent(messages=messages)
 
 

@@ -83,7 +83,7 @@ def test_the_inbox_search_follows_what_is_pasted_or_cleared_not_only_keys(page, 
     InboundMessageFactory(lead=other, body="Selam", created_at=timezone.now())
     lead_activity_refresh(lead=other)
     page.goto(f"{live_server.url}/inbox/")
-    rows = page.locator("#inbox-rows li.conversation")
+    rows = page.locator("#inbox-list li.conversation")
     expect(rows).to_have_count(2)
     page.fill("#q", "yilmaz")  # an input event and no key, as a paste, autofill or a phone's keyboard gives
     expect(rows).to_have_count(1)
@@ -97,8 +97,8 @@ def test_inbox_updates_without_reload(page, live_server):
     page.goto(f"{live_server.url}/inbox/")
     page.wait_for_selector("body[data-live=open]")
     post_webhook(live_server, whatsapp_text(sender="+905334445566", body="Yeni biri yazdı", profile_name="Deniz"))
-    page.wait_for_selector("#inbox-rows >> text=Yeni biri yazdı", timeout=5000)
-    rows = page.locator("#inbox-rows li.conversation").all_inner_texts()
+    page.wait_for_selector("#inbox-list >> text=Yeni biri yazdı", timeout=5000)
+    rows = page.locator("#inbox-list li.conversation").all_inner_texts()
     assert "Deniz" in rows[0] and "Ayşe Yılmaz" in rows[1]
     toast = page.locator(".toast")
     assert toast.inner_text().startswith("Deniz: Yeni biri yazdı")
@@ -164,7 +164,7 @@ def test_one_notification_per_message_across_tabs(page, live_server):
         tab.wait_for_selector("body[data-live=open]")
     post_webhook(live_server, whatsapp_text(sender="+905334445566", body="İki sekme", profile_name="Deniz"))
     for tab in tabs:
-        tab.wait_for_selector("#inbox-rows >> text=İki sekme", timeout=5000)
+        tab.wait_for_selector("#inbox-list >> text=İki sekme", timeout=5000)
     page.wait_for_timeout(500)
     assert page.evaluate("localStorage.getItem('beeps')") == "1"
 
@@ -278,7 +278,7 @@ def test_a_reply_moves_the_conversation_in_every_inbox(page, live_server, django
     lead_activity_refresh(lead=newer)
     page.goto(f"{live_server.url}/inbox/")
     page.wait_for_selector("body[data-live=open]")
-    assert "Yeni Sohbet" in page.locator("#inbox-rows li.conversation").first.inner_text()
+    assert "Yeni Sohbet" in page.locator("#inbox-list li.conversation").first.inner_text()
 
     thread = page.context.new_page()
     open_conversation(thread, live_server, older)
@@ -286,8 +286,8 @@ def test_a_reply_moves_the_conversation_in_every_inbox(page, live_server, django
     reply = message_send(lead=older, body="Size hemen dönüyoruz", sender=colleague)
     thread.wait_for_selector(f"#message-{reply.pk} >> text=Size hemen dönüyoruz", timeout=5000)
 
-    page.wait_for_selector("#inbox-rows li.conversation >> nth=0 >> text=Size hemen dönüyoruz", timeout=5000)
-    first = page.locator("#inbox-rows li.conversation").first
+    page.wait_for_selector("#inbox-list li.conversation >> nth=0 >> text=Size hemen dönüyoruz", timeout=5000)
+    first = page.locator("#inbox-list li.conversation").first
     assert "Eski Sohbet" in first.inner_text() and "You: Size hemen dönüyoruz" in first.inner_text()
     assert first.locator("time").inner_text() == timezone.localtime(reply.created_at).strftime("%H:%M")
     older.refresh_from_db()

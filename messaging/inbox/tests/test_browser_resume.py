@@ -24,7 +24,7 @@ def test_a_pruned_resume_point_reloads_the_list_and_listens_from_now(page, live_
     page.goto(f"{live_server.url}/inbox/")
     page.wait_for_selector("body[data-live=open]")
     post_webhook(live_server, whatsapp_text(sender="+905334445566", body="Görülen mesaj", profile_name="Deniz"))
-    page.wait_for_selector("#inbox-rows >> text=Görülen mesaj", timeout=5000)
+    page.wait_for_selector("#inbox-list >> text=Görülen mesaj", timeout=5000)
 
     # While the page is between two connections' worth of events: a message arrives whose events are pruned
     # before the page resumes (stored silently here, then the events after the page's cursor pruned).
@@ -36,7 +36,7 @@ def test_a_pruned_resume_point_reloads_the_list_and_listens_from_now(page, live_
 
     # The reconnect is refused (410); the page reloads its list and listens from now.
     page.wait_for_selector("body[data-resumed=from-now]", timeout=15000)
-    page.wait_for_selector("#inbox-rows >> text=Boşlukta", timeout=5000)
+    page.wait_for_selector("#inbox-list >> text=Boşlukta", timeout=5000)
     page.wait_for_selector("body[data-live=open]")
     post_webhook(live_server, whatsapp_text(sender="+905334445566", body="Yeniden canlı"))
-    page.wait_for_selector("#inbox-rows >> text=Yeniden canlı", timeout=5000)
+    page.wait_for_selector("#inbox-list >> text=Yeniden canlı", timeout=5000)

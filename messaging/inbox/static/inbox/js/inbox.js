@@ -1,6 +1,8 @@
-// The conversation page: Enter sends, Shift+Enter adds a line; the composer clears after a send.
+// The conversation page: Enter sends, Shift+Enter adds a line; the composer clears after a send. While the
+// canned replies' list is open, Enter takes the chosen one instead.
 document.addEventListener("keydown", (event) => {
   const box = event.target;
+  if (box.matches(".composer textarea") && replyPickerKey(event)) return;
   if (box.matches(".composer textarea") && event.key === "Enter" && !event.shiftKey && !event.isComposing) {
     event.preventDefault();
     if (box.value.trim() || box.form.querySelector("input[type=file]").files.length) {
@@ -85,7 +87,15 @@ function scrollThread() {
   if (thread) thread.scrollTop = thread.scrollHeight;
 }
 
-document.addEventListener("DOMContentLoaded", scrollThread);
+// The conversation open in the pane (none on the list alone): the split view changes it without a page load.
+function openConversation() {
+  return document.getElementById("conversation");
+}
+
+function openLeadId() {
+  const open = openConversation();
+  return open ? open.dataset.lead : "";
+}
 
 // The open conversation's messages as the server has them now (after a gap the stream cannot fill); the
 // composer is left alone, so what the agent is typing is kept.
@@ -168,7 +178,7 @@ function liveUpdates() {
 
   function reloadFromNow() {
     if (rows) refreshInbox();
-    if (leadId) {
+    if (openLeadId()) {
       threadReload();
       conversationStateRefresh();
     }
@@ -176,19 +186,29 @@ function liveUpdates() {
     document.body.dataset.resumed = "from-now";
   }
 
-  const leadId = document.body.dataset.lead;
   const rows = document.querySelector("[data-live=inbox]");
   let inboxRefresh = null;
 
+  // The list as its filters ask (the query string, whichever conversation is open), ticked rows kept ticked.
   function refreshInbox() {
     clearTimeout(inboxRefresh);
     inboxRefresh = setTimeout(() => {
-      htmx.ajax("GET", window.location.pathname + window.location.search, { target: rows, swap: "innerHTML" });
+      const ticked = [...rows.querySelectorAll("input[name=lead]:checked")].map((box) => box.value);
+      htmx.ajax("GET", document.body.dataset.inboxUrl + window.location.search, { target: rows, swap: "innerHTML" })
+        .then(() => {
+          for (const value of ticked) {
+            const box = rows.querySelector(`input[name=lead][value="${value}"]`);
+            if (box) box.checked = true;
+          }
+          listMarkOpen();
+        });
     }, 150);
   }
 
   async function upsertBubble(messageId) {
-    const url = document.body.dataset.bubbleUrl.replace("00000000-0000-0000-0000-000000000000", messageId);
+    const open = openConversation();
+    if (!open) return;
+    const url = open.dataset.bubbleUrl.replace("00000000-0000-0000-0000-000000000000", messageId);
     const response = await fetch(url, { headers: { "HX-Request": "true" } });
     if (!response.ok) return;
     const holder = document.createElement("template");
@@ -206,14 +226,14 @@ function liveUpdates() {
   function onEvent(event) {
     const data = JSON.parse(event.data);
     if (rows) refreshInbox();
-    if (leadId && data.lead_id === leadId) upsertBubble(data.message_id);
+    if (data.lead_id === openLeadId()) upsertBubble(data.message_id);
   }
 
   // A message from the lead (it opens the window, or says STOP or START) or a change to the lead: the open
   // conversation re-reads its state.
   function onLeadEvent(event) {
     const data = JSON.parse(event.data);
-    if (leadId && data.lead_id === leadId) conversationStateRefresh();
+    if (data.lead_id === openLeadId()) conversationStateRefresh();
   }
 
   on("new_message", onEvent);
@@ -226,6 +246,11 @@ function liveUpdates() {
   on("read", () => {
     if (rows) refreshInbox();
     refreshUnreadTotal();
+  });
+  // Taken, assigned, resolved, snoozed, woken up: the list (and its counts) and the open conversation's controls.
+  on("conversation_changed", (event) => {
+    if (rows) refreshInbox();
+    onLeadEvent(event);
   });
   connect("");
 }
@@ -280,8 +305,6 @@ function conversationStateApply() {
 }
 
 document.addEventListener("DOMContentLoaded", () => {
-  if (!document.getElementById("conversation-head")) return;
-  conversationStateApply();
   document.body.addEventListener("conversation-changed", conversationStateRefresh);
 });
 
@@ -348,10 +371,12 @@ async function notifyOnce(data) {
   }
 }
 
+// A lead's message notifies its conversation's assignee, or everyone while nobody has it.
 function onNewMessage(event) {
   const data = JSON.parse(event.data);
   refreshUnreadTotal();
-  if (document.body.dataset.lead === data.lead_id && document.visibilityState === "visible") return;  // seen
+  if (data.assignee_id != null && String(data.assignee_id) !== document.body.dataset.userId) return;
+  if (openLeadId() === data.lead_id && document.visibilityState === "visible") return;  // seen
   data.url = document.body.dataset.conversationUrl.replace("00000000-0000-0000-0000-000000000000", data.lead_id);
   if (document.visibilityState === "visible") toast(data);
   notifyOnce(data);
@@ -380,24 +405,25 @@ document.addEventListener("DOMContentLoaded", () => {
 
 // Older messages load when the agent scrolls to the top of the thread (the button stays for the keyboard);
 // the view keeps its place while they are added above.
-document.addEventListener("DOMContentLoaded", () => {
-  const thread = document.getElementById("thread");
-  if (!thread) return;
-  let heightBefore = 0;
+let olderHeightBefore = 0;
+
+function threadLoadsOlder(thread) {
   thread.addEventListener("scroll", () => {
     const button = thread.querySelector(".older button");
     if (thread.scrollTop < 40 && button && !button.dataset.loading) {
       button.dataset.loading = "1";
-      heightBefore = thread.scrollHeight;
+      olderHeightBefore = thread.scrollHeight;
       button.click();
     }
   });
-  document.body.addEventListener("htmx:afterSettle", () => {
-    if (heightBefore) {
-      thread.scrollTop += thread.scrollHeight - heightBefore;
-      heightBefore = 0;
-    }
-  });
+}
+
+document.addEventListener("htmx:afterSettle", () => {
+  const thread = document.getElementById("thread");
+  if (thread && olderHeightBefore) {
+    thread.scrollTop += thread.scrollHeight - olderHeightBefore;
+    olderHeightBefore = 0;
+  }
 });
 
 // Day separators ("Today", "Yesterday", a date) before each day's first message, in the site's time zone,
@@ -440,17 +466,130 @@ function threadDays(thread) {
   }
 }
 
-document.addEventListener("DOMContentLoaded", () => {
-  const thread = document.getElementById("thread");
-  if (!thread) return;
+function threadKeepsDays(thread) {
   const observer = new MutationObserver(() => {
     observer.disconnect();
     threadDays(thread);
     observer.observe(thread, { childList: true });
   });
   threadDays(thread);
-  scrollThread();
   observer.observe(thread, { childList: true });
+}
+
+// What an open conversation needs once it is on the page (loaded with it, or put in the pane from the list).
+function paneInit() {
+  const thread = document.getElementById("thread");
+  if (!thread) return;
+  threadLoadsOlder(thread);
+  threadKeepsDays(thread);
+  scrollThread();
+  conversationStateApply();
+}
+
+document.addEventListener("DOMContentLoaded", paneInit);
+
+// The split view: a conversation chosen in the list opens in the pane beside it (the list keeps its filters,
+// scroll and live updates); the address follows the open conversation, and back and forward go through the
+// conversations opened. On a phone the same page shows one column: the list, or the open conversation.
+function listMarkOpen() {
+  const lead = openLeadId();
+  for (const row of document.querySelectorAll(".conversations .conversation")) {
+    row.classList.toggle("active", row.dataset.lead === lead);
+  }
+  const split = document.getElementById("inbox-split");
+  if (split) split.classList.toggle("has-conversation", Boolean(lead));
+}
+
+async function paneOpen(url, { push = true } = {}) {
+  const pane = document.getElementById("pane");
+  const response = await fetch(url, { headers: { "HX-Request": "true", "HX-Target": "pane" } });
+  if (!response.ok) {
+    window.location.href = url;  // a conversation gone or not allowed: the server's own page says so
+    return;
+  }
+  pane.innerHTML = await response.text();
+  htmx.process(pane);
+  if (push) history.pushState({ pane: true }, "", url);
+  document.title = openConversation() ? openConversation().dataset.title : document.title;
+  notifyBase = document.title;
+  listMarkOpen();
+  paneInit();
+  refreshUnreadTotal();
+}
+
+function paneClose() {
+  const pane = document.getElementById("pane");
+  const empty = document.getElementById("pane-empty");
+  if (pane && empty) pane.replaceChildren(empty.content.cloneNode(true));
+  listMarkOpen();
+}
+
+document.addEventListener("click", (event) => {
+  const link = event.target.closest("a[data-pane-link]");
+  if (!link || !document.getElementById("pane") || event.button !== 0) return;
+  if (event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;  // a new tab, as asked
+  event.preventDefault();
+  paneOpen(link.href);
+});
+
+document.addEventListener("click", (event) => {
+  const back = event.target.closest("a[data-pane-back]");
+  if (!back || !document.getElementById("pane") || event.button !== 0) return;
+  event.preventDefault();
+  history.pushState({ pane: true }, "", back.href);
+  paneClose();
+});
+
+window.addEventListener("popstate", () => {
+  if (!document.getElementById("pane")) return;
+  const inboxPath = new URL(document.body.dataset.inboxUrl, window.location.href).pathname;
+  if (window.location.pathname === inboxPath) paneClose();
+  else paneOpen(window.location.href, { push: false });
+});
+
+// The filters change the list in place; the address keeps them (with the open conversation's path), so a reload
+// or a link shows the same list.
+document.addEventListener("htmx:afterRequest", (event) => {
+  const form = event.detail.elt;
+  if (!form || form.id !== "filters" || !event.detail.successful) return;
+  const query = new URLSearchParams(new FormData(form));
+  for (const [key, value] of [...query.entries()]) if (!value) query.delete(key);
+  history.replaceState(history.state, "", `${window.location.pathname}?${query}`);
+});
+
+// Keyboard: j / k the next or previous conversation, r the composer, e resolve, a take it (assign to me),
+// ? the list of keys. Not while typing, and not with a modifier (the browser's own keys).
+const SHORTCUTS = {
+  j: () => listStep(1),
+  k: () => listStep(-1),
+  r: () => document.querySelector("#composer textarea:not(:disabled)")?.focus(),
+  e: () => document.getElementById("resolve")?.click(),
+  a: () => document.getElementById("take")?.click(),
+  "?": () => {
+    const help = document.getElementById("shortcuts");
+    if (help) (help.open ? help.close() : help.showModal());
+  },
+};
+
+function listStep(step) {
+  const links = [...document.querySelectorAll(".conversations a[data-pane-link]")];
+  if (!links.length) return;
+  const current = links.findIndex((link) => link.closest(".conversation").classList.contains("active"));
+  const next = links[Math.min(Math.max(current + step, 0), links.length - 1)];
+  if (current === -1 || next !== links[current]) {
+    next.focus();
+    next.click();
+  }
+}
+
+document.addEventListener("keydown", (event) => {
+  if (event.ctrlKey || event.metaKey || event.altKey || event.isComposing) return;
+  const target = event.target;
+  if (target.closest("input, textarea, select, [contenteditable]")) return;
+  const action = SHORTCUTS[event.key];
+  if (!action || !document.getElementById("inbox-split")) return;
+  event.preventDefault();
+  action();
 });
 
 // The phone layout's menu: the top bar stays one line, the links open below it.
@@ -463,4 +602,93 @@ document.addEventListener("DOMContentLoaded", () => {
     const open = nav.classList.toggle("open");
     toggle.setAttribute("aria-expanded", String(open));
   });
+});
+
+// Canned replies: "/" and the start of a shortcut in an otherwise empty composer lists the matching replies,
+// filled for this lead; arrows choose, Enter or a click takes one into the composer (to read and send as any
+// text, so WhatsApp's window still decides), Escape closes the list.
+let pickerRequest = 0;
+
+function replyPicker() {
+  return document.getElementById("reply-picker");
+}
+
+function replyPickerClose(box) {
+  const picker = replyPicker();
+  if (!picker) return;
+  picker.hidden = true;
+  picker.replaceChildren();
+  box.setAttribute("aria-expanded", "false");
+  box.removeAttribute("aria-activedescendant");
+}
+
+async function replyPickerUpdate(box) {
+  const picker = replyPicker();
+  const match = /^\/([\p{L}\p{N}_-]*)$/u.exec(box.value);
+  if (!picker || !match) {
+    replyPickerClose(box);
+    return;
+  }
+  const ticket = ++pickerRequest;
+  const response = await fetch(`${box.dataset.repliesUrl}?q=${encodeURIComponent(match[1])}`, { headers: { "HX-Request": "true" } });
+  if (!response.ok || ticket !== pickerRequest) return;
+  picker.innerHTML = await response.text();
+  picker.hidden = false;
+  box.setAttribute("aria-expanded", "true");
+  replyPickerMark(box, picker.querySelector(".reply-option"));
+}
+
+function replyPickerMark(box, option) {
+  const picker = replyPicker();
+  for (const item of picker.querySelectorAll(".reply-option")) {
+    item.classList.toggle("chosen", item === option);
+    item.setAttribute("aria-selected", String(item === option));
+  }
+  if (option) {
+    box.setAttribute("aria-activedescendant", option.id);
+    option.scrollIntoView({ block: "nearest" });
+  }
+}
+
+function replyPickerTake(box, option) {
+  box.value = option.dataset.text;
+  replyPickerClose(box);
+  box.focus();
+  counterUpdate(box);
+}
+
+function replyPickerKey(event) {
+  const picker = replyPicker();
+  if (!picker || picker.hidden) return false;
+  const box = event.target;
+  const options = [...picker.querySelectorAll(".reply-option")];
+  const current = options.findIndex((item) => item.classList.contains("chosen"));
+  if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+    event.preventDefault();
+    const step = event.key === "ArrowDown" ? 1 : -1;
+    replyPickerMark(box, options[(current + step + options.length) % options.length]);
+    return true;
+  }
+  if (event.key === "Enter" && !event.shiftKey && current !== -1) {
+    event.preventDefault();
+    replyPickerTake(box, options[current]);
+    return true;
+  }
+  if (event.key === "Escape") {
+    event.preventDefault();
+    replyPickerClose(box);
+    return true;
+  }
+  return false;
+}
+
+document.addEventListener("input", (event) => {
+  if (event.target.matches("#composer textarea")) replyPickerUpdate(event.target);
+});
+
+document.addEventListener("mousedown", (event) => {
+  const option = event.target.closest("#reply-picker .reply-option");
+  if (!option) return;
+  event.preventDefault();  // the composer keeps the focus
+  replyPickerTake(document.querySelector("#composer textarea"), option);
 });

@@ -1,0 +1,82 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+
+class Conversation(models.Model):
+    """One episode of the team with a lead: opened by the lead's message (or an agent starting one), answered,
+    resolved. A lead's message after it was resolved opens the next episode; a snoozed one wakes up by itself.
+    At most one is current (open or snoozed) per lead: the database holds it (conversation_one_current)."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", pgettext_lazy("conversation", "Open")
+        SNOOZED = "snoozed", pgettext_lazy("conversation", "Snoozed")
+        RESOLVED = "resolved", pgettext_lazy("conversation", "Resolved")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    lead = models.ForeignKey(
+        "leads.Lead",
+        on_delete=models.CASCADE,
+        related_name="conversations",
+        verbose_name=pgettext_lazy("field", "lead"),
+        db_index=False,  # conversation_lead_idx leads with it
+    )
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.OPEN)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_conversations",
+        verbose_name=pgettext_lazy("field", "assignee"),
+    )
+    snoozed_until = models.DateTimeField(pgettext_lazy("field", "snoozed until"), null=True, blank=True)
+    opened_at = models.DateTimeField(pgettext_lazy("field", "opened at"), default=timezone.now)
+    first_response_at = models.DateTimeField(
+        pgettext_lazy("field", "first response at"),
+        null=True,
+        blank=True,
+        help_text=_("When an agent first answered in this episode."),
+    )
+    resolved_at = models.DateTimeField(pgettext_lazy("field", "resolved at"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        ordering = ["-opened_at"]
+        verbose_name = _("conversation")
+        verbose_name_plural = _("conversations")
+        constraints = [
+            models.UniqueConstraint(fields=["lead"], condition=~Q(status="resolved"), name="conversation_one_current"),
+            models.CheckConstraint(
+                condition=Q(status="snoozed", snoozed_until__isnull=False)
+                | (~Q(status="snoozed") & Q(snoozed_until__isnull=True)),
+                name="conversation_snoozed_until",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="resolved", resolved_at__isnull=False)
+                | (~Q(status="resolved") & Q(resolved_at__isnull=True)),
+                name="conversation_resolved_at",
+            ),
+        ]
+        indexes = [
+            # A lead's episodes, the latest first.
+            models.Index(fields=["lead", "-opened_at"], name="conversation_lead_idx"),
+            # Mine / Unassigned and their counts: the current ones only, by assignee.
+            models.Index(
+                fields=["assignee", "status"], condition=~Q(status="resolved"), name="conversation_current_idx"
+            ),
+            # The snoozed ones, by when they wake up.
+            models.Index(fields=["snoozed_until"], condition=Q(status="snoozed"), name="conversation_wake_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.lead} · {self.get_status_display()}"
+
+    @property
+    def is_current(self) -> bool:
+        return self.status != self.Status.RESOLVED
