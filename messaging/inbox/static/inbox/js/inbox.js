@@ -200,7 +200,6 @@ function liveUpdates() {
             const box = rows.querySelector(`input[name=lead][value="${value}"]`);
             if (box) box.checked = true;
           }
-          listMarkOpen();
         });
     }, 150);
   }
@@ -499,6 +498,11 @@ function listMarkOpen() {
   const split = document.getElementById("inbox-split");
   if (split) split.classList.toggle("has-conversation", Boolean(lead));
 }
+
+// However the list was drawn again (a live update, a filter, a bulk action), its open row is marked once it is in.
+document.addEventListener("htmx:afterSettle", (event) => {
+  if (event.detail.target && event.detail.target.id === "inbox-list") listMarkOpen();
+});
 
 async function paneOpen(url, { push = true } = {}) {
   const pane = document.getElementById("pane");
