@@ -76,7 +76,3 @@ class Conversation(models.Model):
 
     def __str__(self):
         return f"{self.lead} · {self.get_status_display()}"
-
-    @property
-    def is_current(self) -> bool:
-        return self.status != self.Status.RESOLVED

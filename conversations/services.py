@@ -191,11 +191,6 @@ def conversations_resolve(*, conversations: Iterable[Conversation], at: datetime
     return changed
 
 
-def conversation_resolve(*, conversation: Conversation, at: datetime.datetime | None = None) -> Conversation:
-    conversations_resolve(conversations=[conversation], at=at)
-    return conversation
-
-
 def conversations_snooze(*, conversations: Iterable[Conversation], until: datetime.datetime) -> list:
     """Out of the open view until `until` (or the lead's next message): then open again by itself."""
     if until <= timezone.now():
@@ -321,16 +316,10 @@ def conversations_action(*, lead_ids, action: str, agent, assignee_id="", snooze
     return reopened
 
 
-def conversation_action(*, lead, action: str, agent, assignee_id="", snooze: str = "", until: str = "") -> list:
-    """The same on one lead's conversation (the open conversation's controls)."""
-    return conversations_action(
-        lead_ids=[lead.pk], action=action, agent=agent, assignee_id=assignee_id, snooze=snooze, until=until
-    )
-
-
 def _latest_resolved(lead_ids) -> list[Conversation]:
     """Each lead's latest conversation, where it is resolved (a lead with a current one has nothing to reopen)."""
     latest = {}
-    for conversation in Conversation.objects.filter(lead_id__in=lead_ids).order_by("lead_id", "-opened_at"):
+    conversations = Conversation.objects.filter(lead_id__in=lead_ids).select_related("assignee")
+    for conversation in conversations.order_by("lead_id", "-opened_at"):
         latest.setdefault(conversation.lead_id, conversation)
     return [c for c in latest.values() if c.status == Status.RESOLVED]

@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from conversations.models import Conversation
-from conversations.services import conversation_resolve
+from conversations.services import conversations_resolve
 from leads.models import Lead
 from leads.tests.factories import LeadFactory
 from messaging.backends.twilio.tests.payloads import whatsapp_text
@@ -42,7 +42,7 @@ def test_a_message_after_resolution_opens_the_next_episode(post_webhook, admin_u
     post_webhook(whatsapp_text(sender="+905551112233"))
     lead = Lead.objects.get()
     message_send(lead=lead, body="Hoş geldiniz", sender=admin_user)
-    conversation_resolve(conversation=Conversation.objects.get(lead=lead))
+    conversations_resolve(conversations=[Conversation.objects.get(lead=lead)])
     assert episodes(lead) == [(Status.RESOLVED, True)]
     post_webhook(whatsapp_text(sender="+905551112233", body="Bir sorum daha var"))
     assert episodes(lead) == [(Status.RESOLVED, True), (Status.OPEN, False)]

@@ -12,7 +12,6 @@ from messaging.selectors import lead_has_channel, lead_has_starred, lead_message
 
 INBOX_PAGE_SIZE = 30
 VIEWS = ("mine", "unassigned", "all")  # whose conversations
-STATUSES = ("open", "snoozed", "resolved", "all")  # in which state; "resolved": no current one
 
 
 def inbox_leads(
@@ -47,7 +46,6 @@ def inbox_leads(
             assignee_id=F("current__assignee_id"),
             assignee_username=F("current__assignee__username"),
             assignee_first_name=F("current__assignee__first_name"),
-            assignee_last_name=F("current__assignee__last_name"),
         )
         .order_by("-last_message_at", "-pk")
     )

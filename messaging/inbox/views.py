@@ -24,7 +24,7 @@ from accounts.permissions import (
 )
 from accounts.selectors import users_with_perms
 from conversations.selectors import lead_current_conversation
-from conversations.services import SNOOZE_PRESETS, ConversationRefused, conversation_action, conversations_action
+from conversations.services import SNOOZE_PRESETS, ConversationRefused, conversations_action
 from leads.models import Lead, Stage
 from leads.services import lead_save
 from messaging.backends.base import get_backend
@@ -143,7 +143,9 @@ def conversation(request, pk):
     context = _conversation_context(request, lead, **context, list_query=request.GET.urlencode())
     if request.htmx and request.htmx.target == "pane":
         return render(request, "inbox/partials/pane.html", context)
-    return render(request, "inbox/inbox.html", {**_list_context(request), **context, "open_lead": lead})
+    listed = _list_context(request)
+    # One read of the agents for the list's bulk bar and the conversation's controls (a queryset keeps its rows).
+    return render(request, "inbox/inbox.html", {**listed, **context, "agents": listed["agents"], "open_lead": lead})
 
 
 @login_required
@@ -155,8 +157,8 @@ def conversation_change(request, pk):
     lead = get_object_or_404(Lead, pk=pk)
     error = ""
     try:
-        conversation_action(
-            lead=lead,
+        conversations_action(
+            lead_ids=[lead.pk],
             action=request.POST.get("action", ""),
             agent=request.user,
             assignee_id=request.POST.get("assignee", ""),
