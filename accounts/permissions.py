@@ -9,6 +9,7 @@ READ_CONVERSATIONS = ("leads.view_lead", "messaging.view_message")
 SEND_MESSAGE = ("messaging.add_message",)
 CHANGE_MESSAGE = ("messaging.change_message",)  # star, unstar, mark read
 CHANGE_CONVERSATION = ("conversations.change_conversation",)  # take, assign, resolve, snooze, reopen
+ADD_NOTE = ("conversations.add_note",)  # a private note in a thread, its @mentions
 VIEW_LEADS = ("leads.view_lead",)  # the API's lead list and a lead's details
 ADD_LEAD = ("leads.add_lead",)
 EDIT_LEAD = ("leads.change_lead",)

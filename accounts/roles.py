@@ -7,7 +7,7 @@ OPERATORS = "Operators"
 
 ROLES: dict[str, list[str]] = {
     # Use the inbox: read conversations, send, star and mark read, edit a lead's details, open attachments, take,
-    # assign, resolve and snooze conversations.
+    # assign, resolve and snooze conversations, read and write private notes.
     AGENTS: [
         "leads.view_lead",
         "leads.change_lead",
@@ -19,6 +19,8 @@ ROLES: dict[str, list[str]] = {
         "templates_app.view_template",
         "conversations.view_conversation",
         "conversations.change_conversation",
+        "conversations.view_note",
+        "conversations.add_note",
     ],
     # The admin's everyday work: leads and stages, templates, campaigns, messages, webhook diagnostics, reading
     # the provider HTTP log, unlocking a login that was locked out, and the outbound webhooks.

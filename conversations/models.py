@@ -7,6 +7,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from happycrm.crypto import EncryptedTextField
+
 
 class Conversation(models.Model):
     """One episode of the team with a lead: opened by the lead's message (or an agent starting one), answered,
@@ -76,3 +78,75 @@ class Conversation(models.Model):
 
     def __str__(self):
         return f"{self.lead} · {self.get_status_display()}"
+
+
+class Note(models.Model):
+    """A private note an agent leaves in a lead's thread for the team: never sent to the lead. Its `@username`
+    mentions notify those agents (`Mention`)."""
+
+    MAX_LENGTH = 4000
+    is_note = True  # the thread shows notes among the messages
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    lead = models.ForeignKey(
+        "leads.Lead",
+        on_delete=models.CASCADE,
+        related_name="notes",
+        verbose_name=pgettext_lazy("field", "lead"),
+        db_index=False,  # note_thread_idx leads with it
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=pgettext_lazy("field", "author"),
+    )
+    body = EncryptedTextField(pgettext_lazy("field", "note"))
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("private note")
+        verbose_name_plural = _("private notes")
+        indexes = [models.Index(fields=["lead", "-created_at"], name="note_thread_idx")]
+
+    def __str__(self):
+        return self.body[:40]
+
+
+class Mention(models.Model):
+    """An agent named in a note; unseen until they open the lead's conversation (the inbox's Mentions view)."""
+
+    note = models.ForeignKey(
+        Note, on_delete=models.CASCADE, related_name="mentions", verbose_name=pgettext_lazy("field", "note")
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="mentions",
+        verbose_name=pgettext_lazy("field", "agent"),
+        db_index=False,  # mention_unseen_idx and the unique constraint lead with it
+    )
+    # The note's lead, kept here so the Mentions view and its count read this table alone.
+    lead = models.ForeignKey(
+        "leads.Lead",
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=pgettext_lazy("field", "lead"),
+        db_index=False,
+    )
+    seen_at = models.DateTimeField(pgettext_lazy("field", "seen at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("mention")
+        verbose_name_plural = _("mentions")
+        constraints = [models.UniqueConstraint(fields=["user", "note"], name="mention_once_per_note")]
+        indexes = [
+            models.Index(fields=["user", "lead"], condition=Q(seen_at__isnull=True), name="mention_unseen_idx"),
+            models.Index(fields=["lead"], name="mention_lead_idx"),
+        ]
+
+    def __str__(self):
+        return f"@{self.user} · {self.note}"

@@ -2,7 +2,7 @@
 
 from django.db.models import Count, Q
 
-from .models import Conversation
+from .models import Conversation, Mention, Note
 
 CURRENT = (Conversation.Status.OPEN, Conversation.Status.SNOOZED)
 
@@ -19,3 +19,36 @@ def conversation_counts(*, user, status: str) -> dict[str, int]:
         unassigned=Count("pk", filter=Q(assignee__isnull=True)),
         all=Count("pk"),
     )
+
+
+NOTE_FIELDS = (
+    "id",
+    "lead_id",
+    "body",
+    "created_at",
+    "author_id",
+    "author__username",
+    "author__first_name",
+    "author__last_name",
+)
+
+
+def lead_notes_between(*, lead_id, since=None, until=None) -> list[Note]:
+    """The lead's notes from `since` (inclusive) to `until` (exclusive), oldest first, with their authors: the
+    stretch of time a page of the thread covers (either bound open)."""
+    notes = Note.objects.filter(lead_id=lead_id).select_related("author").only(*NOTE_FIELDS)
+    if since is not None:
+        notes = notes.filter(created_at__gte=since)
+    if until is not None:
+        notes = notes.filter(created_at__lt=until)
+    return list(notes.order_by("created_at", "pk"))
+
+
+def mentioned_lead_ids(*, user):
+    """The leads whose conversations mention `user` in a note they have not seen (a subquery's values)."""
+    return Mention.objects.filter(user=user, seen_at__isnull=True).values("lead_id")
+
+
+def mentions_unseen_count(*, user) -> int:
+    """In how many conversations `user` is mentioned and has not looked yet (the unseen-mention index alone)."""
+    return Mention.objects.filter(user=user, seen_at__isnull=True).values("lead_id").distinct().count()

@@ -3,6 +3,7 @@ number of statements whatever their number; the pages, the API and the admin cha
 change is announced (`conversation_changed`), so each open page shows it within a moment."""
 
 import datetime
+import re
 from collections.abc import Iterable
 
 from django.conf import settings
@@ -17,9 +18,9 @@ from accounts.permissions import READ_CONVERSATIONS
 from accounts.selectors import users_with_perms
 from accounts.services import agents_take_turns
 from notifications.models import Event
-from notifications.services import events_record
+from notifications.services import event_record, events_record
 
-from .models import Conversation
+from .models import Conversation, Mention, Note
 from .selectors import CURRENT
 
 Status = Conversation.Status
@@ -323,3 +324,61 @@ def _latest_resolved(lead_ids) -> list[Conversation]:
     for conversation in conversations.order_by("lead_id", "-opened_at"):
         latest.setdefault(conversation.lead_id, conversation)
     return [c for c in latest.values() if c.status == Status.RESOLVED]
+
+
+# "@" and a username (Django's letters, digits and @.+-_, without the @), not inside a word or an address.
+MENTION = re.compile(r"(?<![\w@.+-])@([\w.+-]+)")
+
+
+def note_mentioned(*, body: str, agents) -> list:
+    """The agents among `agents` whom `body` names as @username (case-insensitive; a full stop or hyphen after the
+    name is the sentence's, not the name's), in the order first named."""
+    by_name = {agent.get_username().casefold(): agent for agent in agents}
+    found = {}
+    for match in MENTION.finditer(body):
+        name = match.group(1).casefold()
+        agent = by_name.get(name) or by_name.get(name.rstrip(".-"))
+        if agent is not None:
+            found.setdefault(agent.pk, agent)
+    return list(found.values())
+
+
+def note_add(*, lead, author, body: str) -> Note:
+    """A private note in the lead's thread: never sent. Each agent it @mentions (but its author) is told at once on
+    their open pages and finds the conversation in their Mentions view until they open it."""
+    body = body.strip()
+    if not body:
+        raise ConversationRefused(_("Write the note first."), code="empty")
+    if len(body) > Note.MAX_LENGTH:
+        raise ConversationRefused(
+            _("A note is at most %(max)s characters (this one has %(length)s).")
+            % {"max": Note.MAX_LENGTH, "length": len(body)},
+            code="too_long",
+        )
+    mentioned = [agent for agent in note_mentioned(body=body, agents=_assignable()) if agent.pk != author.pk]
+    with transaction.atomic():
+        note = Note.objects.create(lead=lead, author=author, body=body)
+        Mention.objects.bulk_create([Mention(note=note, user=agent, lead=lead) for agent in mentioned])
+        event_record(
+            type=Event.Type.NOTE_ADDED,
+            lead_id=lead.pk,
+            payload={
+                "lead_id": str(lead.pk),
+                "lead_name": lead.name,
+                "note_id": str(note.pk),
+                "author_id": author.pk,
+                "author": _who(author),
+                "mentioned": [agent.pk for agent in mentioned],
+                "excerpt": body[:140],
+            },
+        )
+    return note
+
+
+def mentions_seen(*, lead_id, user) -> int:
+    """The agent opened the lead's conversation: the mentions of them there are seen (their Mentions view and
+    count, on each of their pages)."""
+    seen = Mention.objects.filter(user=user, lead_id=lead_id, seen_at__isnull=True).update(seen_at=timezone.now())
+    if seen:
+        event_record(type=Event.Type.READ, lead_id=lead_id, payload={"lead_id": str(lead_id)}, user_ids=[user.pk])
+    return seen

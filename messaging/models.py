@@ -42,6 +42,8 @@ class MessageStatus(models.TextChoices):
 
 
 class Message(models.Model):
+    is_note = False  # the thread shows the team's notes among the messages
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     # Indexed by message_thread_idx (lead, newest first), which serves every lookup by lead: an index of its own
     # would be one more written by every insert and by every status change.

@@ -18,6 +18,7 @@ class Event(models.Model):
         CAMPAIGN_FINISHED = "campaign_finished", _("Campaign finished")
         LEAD_CREATED = "lead_created", _("Lead created")
         CONVERSATION_CHANGED = "conversation_changed", _("Conversation changed")
+        NOTE_ADDED = "note_added", _("Private note added")
 
     id = models.BigAutoField(_("number"), primary_key=True)
     type = models.CharField(_("type"), max_length=32, choices=Type.choices)

@@ -24,7 +24,7 @@ class InboxFilterForm(forms.Form):
 
     view = forms.ChoiceField(
         label=_("View"),
-        choices=[("mine", _("Mine")), ("unassigned", _("Unassigned")), ("all", _("All"))],
+        choices=[("mine", _("Mine")), ("unassigned", _("Unassigned")), ("all", _("All")), ("mentions", _("Mentions"))],
         required=False,
         error_messages={"invalid_choice": _("Select a valid choice. That choice is not one of the available choices.")},
     )

@@ -1,17 +1,26 @@
 """What the inbox reads: the conversations, latest first, with who has each and its state (a page of one thread is
 messaging.selectors.thread_page, which the API reads too)."""
 
+import heapq
+from dataclasses import dataclass
+
 from django.db.models import F, FilteredRelation, OuterRef, Q, QuerySet, Subquery
 
-from conversations.models import Conversation
-from conversations.selectors import CURRENT, conversation_counts
+from conversations.models import Conversation, Note
+from conversations.selectors import (
+    CURRENT,
+    conversation_counts,
+    lead_notes_between,
+    mentioned_lead_ids,
+    mentions_unseen_count,
+)
 from leads.models import Lead
 from leads.selectors import SearchTerms, lead_search_q
 from messaging.models import Message
-from messaging.selectors import lead_has_channel, lead_has_starred, lead_message_places
+from messaging.selectors import lead_has_channel, lead_has_starred, lead_message_places, thread_page
 
 INBOX_PAGE_SIZE = 30
-VIEWS = ("mine", "unassigned", "all")  # whose conversations
+VIEWS = ("mine", "unassigned", "all", "mentions")  # whose conversations; mentions: notes naming the agent
 
 
 def inbox_leads(
@@ -49,7 +58,9 @@ def inbox_leads(
         )
         .order_by("-last_message_at", "-pk")
     )
-    if status == "resolved":
+    if view == "mentions":  # whatever the episodes' status: the mention waits to be seen
+        leads = leads.filter(pk__in=mentioned_lead_ids(user=user))
+    elif status == "resolved":
         leads = leads.filter(current__id__isnull=True)
     elif status in CURRENT:
         leads = leads.filter(current__status=status)
@@ -73,7 +84,30 @@ def inbox_leads(
 
 def inbox_counts(*, user, status: str) -> dict[str, int | None]:
     """How many conversations each view holds in `status`, from the current-conversation index (never a scan of
-    the leads); None where the status has no such count (resolved and all are not kept per view)."""
-    if status not in CURRENT:
-        return dict.fromkeys(VIEWS)
-    return conversation_counts(user=user, status=status)
+    the leads); None where the status has no such count (resolved and all are not kept per view). Mentions are
+    counted whatever the status, as their view lists them."""
+    counts = conversation_counts(user=user, status=status) if status in CURRENT else dict.fromkeys(VIEWS)
+    return {**counts, "mentions": mentions_unseen_count(user=user)}
+
+
+@dataclass(frozen=True)
+class ThreadPage:
+    """A page of the thread as the conversation shows it: the messages with the team's notes of the same stretch of
+    time among them, oldest first, and the message older pages are read before (None: this is the oldest page)."""
+
+    entries: list[Message | Note]
+    older_than: Message | None
+
+
+def thread_entries(*, lead: Lead, before: Message | None = None) -> ThreadPage:
+    """The newest page of the thread (older than `before`, if given). A page covers the time from its oldest
+    message (from the beginning, for the oldest page) to the page after it (to now, for the newest), so every note
+    is on exactly one page."""
+    messages, has_older = thread_page(lead=lead, before=before)
+    notes = lead_notes_between(
+        lead_id=lead.pk,
+        since=messages[0].created_at if has_older else None,
+        until=before.created_at if before is not None else None,
+    )
+    entries = list(heapq.merge(messages, notes, key=lambda entry: entry.created_at))
+    return ThreadPage(entries=entries, older_than=messages[0] if has_older else None)

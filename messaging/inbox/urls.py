@@ -16,6 +16,8 @@ urlpatterns = [
     path("inbox/<uuid:pk>/conversation", views.conversation_change, name="conversation-change"),
     path("inbox/<uuid:pk>/preview", views.preview, name="preview"),
     path("inbox/<uuid:pk>/replies", views.reply_picker, name="reply-picker"),
+    path("inbox/<uuid:pk>/notes", views.note_create, name="note-create"),
+    path("inbox/<uuid:pk>/notes/<uuid:note_pk>/", views.note, name="note"),
     path("inbox/<uuid:pk>/messages/<uuid:message_pk>/", views.bubble, name="bubble"),
     path("inbox/<uuid:pk>/messages/<uuid:message_pk>/star", views.star, name="star"),
 ]

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import reswap, retarget, trigger_client_event
 
 from accounts.permissions import (
+    ADD_NOTE,
     CHANGE_CONVERSATION,
     CHANGE_MESSAGE,
     EDIT_LEAD,
@@ -23,13 +24,14 @@ from accounts.permissions import (
     has_perms,
 )
 from accounts.selectors import users_with_perms
-from conversations.selectors import lead_current_conversation
-from conversations.services import SNOOZE_PRESETS, ConversationRefused, conversations_action
+from conversations.models import Note
+from conversations.selectors import NOTE_FIELDS, lead_current_conversation
+from conversations.services import SNOOZE_PRESETS, ConversationRefused, conversations_action, mentions_seen, note_add
 from leads.models import Lead, Stage
 from leads.services import lead_save
 from messaging.backends.base import get_backend
 from messaging.models import Channel, Message
-from messaging.selectors import ATTACHMENTS, message_text_searchable, thread_page
+from messaging.selectors import ATTACHMENTS, message_text_searchable
 from messaging.services.messages import messages_mark_read, messages_set_starred
 from messaging.services.outbound import (
     WHATSAPP_WINDOW,
@@ -45,7 +47,7 @@ from templates_app.selectors import CANNED_PICKER_SIZE, canned_replies_for, temp
 from templates_app.services import canned_reply_delete, canned_reply_save
 
 from .forms import InboxFilterForm, LeadDetailsForm
-from .selectors import INBOX_PAGE_SIZE, inbox_counts, inbox_leads
+from .selectors import INBOX_PAGE_SIZE, inbox_counts, inbox_leads, thread_entries
 
 
 def _list_context(request) -> dict:
@@ -120,6 +122,8 @@ def _conversation_context(request, lead: Lead, **extra) -> dict:
         "templates": templates_sendable(channel=state["channel"]),
         "details_form": LeadDetailsForm(instance=lead),
         "max_body_length": get_backend(state["channel"]).max_body_length,
+        "can_note": has_perms(request.user, ADD_NOTE),
+        "note_max_length": Note.MAX_LENGTH,
         **extra,
     }
 
@@ -134,11 +138,11 @@ def conversation(request, pk):
     before = None
     if before_id := request.GET.get("before"):
         before = get_object_or_404(Message, pk=before_id, lead=lead) if _is_uuid(before_id) else None
-    page, has_older = thread_page(lead=lead, before=before)
-    context = {"page": page, "has_older": has_older}
+    context = {"thread": thread_entries(lead=lead, before=before)}
     if request.htmx and before is not None:
         return render(request, "inbox/partials/thread_page.html", {"lead": lead, **context})
     messages_mark_read(queryset=lead.messages.filter(is_from_lead=True, is_read=False))
+    mentions_seen(lead_id=lead.pk, user=request.user)
     lead.refresh_from_db()
     context = _conversation_context(request, lead, **context, list_query=request.GET.urlencode())
     if request.htmx and request.htmx.target == "pane":
@@ -229,6 +233,34 @@ def send(request, pk):
     if request.htmx:
         return render(request, "inbox/partials/bubble.html", {"message": message, "lead": lead})
     return redirect("inbox:conversation", lead.pk)
+
+
+@login_required
+@permission_required(ADD_NOTE, raise_exception=True)
+@require_POST
+def note_create(request, pk):
+    """A private note in the thread (never sent); its @mentions notify those agents."""
+    lead = get_object_or_404(Lead, pk=pk)
+    try:
+        note = note_add(lead=lead, author=request.user, body=request.POST.get("body", ""))
+    except ConversationRefused as refused:
+        if request.htmx:
+            response = HttpResponse(refused.message, content_type="text/plain; charset=utf-8")
+            return reswap(retarget(response, "#note-error"), "innerHTML")
+        flash.error(request, refused.message)
+        return redirect("inbox:conversation", lead.pk)
+    if request.htmx:
+        return render(request, "inbox/partials/note.html", {"note": note, "lead": lead})
+    return redirect("inbox:conversation", lead.pk)
+
+
+@login_required
+@permission_required(READ_CONVERSATIONS, raise_exception=True)
+@require_GET
+def note(request, pk, note_pk):
+    """One note as the open conversation shows it (live updates fetch it)."""
+    note = get_object_or_404(Note.objects.select_related("author").only(*NOTE_FIELDS), pk=note_pk, lead_id=pk)
+    return render(request, "inbox/partials/note.html", {"note": note})
 
 
 @login_required

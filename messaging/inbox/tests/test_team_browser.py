@@ -189,3 +189,51 @@ def test_slash_in_the_composer_lists_the_canned_replies_filled_for_the_lead(brow
         box.press("Escape")
         expect(page.locator("#reply-picker")).to_be_hidden()
         assert not page.violations
+
+
+def test_a_private_note_mentions_an_agent_who_is_told_live_and_finds_it_under_mentions(
+    browser, live_server, team, leads
+):
+    ayse, deniz = team
+    elif_ = leads[0]
+    with (
+        logged_in_page(browser, live_server, ayse, PASSWORD, viewport=DESKTOP) as first,
+        logged_in_page(browser, live_server, deniz, PASSWORD, viewport=DESKTOP) as second,
+    ):
+        first.goto(f"{live_server.url}/inbox/{elif_.pk}/")
+        second.goto(f"{live_server.url}/inbox/")
+        for page in (first, second):
+            page.wait_for_selector("body[data-live=open]")
+        expect(second.locator("#count-mentions")).to_have_text("0")
+
+        first.click("#conversation h1")
+        first.keyboard.press("n")  # the note tab, its box focused
+        box = first.locator("#note-form textarea")
+        expect(box).to_be_focused()
+        expect(first.locator("#composer")).to_be_hidden()
+        box.press_sequentially("Fiyatı sen verir misin @de")
+        expect(first.locator("#mention-picker .reply-option")).to_have_count(1)
+        expect(first.locator("#mention-picker .chosen")).to_contain_text("@deniz")
+        box.press("Enter")  # takes the name, does not send
+        expect(box).to_have_value("Fiyatı sen verir misin @deniz ")
+        box.press_sequentially("? Düğün 12 Haziran.")
+        box.press("Enter")
+        note = first.locator("#thread .bubble.note")
+        expect(note).to_contain_text("Fiyatı sen verir misin @deniz ? Düğün 12 Haziran.")
+        expect(note.locator(".mention")).to_have_text("@deniz")
+        expect(box).to_have_value("")
+        assert not elif_.messages.filter(is_from_lead=False).exists()  # never sent
+
+        expect(second.locator("#toasts .toast")).to_contain_text("Ayşe mentioned you:", timeout=3000)
+        expect(second.locator("#count-mentions")).to_have_text("1")
+        second.locator("input[name=view][value=mentions]").check()
+        expect(second.locator("#inbox-list li.conversation")).to_have_count(1)
+        second.click(f"#lead-{elif_.pk} a")
+        expect(second.locator("#thread .bubble.note")).to_contain_text("Fiyatı sen verir misin")
+        expect(second.locator("#count-mentions")).to_have_text("0", timeout=3000)  # seen
+
+        first.locator("#note-form textarea").fill("Fiyat listesi gönderildi.")
+        first.locator("#note-form textarea").press("Enter")
+        expect(second.locator("#thread .bubble.note").last).to_contain_text("Fiyat listesi gönderildi.", timeout=3000)
+        first.screenshot(path=SCREENSHOTS / "private-note.png")
+        assert not first.violations and not second.violations

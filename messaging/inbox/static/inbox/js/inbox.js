@@ -2,18 +2,27 @@
 // canned replies' list is open, Enter takes the chosen one instead.
 document.addEventListener("keydown", (event) => {
   const box = event.target;
-  if (box.matches(".composer textarea") && replyPickerKey(event)) return;
-  if (box.matches(".composer textarea") && event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+  if (!box.matches(".composer textarea")) return;
+  if (box.matches("#composer textarea") && pickerKey(replyPicker(), event, replyPickerTake)) return;
+  if (box.matches("#note-form textarea") && pickerKey(mentionPicker(), event, mentionTake)) return;
+  if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
     event.preventDefault();
-    if (box.value.trim() || box.form.querySelector("input[type=file]").files.length) {
-      box.form.requestSubmit();
-    }
+    const file = box.form.querySelector("input[type=file]");
+    if (box.value.trim() || (file && file.files.length)) box.form.requestSubmit();
   }
 });
 
 document.addEventListener("htmx:beforeRequest", (event) => {
-  const error = document.getElementById("composer-error");
-  if (error && event.detail.elt.closest && event.detail.elt.closest("#composer")) error.textContent = "";
+  const form = event.detail.elt.closest && event.detail.elt.closest("#composer, #note-form");
+  if (form) form.querySelector(".error[role=alert]").textContent = "";
+});
+
+// A note was added: the note composer empties (a refused one keeps its text, the reason above it).
+document.addEventListener("htmx:afterRequest", (event) => {
+  const form = event.detail.elt.closest && event.detail.elt.closest("#note-form");
+  if (!form || !event.detail.successful || !event.detail.target || event.detail.target.id !== "thread") return;
+  form.querySelector("textarea").value = "";
+  scrollThread();
 });
 
 document.addEventListener("htmx:afterRequest", (event) => {
@@ -204,16 +213,18 @@ function liveUpdates() {
     }, 150);
   }
 
-  async function upsertBubble(messageId) {
+  // A message (or a note: kind "note") of the open conversation, fetched as it shows now: replaced where it is,
+  // else added at the end.
+  async function upsertBubble(id, kind = "bubble") {
     const open = openConversation();
     if (!open) return;
-    const url = open.dataset.bubbleUrl.replace("00000000-0000-0000-0000-000000000000", messageId);
+    const url = open.dataset[`${kind}Url`].replace("00000000-0000-0000-0000-000000000000", id);
     const response = await fetch(url, { headers: { "HX-Request": "true" } });
     if (!response.ok) return;
     const holder = document.createElement("template");
     holder.innerHTML = (await response.text()).trim();
     const fresh = holder.content.firstElementChild;
-    const current = document.getElementById("message-" + messageId);
+    const current = document.getElementById((kind === "note" ? "note-" : "message-") + id);
     if (current) current.replaceWith(fresh);
     else {
       document.getElementById("thread").appendChild(fresh);
@@ -241,6 +252,13 @@ function liveUpdates() {
   on("message_sent", onEvent);
   on("status_update", onEvent);
   on("lead_changed", onLeadEvent);
+  // A private note: shown in its open conversation; an agent it mentions is told, and their Mentions count grows.
+  on("note_added", (event) => {
+    const data = JSON.parse(event.data);
+    if (data.lead_id === openLeadId()) upsertBubble(data.note_id, "note");
+    onMention(data);
+    if (rows && data.mentioned.map(String).includes(document.body.dataset.userId)) refreshInbox();
+  });
   on("lead_changed", () => { if (rows) refreshInbox(); });
   on("read", () => {
     if (rows) refreshInbox();
@@ -353,7 +371,8 @@ function toast(data) {
 }
 
 async function notifyOnce(data) {
-  const flag = `happycrm:notified:${data.message_id}`;
+  const key = data.message_id || `note-${data.note_id}`;
+  const flag = `happycrm:notified:${key}`;
   const claim = () => {
     if (localStorage.getItem(flag)) return false;
     localStorage.setItem(flag, String(Date.now()));
@@ -365,7 +384,7 @@ async function notifyOnce(data) {
   if (!first) return;
   beep();
   if (window.Notification && Notification.permission === "granted" && document.visibilityState !== "visible") {
-    const note = new Notification(data.lead_name, { body: data.body, tag: data.message_id });
+    const note = new Notification(data.lead_name, { body: data.body, tag: key });
     note.onclick = () => { window.focus(); window.location.href = data.url; };
   }
 }
@@ -377,6 +396,17 @@ function onNewMessage(event) {
   if (data.assignee_id != null && String(data.assignee_id) !== document.body.dataset.userId) return;
   if (openLeadId() === data.lead_id && document.visibilityState === "visible") return;  // seen
   data.url = document.body.dataset.conversationUrl.replace("00000000-0000-0000-0000-000000000000", data.lead_id);
+  if (document.visibilityState === "visible") toast(data);
+  notifyOnce(data);
+}
+
+// A note that mentions this agent notifies them like a message would, wherever they are (but where they wrote it).
+function onMention(data) {
+  const me = document.body.dataset.userId;
+  if (!data.mentioned.map(String).includes(me) || String(data.author_id) === me) return;
+  data.url = document.body.dataset.conversationUrl.replace("00000000-0000-0000-0000-000000000000", data.lead_id);
+  const phrase = document.getElementById("toasts")?.dataset.mentioned || "%(author)s:";
+  data.body = `${phrase.replace("%(author)s", data.author)} ${data.excerpt}`;
   if (document.visibilityState === "visible") toast(data);
   notifyOnce(data);
 }
@@ -566,7 +596,8 @@ document.addEventListener("htmx:afterRequest", (event) => {
 const SHORTCUTS = {
   j: () => listStep(1),
   k: () => listStep(-1),
-  r: () => document.querySelector("#composer textarea:not(:disabled)")?.focus(),
+  r: () => composeTab("reply") ?? document.querySelector("#composer textarea:not(:disabled)")?.focus(),
+  n: () => composeTab("note"),
   e: () => document.getElementById("resolve")?.click(),
   a: () => document.getElementById("take")?.click(),
   "?": () => {
@@ -608,17 +639,9 @@ document.addEventListener("DOMContentLoaded", () => {
   });
 });
 
-// Canned replies: "/" and the start of a shortcut in an otherwise empty composer lists the matching replies,
-// filled for this lead; arrows choose, Enter or a click takes one into the composer (to read and send as any
-// text, so WhatsApp's window still decides), Escape closes the list.
-let pickerRequest = 0;
-
-function replyPicker() {
-  return document.getElementById("reply-picker");
-}
-
-function replyPickerClose(box) {
-  const picker = replyPicker();
+// Pickers under a composer (canned replies, agents to mention): arrows choose, Enter or a click takes the chosen
+// one, Escape closes the list; the composer keeps the focus throughout.
+function pickerClose(picker, box) {
   if (!picker) return;
   picker.hidden = true;
   picker.replaceChildren();
@@ -626,24 +649,13 @@ function replyPickerClose(box) {
   box.removeAttribute("aria-activedescendant");
 }
 
-async function replyPickerUpdate(box) {
-  const picker = replyPicker();
-  const match = /^\/([\p{L}\p{N}_-]*)$/u.exec(box.value);
-  if (!picker || !match) {
-    replyPickerClose(box);
-    return;
-  }
-  const ticket = ++pickerRequest;
-  const response = await fetch(`${box.dataset.repliesUrl}?q=${encodeURIComponent(match[1])}`, { headers: { "HX-Request": "true" } });
-  if (!response.ok || ticket !== pickerRequest) return;
-  picker.innerHTML = await response.text();
+function pickerShow(picker, box) {
   picker.hidden = false;
   box.setAttribute("aria-expanded", "true");
-  replyPickerMark(box, picker.querySelector(".reply-option"));
+  pickerMark(picker, box, picker.querySelector(".reply-option"));
 }
 
-function replyPickerMark(box, option) {
-  const picker = replyPicker();
+function pickerMark(picker, box, option) {
   for (const item of picker.querySelectorAll(".reply-option")) {
     item.classList.toggle("chosen", item === option);
     item.setAttribute("aria-selected", String(item === option));
@@ -654,45 +666,130 @@ function replyPickerMark(box, option) {
   }
 }
 
-function replyPickerTake(box, option) {
-  box.value = option.dataset.text;
-  replyPickerClose(box);
-  box.focus();
-  counterUpdate(box);
-}
-
-function replyPickerKey(event) {
-  const picker = replyPicker();
+function pickerKey(picker, event, take) {
   if (!picker || picker.hidden) return false;
   const box = event.target;
   const options = [...picker.querySelectorAll(".reply-option")];
   const current = options.findIndex((item) => item.classList.contains("chosen"));
-  if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+  if ((event.key === "ArrowDown" || event.key === "ArrowUp") && options.length) {
     event.preventDefault();
     const step = event.key === "ArrowDown" ? 1 : -1;
-    replyPickerMark(box, options[(current + step + options.length) % options.length]);
+    pickerMark(picker, box, options[(current + step + options.length) % options.length]);
     return true;
   }
-  if (event.key === "Enter" && !event.shiftKey && current !== -1) {
+  if ((event.key === "Enter" || event.key === "Tab") && !event.shiftKey && current !== -1) {
     event.preventDefault();
-    replyPickerTake(box, options[current]);
+    take(box, options[current]);
     return true;
   }
   if (event.key === "Escape") {
     event.preventDefault();
-    replyPickerClose(box);
+    pickerClose(picker, box);
     return true;
   }
   return false;
 }
 
+// Canned replies: "/" and the start of a shortcut in an otherwise empty composer lists the matching replies,
+// filled for this lead; the one taken replaces the text (to read and send as any text, so WhatsApp's window
+// still decides).
+let pickerRequest = 0;
+
+function replyPicker() {
+  return document.getElementById("reply-picker");
+}
+
+async function replyPickerUpdate(box) {
+  const picker = replyPicker();
+  const match = /^\/([\p{L}\p{N}_-]*)$/u.exec(box.value);
+  if (!picker || !match) {
+    pickerClose(picker, box);
+    return;
+  }
+  const ticket = ++pickerRequest;
+  const response = await fetch(`${box.dataset.repliesUrl}?q=${encodeURIComponent(match[1])}`, { headers: { "HX-Request": "true" } });
+  if (!response.ok || ticket !== pickerRequest) return;
+  picker.innerHTML = await response.text();
+  pickerShow(picker, box);
+}
+
+function replyPickerTake(box, option) {
+  box.value = option.dataset.text;
+  pickerClose(replyPicker(), box);
+  box.focus();
+  counterUpdate(box);
+}
+
+// Mentions: "@" and the start of a name (an agent's username or full name) in a note lists the team's agents;
+// the one taken replaces what was typed after the "@" with their username.
+function mentionPicker() {
+  return document.getElementById("mention-picker");
+}
+
+function mentionQuery(box) {
+  return /(?:^|\s)@([\p{L}\p{N}._+-]*)$/u.exec(box.value.slice(0, box.selectionStart));
+}
+
+function mentionUpdate(box) {
+  const picker = mentionPicker();
+  const agents = document.getElementById("mention-agents");
+  const match = mentionQuery(box);
+  if (!picker || !agents || !match) {
+    pickerClose(picker, box);
+    return;
+  }
+  const query = match[1].toLocaleLowerCase();
+  const found = [...agents.content.querySelectorAll(".reply-option")]
+    .filter((option) => option.dataset.search.split(/\s+/).some((word) => word.startsWith(query)))
+    .slice(0, 8)
+    .map((option) => option.cloneNode(true));
+  if (!found.length) {
+    pickerClose(picker, box);
+    return;
+  }
+  picker.replaceChildren(...found);
+  pickerShow(picker, box);
+}
+
+function mentionTake(box, option) {
+  const match = mentionQuery(box);
+  const end = box.selectionStart;
+  const start = end - match[1].length - 1;
+  box.value = `${box.value.slice(0, start)}${option.dataset.text} ${box.value.slice(end)}`;
+  box.selectionStart = box.selectionEnd = start + option.dataset.text.length + 1;
+  pickerClose(mentionPicker(), box);
+  box.focus();
+}
+
 document.addEventListener("input", (event) => {
   if (event.target.matches("#composer textarea")) replyPickerUpdate(event.target);
+  if (event.target.matches("#note-form textarea")) mentionUpdate(event.target);
 });
 
 document.addEventListener("mousedown", (event) => {
-  const option = event.target.closest("#reply-picker .reply-option");
+  const option = event.target.closest("#reply-picker .reply-option, #mention-picker .reply-option");
   if (!option) return;
   event.preventDefault();  // the composer keeps the focus
-  replyPickerTake(document.querySelector("#composer textarea"), option);
+  if (option.closest("#reply-picker")) replyPickerTake(document.querySelector("#composer textarea"), option);
+  else mentionTake(document.querySelector("#note-form textarea"), option);
+});
+
+// Reply or private note: the tabs above the composer show one form or the other (a note can be written whatever
+// the lead can receive); n opens the note.
+function composeTab(which) {
+  const note = which === "note";
+  const tabs = { reply: document.getElementById("tab-reply"), note: document.getElementById("tab-note") };
+  const forms = { reply: document.getElementById("composer"), note: document.getElementById("note-form") };
+  if (!tabs.note || !forms.note) return;
+  tabs.reply.setAttribute("aria-selected", String(!note));
+  tabs.note.setAttribute("aria-selected", String(note));
+  forms.reply.hidden = note;
+  forms.note.hidden = !note;
+  const box = forms[note ? "note" : "reply"].querySelector("textarea:not(:disabled)");
+  if (box) box.focus();
+}
+
+document.addEventListener("click", (event) => {
+  const tab = event.target.closest("#tab-reply, #tab-note");
+  if (tab) composeTab(tab.id === "tab-note" ? "note" : "reply");
 });
