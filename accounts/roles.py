@@ -7,7 +7,7 @@ OPERATORS = "Operators"
 
 ROLES: dict[str, list[str]] = {
     # Use the inbox: read conversations, send, star and mark read, edit a lead's details, open attachments, take,
-    # assign, resolve and snooze conversations, read and write private notes.
+    # assign, resolve and snooze conversations, read and write private notes, read labels.
     AGENTS: [
         "leads.view_lead",
         "leads.change_lead",
@@ -21,8 +21,9 @@ ROLES: dict[str, list[str]] = {
         "conversations.change_conversation",
         "conversations.view_note",
         "conversations.add_note",
+        "leads.view_label",
     ],
-    # The admin's everyday work: leads and stages, templates, campaigns, messages, webhook diagnostics, reading
+    # The admin's everyday work: leads, stages and labels, templates, campaigns, messages, webhook diagnostics, reading
     # the provider HTTP log, unlocking a login that was locked out, and the outbound webhooks.
     OPERATORS: [
         "leads.view_lead",
@@ -63,6 +64,10 @@ ROLES: dict[str, list[str]] = {
         "templates_app.add_cannedreply",
         "templates_app.change_cannedreply",
         "templates_app.delete_cannedreply",
+        "leads.view_label",
+        "leads.add_label",
+        "leads.change_label",
+        "leads.delete_label",
     ],
 }
 

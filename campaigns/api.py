@@ -22,7 +22,7 @@ from accounts.permissions import RUN_CAMPAIGN, START_CAMPAIGN, VIEW_CAMPAIGNS, a
 from happycrm.audit import audit_record
 from happycrm.rest import serializers as rest
 from happycrm.rest.errors import ApiError
-from leads.models import Lead, Stage
+from leads.models import Label, Lead, Stage
 from messaging.models import Channel, MessageStatus
 from messaging.services.outbound import SendRefused
 from templates_app.models import Template
@@ -171,7 +171,8 @@ class CampaignSerializer(rest.ModelSerializer):
 
 
 class CampaignInputSerializer(rest.Serializer):
-    """A campaign as `POST /campaigns` and its dry run take it: a template for a list of leads or a stage."""
+    """A campaign as `POST /campaigns` and its dry run take it: a template for a list of leads, or for the leads of a
+    stage, of a label or of both."""
 
     name = serializers.CharField(
         max_length=200, required=False, help_text=gettext_lazy("The campaign's name (default: the template's).")
@@ -194,6 +195,14 @@ class CampaignInputSerializer(rest.Serializer):
         pk_field=serializers.UUIDField(),
         required=False,
         help_text=gettext_lazy("Send to every lead of this stage (instead of `lead_ids`)."),
+    )
+    label = serializers.PrimaryKeyRelatedField(
+        queryset=Label.objects.all(),
+        pk_field=serializers.UUIDField(),
+        required=False,
+        help_text=gettext_lazy(
+            "Send to every lead with this label (instead of `lead_ids`; with `stage`: the stage's leads with it)."
+        ),
     )
     parameters = serializers.ListField(
         child=serializers.CharField(max_length=500),
@@ -223,8 +232,8 @@ class CampaignInputSerializer(rest.Serializer):
         return lead_ids
 
     def validate(self, data):
-        if ("lead_ids" in data) == ("stage" in data):
-            raise BadRequest({"lead_ids": [_("Give either lead_ids or stage.")]})
+        if ("lead_ids" in data) == ("stage" in data or "label" in data):
+            raise BadRequest({"lead_ids": [_("Give either lead_ids, or a stage and/or a label.")]})
         return data
 
     def service_arguments(self) -> dict:
@@ -234,6 +243,7 @@ class CampaignInputSerializer(rest.Serializer):
             "template": data["template"],
             "leads": leads,
             "stage": data.get("stage"),
+            "label": data.get("label"),
             "parameters": data["parameters"],
             "start_at": data.get("start_at"),
         }

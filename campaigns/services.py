@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from happycrm.queue import enqueue_on_commit, send
-from leads.models import Lead, Stage
+from leads.models import Label, Lead, Stage
 from messaging.models import Channel, Message, MessageStatus
 from messaging.selectors import send_duration
 from messaging.services.outbound import (
@@ -50,13 +50,15 @@ def campaign_create(
     template: Template,
     leads: Iterable[Lead] | None = None,
     stage: Stage | None = None,
+    label: Label | None = None,
     parameters: Sequence[str] = (),
     start_at=None,
     created_by=None,
 ) -> Campaign:
-    """A campaign for the given leads, or every lead of `stage`; started at once unless `start_at` is later. The one
-    way campaigns are made: the lead list's action, `manage.py send_campaign` and the API."""
-    _check_campaign(template=template, leads=leads, stage=stage)
+    """A campaign for the given leads, or every lead of `stage` and/or with `label` (both given: the leads of the
+    stage that have the label); started at once unless `start_at` is later. The one way campaigns are made: the
+    lead list's action, `manage.py send_campaign` and the API."""
+    _check_campaign(template=template, leads=leads, stage=stage, label=label)
     with transaction.atomic():
         campaign = Campaign.objects.create(
             name=name,
@@ -65,13 +67,13 @@ def campaign_create(
             start_at=start_at,
             created_by=created_by,
         )
-        campaign_add_recipients(campaign=campaign, leads=leads, stage=stage)
+        campaign_add_recipients(campaign=campaign, leads=leads, stage=stage, label=label)
         if start_at is None or start_at <= timezone.now():
             campaign_start(campaign=campaign)
     return campaign
 
 
-def _check_campaign(*, template: Template, leads, stage) -> None:
+def _check_campaign(*, template: Template, leads, stage, label) -> None:
     """What refuses a whole campaign before any recipient is looked at (a creation and its dry run alike)."""
     if template.status != Template.Status.ACTIVE:
         raise SendRefused(_("The template %(name)s is inactive.") % {"name": template.name}, code="inactive")
@@ -81,21 +83,26 @@ def _check_campaign(*, template: Template, leads, stage) -> None:
             % {"name": template.name, "status": template.get_approval_status_display()},
             code="not_approved",
         )
-    if leads is None and stage is None:
-        raise SendRefused(_("Choose the leads or a stage."), code="no_recipients")
+    if leads is None and stage is None and label is None:
+        raise SendRefused(_("Choose the leads, a stage or a label."), code="no_recipients")
 
 
-def _leads(*, leads: Iterable[Lead] | None, stage: Stage | None) -> QuerySet[Lead]:
-    if stage is not None:
-        return Lead.objects.filter(stage=stage)
+def _leads(*, leads: Iterable[Lead] | None, stage: Stage | None, label: Label | None = None) -> QuerySet[Lead]:
+    if stage is not None or label is not None:
+        audience = Lead.objects.all()
+        if stage is not None:
+            audience = audience.filter(stage=stage)
+        return audience.filter(labels=label) if label is not None else audience
     if isinstance(leads, QuerySet):
         return leads
     return Lead.objects.filter(pk__in=[lead.pk for lead in leads])
 
 
-def campaign_add_recipients(*, campaign: Campaign, leads: Iterable[Lead] | None = None, stage: Stage | None = None):
+def campaign_add_recipients(
+    *, campaign: Campaign, leads: Iterable[Lead] | None = None, stage: Stage | None = None, label: Label | None = None
+):
     """Add leads; one already in the campaign stays as it is (a lead never gets the same campaign twice)."""
-    lead_ids = _leads(leads=leads, stage=stage).values_list("pk", flat=True)
+    lead_ids = _leads(leads=leads, stage=stage, label=label).values_list("pk", flat=True)
     CampaignRecipient.objects.bulk_create(
         (CampaignRecipient(campaign=campaign, lead_id=lead_id) for lead_id in lead_ids),
         batch_size=2000,
@@ -200,18 +207,23 @@ def campaign_dry_run(
     template: Template,
     leads: Iterable[Lead] | None = None,
     stage: Stage | None = None,
+    label: Label | None = None,
     parameters: Sequence[str] = (),
     start_at=None,
 ) -> dict:
     """What `campaign_create` with these arguments would do, doing none of it: who would be skipped and why
     (the run's own decision, `recipient_decide`), how many would be sent on each channel and how long sending
     them takes at the senders' rates. Raises SendRefused as the creation would."""
-    _check_campaign(template=template, leads=leads, stage=stage)
+    _check_campaign(template=template, leads=leads, stage=stage, label=label)
     parameters = [str(value) for value in parameters]
     outcomes = dict.fromkeys([R.QUEUED, R.SKIPPED_OPTED_OUT, R.SKIPPED_NO_PHONE, R.SKIPPED_REFUSED], 0)
     channels: dict[str, int] = {}
     skipped = []
-    rows = _leads(leads=leads, stage=stage).annotate(channel=latest_inbound_channel("pk")).order_by("name", "pk")
+    rows = (
+        _leads(leads=leads, stage=stage, label=label)
+        .annotate(channel=latest_inbound_channel("pk"))
+        .order_by("name", "pk")
+    )
     for lead in rows.iterator(chunk_size=CHUNK):
         outcome, reason, message = recipient_decide(
             lead=lead, template=template, parameters=parameters, channel=lead.channel

@@ -1,10 +1,11 @@
 from collections.abc import Callable
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.actions import delete_selected as django_delete_selected
 from django.contrib.admin.utils import model_ngettext
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import Count, Q
 from django.http import HttpResponseRedirect
 from django.urls import reverse
@@ -14,11 +15,12 @@ from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from happycrm.admin_site import related_rows_link
+from happycrm.forms import ServiceCheckedForm
 
 from .imports.admin import LeadImportExportMixin
-from .models import Lead, Stage
+from .models import Label, Lead, Stage
 from .selectors import SearchTerms, SearchWord, lead_search_q
-from .services import lead_save, stage_delete, stage_save
+from .services import label_check, label_save, lead_labels_set, lead_save, stage_delete, stage_save
 
 
 @admin.register(Stage)
@@ -100,6 +102,41 @@ class StageAdmin(admin.ModelAdmin):
             )
 
 
+class LabelForm(ServiceCheckedForm):
+    """A label's name and colour, checked by the service's rules."""
+
+    class Meta:
+        model = Label
+        fields = ["name", "colour"]
+
+    @staticmethod
+    def service_check(instance):
+        label_check(label=instance)
+
+
+@admin.register(Label)
+class LabelAdmin(admin.ModelAdmin):
+    form = LabelForm
+    list_display = ["label_chip", "colour", "lead_count"]
+    search_fields = ["name"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(lead_count=Count("leads"))
+
+    @admin.display(description=_("name"), ordering="name")
+    def label_chip(self, obj):
+        return format_html('<span class="label-chip {}">{}</span>', obj.colour_class, obj.name)
+
+    @admin.display(description=_("leads"), ordering="lead_count")
+    def lead_count(self, obj):
+        return format_html(
+            '<a href="{}?labels__id__exact={}">{}</a>', reverse("admin:leads_lead_changelist"), obj.pk, obj.lead_count
+        )
+
+    def save_model(self, request, obj, form, change):
+        label_save(label=obj)  # the API's rules and path
+
+
 def lead_details_places(word: SearchWord) -> list[Q]:
     """The admin also finds a lead by its e-mail or location."""
     return [Q(email__icontains=word.text), Q(location__icontains=word.text)]
@@ -118,6 +155,7 @@ class LeadAdmin(LeadImportExportMixin, admin.ModelAdmin):
     list_display = ["name", "phone_display", "stage", "event", "unread", "last_message"]
     list_filter = [
         "stage",
+        "labels",
         "is_unregistered",
         "first_message_answered",
         ("opted_out_at", admin.EmptyFieldListFilter),
@@ -144,7 +182,7 @@ class LeadAdmin(LeadImportExportMixin, admin.ModelAdmin):
         "updated_at",
     ]
     fieldsets = [
-        (None, {"fields": ["name", "phone", "email", "stage"]}),
+        (None, {"fields": ["name", "phone", "email", "stage", "labels"]}),
         (_("Event"), {"fields": ["event_date", "event_time", "location"]}),
         (
             _("Messaging"),
@@ -196,8 +234,17 @@ class LeadAdmin(LeadImportExportMixin, admin.ModelAdmin):
     def get_inlines(self, request, obj):
         return self.inlines if obj is not None else []  # what other apps show of a lead (its messages) needs one
 
+    formfield_overrides = {models.ManyToManyField: {"widget": forms.CheckboxSelectMultiple}}
+
     def save_model(self, request, obj, form, change):
         lead_save(lead=obj)  # as the conversation's panel saves it: open screens follow the change
+
+    def save_related(self, request, form, formsets, change):
+        """The labels through the same service as the inbox's: the screens showing the lead follow."""
+        labels = form.cleaned_data.pop("labels", None)
+        super().save_related(request, form, formsets, change)
+        if labels is not None:
+            lead_labels_set(lead=form.instance, labels=labels)
 
     search_notes: tuple[Callable[[], str | None], ...] = ()
 

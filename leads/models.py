@@ -59,6 +59,55 @@ class Stage(models.Model):
             )
 
 
+class LabelColour(models.TextChoices):
+    """A label's colours: light backgrounds that keep dark text readable."""
+
+    GREY = "#e5e7eb", _("Grey")
+    RED = "#fecaca", _("Red")
+    ORANGE = "#fed7aa", _("Orange")
+    YELLOW = "#fef08a", _("Yellow")
+    GREEN = "#bbf7d0", _("Green")
+    TEAL = "#99f6e4", _("Teal")
+    BLUE = "#bfdbfe", _("Blue")
+    PURPLE = "#e9d5ff", _("Purple")
+    PINK = "#fbcfe8", _("Pink")
+
+
+class Label(models.Model):
+    """A tag the team puts on leads ("VIP", "Wedding", "Called back"): shown on the conversation and in the list,
+    a filter of the inbox and a campaign's audience."""
+
+    Colour = LabelColour
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(_("name"), max_length=50)
+    # Folded (happycrm.search.fold): "VIP", "vip" and "Düğün"/"DUGUN" are one label, on SQLite as on PostgreSQL.
+    name_key = FoldedTextField(_("name for comparison"), source="name")
+    colour = models.CharField(_("colour"), max_length=7, choices=Colour.choices, default=Colour.GREY)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("label")
+        verbose_name_plural = _("labels")
+        constraints = [
+            # The database refuses a second label of one name whatever the forms checked (two saves at once).
+            models.UniqueConstraint(fields=["name_key"], name="label_name_unique"),
+            models.CheckConstraint(condition=models.Q(colour__in=LabelColour.values), name="label_colour_valid"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def save(self, *args, update_fields=None, **kwargs):
+        super().save(*args, update_fields=folded_update_fields(Label, update_fields), **kwargs)
+
+    @property
+    def colour_class(self) -> str:
+        """The style sheets' class for its colour (pages allow no inline styles)."""
+        return f"label-{LabelColour(self.colour).name.lower()}"
+
+
 def default_stage_id():
     stage = Stage.objects.filter(is_default=True).only("pk").first()
     return stage.pk if stage else None
@@ -103,6 +152,9 @@ class Lead(models.Model):
         help_text=_("Opens WhatsApp's 24-hour window for free-form replies."),
     )
     unread_count = models.PositiveIntegerField(_("unread messages"), default=0, editable=False)
+    labels = models.ManyToManyField(
+        Label, blank=True, related_name="leads", verbose_name=pgettext_lazy("field", "labels")
+    )
     opted_out_at = models.DateTimeField(
         _("opted out at"), null=True, blank=True, help_text=_("Set when the lead sends STOP; cleared by START.")
     )

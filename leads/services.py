@@ -12,7 +12,7 @@ from happycrm.search import fold
 from notifications.models import Event
 from notifications.services import event_lead_changed, events_record
 
-from .models import Lead, Stage
+from .models import Label, Lead, Stage
 from .phones import fallback_digits
 from .selectors import PhoneMatch, leads_find_by_phones
 
@@ -136,6 +136,80 @@ def stage_delete(*, stage: Stage) -> None:
             stage.delete()
     except ProtectedError:
         raise ValidationError(STAGE_HAS_LEADS, code="stage_in_use") from None
+
+
+LABEL_TAKEN = gettext_lazy("A label with this name exists already.")
+
+
+def label_check(*, label: Label) -> None:
+    """ValidationError (per field) unless the label can be saved: a name no other label has, whatever its case and
+    accents ("vip" is "VIP"), one of the colours."""
+    label.name = " ".join(label.name.split())
+    errors = {}
+    try:
+        label.full_clean(exclude=["name_key"], validate_unique=False, validate_constraints=False)
+    except ValidationError as exc:
+        errors = exc.message_dict
+    if "name" not in errors and Label.objects.filter(name_key=fold(label.name)).exclude(pk=label.pk).exists():
+        errors["name"] = [LABEL_TAKEN]
+    if errors:
+        raise ValidationError(errors)
+
+
+def label_save(*, label: Label) -> Label:
+    """Save a label made or edited (the admin, the API), checked first; the unique index decides between two saves
+    of one name at once."""
+    label_check(label=label)
+    try:
+        with transaction.atomic():
+            label.save()
+    except IntegrityError:
+        raise ValidationError({"name": [LABEL_TAKEN]}, code="unique") from None
+    return label
+
+
+def leads_labels_change(*, lead_ids: Iterable, add: Iterable[Label] = (), remove: Iterable[Label] = ()) -> int:
+    """Put `add` on the leads and take `remove` off them (the conversation's panel: one lead; the inbox's ticked
+    rows: many), in a few statements whatever their number; each lead that changed is announced, so the list and
+    its open conversation show it. Returns how many leads changed."""
+    lead_ids, add, remove = set(lead_ids), {label.pk for label in add}, {label.pk for label in remove}
+    Through = Lead.labels.through
+    with transaction.atomic():
+        # Locked in one order, as every batch of the message paths does: two changes of one lead never deadlock.
+        leads = list(Lead.objects.select_for_update().filter(pk__in=lead_ids).order_by("pk").only("pk", "name"))
+        ids = [lead.pk for lead in leads]
+        changed = set()
+        if drop := remove - add:
+            removed = Through.objects.filter(lead_id__in=ids, label_id__in=drop)
+            changed |= set(removed.values_list("lead_id", flat=True))
+            removed.delete()
+        if add:
+            present = set(Through.objects.filter(lead_id__in=ids, label_id__in=add).values_list("lead_id", "label_id"))
+            rows = [Through(lead_id=i, label_id=label) for i in ids for label in add if (i, label) not in present]
+            Through.objects.bulk_create(rows, ignore_conflicts=True)
+            changed |= {row.lead_id for row in rows}
+        if changed:
+            now = timezone.now()
+            Lead.objects.filter(pk__in=changed).update(updated_at=now)
+            events_record(
+                type=Event.Type.LEAD_CHANGED,
+                items=(
+                    (lead.pk, None, {"lead_id": str(lead.pk), "lead_name": lead.name})
+                    for lead in leads
+                    if lead.pk in changed
+                ),
+            )
+    return len(changed)
+
+
+def lead_labels_set(*, lead: Lead, labels: Iterable[Label]) -> bool:
+    """The lead's labels become exactly `labels` (the API's list); whether that changed anything. Read under the
+    lead's lock, so a change made meanwhile by someone else is not undone unseen."""
+    labels = set(labels)
+    with transaction.atomic():
+        Lead.objects.select_for_update().filter(pk=lead.pk).only("pk").first()
+        current = set(Label.objects.filter(leads=lead))
+        return bool(leads_labels_change(lead_ids=[lead.pk], add=labels - current, remove=current - labels))
 
 
 IMPORT_BATCH_SIZE = 1000

@@ -1,6 +1,6 @@
 import factory
 
-from leads.models import Lead, Stage
+from leads.models import Label, Lead, Stage
 
 
 class StageFactory(factory.django.DjangoModelFactory):
@@ -18,3 +18,10 @@ class LeadFactory(factory.django.DjangoModelFactory):
     name = factory.Faker("name", locale="tr_TR")
     phone = factory.Sequence(lambda n: f"+90555{n:07d}")
     stage = factory.LazyFunction(lambda: Stage.objects.get(is_default=True))
+
+
+class LabelFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Label
+
+    name = factory.Sequence(lambda n: f"Label {n}")

@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from leads.models import Lead, Stage
+from leads.models import Label, Lead, Stage
 from messaging.models import Channel
 
 
@@ -43,6 +43,7 @@ class InboxFilterForm(forms.Form):
     unread = forms.BooleanField(required=False)
     starred = forms.BooleanField(required=False)
     stage = ChoiceOfRowField(label=_("Stage"), queryset=Stage.objects.all(), required=False)
+    label = ChoiceOfRowField(label=_("Label"), queryset=Label.objects.all(), required=False)
     channel = forms.ChoiceField(
         label=_("Channel"),
         choices=Channel.choices,
@@ -61,6 +62,7 @@ class InboxFilterForm(forms.Form):
             "starred": data.get("starred", False),
             "stage": data.get("stage"),
             "channel": data.get("channel", ""),
+            "label": data.get("label"),
             "query": data.get("q", ""),
         }
 

@@ -32,6 +32,7 @@ def inbox_leads(
     starred: bool = False,
     stage=None,
     channel: str = "",
+    label=None,
     query: str = "",
 ) -> QuerySet[Lead]:
     """Conversations, latest first, each with its last message and its current episode (status, assignee): one
@@ -41,6 +42,7 @@ def inbox_leads(
     leads = (
         Lead.objects.filter(last_message_at__isnull=False)
         .select_related("stage")
+        .prefetch_related("labels")
         .annotate(
             current=FilteredRelation("conversations", condition=~Q(conversations__status=Conversation.Status.RESOLVED)),
             last_body=Subquery(latest.values("body")[:1]),
@@ -76,6 +78,8 @@ def inbox_leads(
         leads = leads.filter(stage=stage)
     if channel:
         leads = leads.filter(lead_has_channel(channel))
+    if label is not None:
+        leads = leads.filter(labels=label)
     terms = SearchTerms.parse(query)
     if terms:
         leads = leads.filter(lead_search_q(terms=terms, more=lead_message_places))

@@ -27,8 +27,8 @@ from accounts.selectors import users_with_perms
 from conversations.models import Note
 from conversations.selectors import NOTE_FIELDS, lead_current_conversation
 from conversations.services import SNOOZE_PRESETS, ConversationRefused, conversations_action, mentions_seen, note_add
-from leads.models import Lead, Stage
-from leads.services import lead_save
+from leads.models import Label, Lead, Stage
+from leads.services import lead_save, leads_labels_change
 from messaging.backends.base import get_backend
 from messaging.models import Channel, Message
 from messaging.selectors import ATTACHMENTS, message_text_searchable
@@ -64,8 +64,10 @@ def _list_context(request) -> dict:
         "view_tabs": [(value, label, counts[value]) for value, label in form.fields["view"].choices],
         "status_choices": form.fields["status"].choices,
         "can_change": has_perms(request.user, CHANGE_CONVERSATION),
+        "can_edit_lead": has_perms(request.user, EDIT_LEAD),
         "agents": users_with_perms(READ_CONVERSATIONS),
         "stages": Stage.objects.all(),
+        "labels": Label.objects.all(),
         "channels": Channel.choices,
         "message_text_searchable": message_text_searchable(),
         "list_query": request.GET.urlencode(),
@@ -92,8 +94,11 @@ def _conversation_state(lead: Lead) -> dict:
     can_send = bool(lead.phone) and lead.opted_out_at is None
     can_type = can_send and (channel != Channel.WHATSAPP or window_open)
     closes_at = lead.last_inbound_at + WHATSAPP_WINDOW if can_type and channel == Channel.WHATSAPP else None
+    lead_labels = list(Label.objects.filter(leads=lead))
     return {
         "lead": lead,
+        "lead_labels": lead_labels,
+        "labels": Label.objects.all(),
         "channel": channel,
         "window_open": window_open,
         "window_closes_at": closes_at,
@@ -106,6 +111,7 @@ def _controls_context(request, lead: Lead, **extra) -> dict:
     """Who has the lead's conversation and its state, with what the agent may do about it."""
     return {
         "lead": lead,
+        "can_edit_lead": has_perms(request.user, EDIT_LEAD),
         "conversation": lead_current_conversation(lead_id=lead.pk),
         "agents": users_with_perms(READ_CONVERSATIONS),
         "can_change": has_perms(request.user, CHANGE_CONVERSATION),
@@ -184,17 +190,23 @@ def conversation_change(request, pk):
 @permission_required(CHANGE_CONVERSATION, raise_exception=True)
 @require_POST
 def conversations_change(request):
-    """The same for the conversations ticked in the list; the list as it is now."""
+    """The same for the conversations ticked in the list, or a label put on their leads or taken off; the list as
+    it is now."""
     error = ""
+    lead_ids = [value for value in request.POST.getlist("lead") if _is_uuid(value)]
+    action = request.POST.get("action", "")
     try:
-        conversations_action(
-            lead_ids=[value for value in request.POST.getlist("lead") if _is_uuid(value)],
-            action=request.POST.get("action", ""),
-            agent=request.user,
-            assignee_id=request.POST.get("assignee", ""),
-            snooze=request.POST.get("snooze", ""),
-            until=request.POST.get("until", ""),
-        )
+        if action in ("label_add", "label_remove"):
+            _bulk_labels(request, lead_ids=lead_ids, add=action == "label_add")
+        else:
+            conversations_action(
+                lead_ids=lead_ids,
+                action=action,
+                agent=request.user,
+                assignee_id=request.POST.get("assignee", ""),
+                snooze=request.POST.get("snooze", ""),
+                until=request.POST.get("until", ""),
+            )
     except ConversationRefused as refused:
         error = refused.message
     query = request.POST.get("list_query", "")
@@ -204,6 +216,18 @@ def conversations_change(request):
     if error:
         flash.error(request, error)
     return redirect(f"{reverse('inbox:index')}?{query}")
+
+
+def _bulk_labels(request, *, lead_ids, add: bool) -> None:
+    if not has_perms(request.user, EDIT_LEAD):
+        raise ConversationRefused(str(_("You may not change leads' labels.")), code="permission")
+    label_id = request.POST.get("label")
+    label = Label.objects.filter(pk=label_id).first() if _is_uuid(label_id) else None
+    if label is None:
+        raise ConversationRefused(str(_("Choose a label.")), code="label")
+    if not lead_ids:
+        raise ConversationRefused(str(_("Tick the conversations first.")), code="none")
+    leads_labels_change(lead_ids=lead_ids, add=[label] if add else [], remove=[] if add else [label])
 
 
 @login_required
@@ -311,6 +335,21 @@ def lead_details(request, pk):
             request, "inbox/partials/lead_panel.html", {"lead": lead, "details_form": form, "saved": saved}
         )
         return trigger_client_event(response, "conversation-changed") if saved else response
+    return redirect("inbox:conversation", pk)
+
+
+@login_required
+@permission_required(EDIT_LEAD, raise_exception=True)
+@require_POST
+def lead_labels(request, pk):
+    """Put a label on the lead (`add`) or take one off (`remove`); the labels as they are now."""
+    lead = get_object_or_404(Lead, pk=pk)
+    add = Label.objects.filter(pk=request.POST["add"]) if _is_uuid(request.POST.get("add")) else []
+    remove = Label.objects.filter(pk=request.POST["remove"]) if _is_uuid(request.POST.get("remove")) else []
+    leads_labels_change(lead_ids=[lead.pk], add=add, remove=remove)
+    if request.htmx:
+        context = {**_conversation_state(lead), **_controls_context(request, lead)}
+        return trigger_client_event(render(request, "inbox/partials/lead_labels.html", context), "conversation-changed")
     return redirect("inbox:conversation", pk)
 
 

@@ -11,17 +11,22 @@ from campaigns.models import Campaign
 from campaigns.selectors import campaign_audit_message, campaign_progress
 from campaigns.services import campaign_create, campaign_start
 from happycrm.audit import audit_record, command_message, command_user
-from leads.models import Stage
+from leads.models import Label, Stage
 from messaging.services.outbound import SendRefused
 from templates_app.models import Template
 
 
 class Command(BaseCommand):
-    help = "Send a template to every lead of a stage as a campaign, or run an existing campaign again."
+    help = (
+        "Send a template to every lead of a stage and/or with a label as a campaign, or run an existing campaign again."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--template", help="the template's name or content SID")
         parser.add_argument("--stage", help="the stage whose leads receive it")
+        parser.add_argument(
+            "--label", help="the label whose leads receive it (with --stage: the stage's leads with it)"
+        )
         parser.add_argument("--param", action="append", default=[], help="a value for {{4}}, {{5}}, … (repeatable)")
         parser.add_argument("--name", help="the campaign's name (default: the template's)")
         parser.add_argument("--start-at", help="ISO date and time to start at (default: now)")
@@ -45,14 +50,20 @@ class Command(BaseCommand):
         )
 
     def _create(self, options):
-        if not options["template"] or not options["stage"]:
-            raise CommandError("Give --template and --stage (or --campaign to run one again).")
+        if not options["template"] or not (options["stage"] or options["label"]):
+            raise CommandError("Give --template and --stage and/or --label (or --campaign to run one again).")
         template = Template.objects.filter(Q(name=options["template"]) | Q(content_sid=options["template"])).first()
         if template is None:
             raise CommandError(f"No template {options['template']!r}.")
-        stage = Stage.objects.filter(name=options["stage"]).first()
-        if stage is None:
-            raise CommandError(f"No stage {options['stage']!r}.")
+        stage = label = None
+        if options["stage"]:
+            stage = Stage.objects.filter(name=options["stage"]).first()
+            if stage is None:
+                raise CommandError(f"No stage {options['stage']!r}.")
+        if options["label"]:
+            label = Label.objects.filter(name__iexact=options["label"]).first()
+            if label is None:
+                raise CommandError(f"No label {options['label']!r}.")
         start_at = None
         if options["start_at"]:
             start_at = parse_datetime(options["start_at"])
@@ -65,6 +76,7 @@ class Command(BaseCommand):
                 name=options["name"] or template.name,
                 template=template,
                 stage=stage,
+                label=label,
                 parameters=options["param"],
                 start_at=start_at,
             )

@@ -237,3 +237,33 @@ def test_a_private_note_mentions_an_agent_who_is_told_live_and_finds_it_under_me
         expect(second.locator("#thread .bubble.note").last).to_contain_text("Fiyat listesi gönderildi.", timeout=3000)
         first.screenshot(path=SCREENSHOTS / "private-note.png")
         assert not first.violations and not second.violations
+
+
+def test_a_label_put_on_in_the_panel_shows_on_both_agents_pages_and_filters_the_list(browser, live_server, team, leads):
+    from leads.models import LabelColour
+    from leads.tests.factories import LabelFactory
+
+    ayse, deniz = team
+    elif_, mert, _ = leads
+    vip = LabelFactory(name="VIP", colour=LabelColour.RED)
+    LabelFactory(name="Düğün", colour=LabelColour.TEAL)
+    with (
+        logged_in_page(browser, live_server, ayse, PASSWORD, viewport=DESKTOP) as first,
+        logged_in_page(browser, live_server, deniz, PASSWORD, viewport=DESKTOP) as second,
+    ):
+        for page in (first, second):
+            page.goto(f"{live_server.url}/inbox/{elif_.pk}/")
+            page.wait_for_selector("body[data-live=open]")
+        first.locator("#lead-labels button", has_text="VIP").click()
+        expect(first.locator("#lead-labels button", has_text="VIP")).to_have_attribute("aria-pressed", "true")
+        expect(first.locator("#head-labels")).to_contain_text("VIP")
+        expect(second.locator("#head-labels .label-red")).to_have_text("VIP", timeout=3000)
+        expect(second.locator(f"#lead-{elif_.pk} .labels")).to_contain_text("VIP")
+        expect(second.locator("#lead-labels button", has_text="VIP")).to_have_attribute("aria-pressed", "true")
+        first.screenshot(path=SCREENSHOTS / "labels.png")
+
+        second.select_option("select[name=label]", str(vip.pk))
+        expect(second.locator("#inbox-list li.conversation")).to_have_count(1)
+        expect(second.locator(f"#lead-{mert.pk}")).to_have_count(0)
+        assert f"label={vip.pk}" in second.url
+        assert not first.violations and not second.violations
