@@ -3,8 +3,9 @@
 A message is JSON. `{"kind": "events", "ids": [...]}` says events were committed: each stream process reads them
 from the database once and hands them to its open streams (notifications.hub). The ids only add the events that
 committed after a newer one (a process reads everything after its cursor anyway), so a lost message only delays:
-the hubs also look at the database every few seconds. `{"kind": "typing", ...}` is a transient signal: it is
-handed to the open streams and never stored, so a reconnecting page never sees it again.
+the hubs also look at the database every few seconds. `{"kind": "presence", ...}` is a transient signal (who has a
+conversation open, who is typing: notifications.presence): it is handed to the open streams and never stored, so a
+reconnecting page never sees it again.
 """
 
 import contextlib

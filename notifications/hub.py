@@ -4,8 +4,8 @@ One `Hub` per event loop (one per stream process). It listens on the broadcast c
 process's announcements without Redis), reads the announced events from the database once, renders each once and
 puts them on the queue of every open stream they are for (`Event.user_ids`), one batch per stream per read. Open
 streams only wait on their queue: no thread, no database connection. A stream reads the database itself only
-when it (re)connects, to catch up after its Last-Event-ID. Typing signals go straight from the channel to the
-streams, never stored.
+when it (re)connects, to catch up after its Last-Event-ID. Presence signals (who has a conversation open, who is
+typing: notifications.presence) go straight from the channel to the streams, never stored.
 
 It also knows who has a stream open here (`presence()`).
 """
@@ -149,11 +149,9 @@ class Hub:
         if kind == "events":
             self._pending.update(pk for pk in message.get("ids", ()) if isinstance(pk, int))
             self._wake.set()
-        elif kind == "typing":
-            body = sse(
-                event_type="typing",
-                data={"type": "typing", **{key: message.get(key) for key in ("lead_id", "user_id", "name")}},
-            )
+        elif kind == "presence":  # an agent opened, left or is typing in a conversation: the others' pages
+            fields = ("lead_id", "user_id", "name", "state")
+            body = sse(event_type="presence", data={"type": "presence", **{key: message.get(key) for key in fields}})
             for stream in list(self.streams):
                 if stream.user_id != message.get("user_id"):
                     stream.put([(None, body)])

@@ -12,7 +12,7 @@ from django.utils import timezone
 from happycrm.crypto_rows import REWRITE_BATCH, model_key_counts, model_rewrite
 from happycrm.pruning import PRUNE_BATCH, prune_by_id_ranges
 
-from .broadcast import announce, publish
+from .broadcast import announce
 from .models import Event, PruneMark
 
 
@@ -33,19 +33,6 @@ def events_record(*, type: Event.Type, items: Iterable[tuple]) -> None:
         for lead_id, message_id, payload in items
     )
     announce(event.pk for event in events)
-
-
-def signal_typing(*, lead_id, user) -> None:
-    """An agent is typing in a lead's conversation: the other agents' open pages hear it now, and never again (it
-    is not stored, so a page that connects later or resumes does not replay it)."""
-    publish(
-        {
-            "kind": "typing",
-            "lead_id": str(lead_id),
-            "user_id": user.pk,
-            "name": user.get_full_name() or user.get_username(),
-        }
-    )
 
 
 def event_read(*, lead_ids) -> None:

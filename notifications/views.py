@@ -77,7 +77,7 @@ async def event_stream(*, cursor: int, user_id, seconds: float = STREAM_SECONDS)
             frames = []
             for batch in batches:
                 for pk, body in batch or ():
-                    if pk is None:  # a transient signal (typing): no id, so it never becomes a resume point
+                    if pk is None:  # a transient signal (presence): no id, so it never becomes a resume point
                         frames.append(body)
                     elif pk not in seen:
                         # an event that committed after a newer one must not move the resume point back

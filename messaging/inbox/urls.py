@@ -12,6 +12,7 @@ urlpatterns = [
     path("inbox/<uuid:pk>/", views.conversation, name="conversation"),
     path("inbox/<uuid:pk>/send", views.send, name="send"),
     path("inbox/<uuid:pk>/details", views.lead_details, name="lead-details"),
+    path("inbox/<uuid:pk>/presence", views.presence, name="presence"),
     path("inbox/<uuid:pk>/labels", views.lead_labels, name="lead-labels"),
     path("inbox/<uuid:pk>/state", views.conversation_state, name="conversation-state"),
     path("inbox/<uuid:pk>/conversation", views.conversation_change, name="conversation-change"),

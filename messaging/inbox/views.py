@@ -40,6 +40,7 @@ from messaging.services.outbound import (
     message_send_any,
     whatsapp_window_open,
 )
+from notifications.presence import HEARTBEAT, STATES, lead_viewers, presence_signal
 from templates_app.forms import CannedReplyForm
 from templates_app.models import CannedReply, Template
 from templates_app.rendering import content_preview, template_extra_values, template_preview, template_value_boxes
@@ -129,6 +130,7 @@ def _conversation_context(request, lead: Lead, **extra) -> dict:
         "details_form": LeadDetailsForm(instance=lead),
         "max_body_length": get_backend(state["channel"]).max_body_length,
         "can_note": has_perms(request.user, ADD_NOTE),
+        "presence_heartbeat": HEARTBEAT,
         "note_max_length": Note.MAX_LENGTH,
         **extra,
     }
@@ -285,6 +287,21 @@ def note(request, pk, note_pk):
     """One note as the open conversation shows it (live updates fetch it)."""
     note = get_object_or_404(Note.objects.select_related("author").only(*NOTE_FIELDS), pk=note_pk, lead_id=pk)
     return render(request, "inbox/partials/note.html", {"note": note})
+
+
+@login_required
+@permission_required(READ_CONVERSATIONS, raise_exception=True)
+@require_POST
+def presence(request, pk):
+    """The agent's page has the conversation open (`viewing`, every HEARTBEAT seconds), is typing a reply in it
+    (`typing`) or closed it (`left`); the other agents who have it open now."""
+    lead = get_object_or_404(Lead.objects.only("pk"), pk=pk)
+    state = request.POST.get("state", "")
+    if state not in STATES:
+        return JsonResponse({"error": str(_("Unknown state."))}, status=400)
+    presence_signal(lead_id=lead.pk, user=request.user, state=state)
+    team = users_with_perms(READ_CONVERSATIONS).exclude(pk=request.user.pk).values_list("pk", flat=True)
+    return JsonResponse({"viewers": lead_viewers(lead_id=lead.pk, user_ids=list(team))})
 
 
 @login_required

@@ -18,7 +18,8 @@ from messaging.services.events import event_new_message, event_status_update
 from messaging.tests.factories import InboundMessageFactory, MessageFactory
 from notifications import hub, views
 from notifications.models import Event
-from notifications.services import event_record, signal_typing
+from notifications.presence import presence_signal
+from notifications.services import event_record
 
 URL = "/events/stream"
 
@@ -323,7 +324,7 @@ def test_an_event_for_some_users_reaches_only_their_streams(server, session_for)
     again.close()
 
 
-def test_typing_reaches_the_other_open_pages_now_and_is_never_replayed(server, session_for):
+def test_presence_and_typing_reach_the_other_open_pages_now_and_are_never_replayed(server, session_for):
     typist, typist_session = session_for("typist")
     reader, reader_session = session_for("reader")
     lead = InboundMessageFactory().lead
@@ -335,12 +336,13 @@ def test_typing_reaches_the_other_open_pages_now_and_is_never_replayed(server, s
     assert wait_until(lambda: hub_of(server).presence() == {typist.pk: 1, reader.pk: 1}, timeout=5)
     assert {typist.pk: 1, reader.pk: 1}.items() <= hub.presence().items()  # the process's view: every hub
 
-    signal_typing(lead_id=lead.pk, user=typist)
+    presence_signal(lead_id=lead.pk, user=typist, state="typing")
     typing = theirs.events()
-    assert typing["event"] == "typing" and "id" not in typing  # no id: it never becomes a resume point
+    assert typing["event"] == "presence" and "id" not in typing  # no id: it never becomes a resume point
     assert f'"lead_id": "{lead.pk}"' in typing["data"] and '"name": "typist"' in typing["data"]
+    assert '"state": "typing"' in typing["data"]
     assert mine.nothing_within(0.5)  # not echoed to the typist
-    assert not Event.objects.filter(type="typing").exists()
+    assert not Event.objects.filter(type__in=["typing", "presence"]).exists()
     theirs.close()
     assert wait_until(lambda: hub_of(server).presence() == {typist.pk: 1}, timeout=5)
 

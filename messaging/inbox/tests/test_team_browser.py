@@ -267,3 +267,29 @@ def test_a_label_put_on_in_the_panel_shows_on_both_agents_pages_and_filters_the_
         expect(second.locator(f"#lead-{mert.pk}")).to_have_count(0)
         assert f"label={vip.pk}" in second.url
         assert not first.violations and not second.violations
+
+
+def test_agents_see_who_else_has_the_conversation_open_and_who_is_typing(browser, live_server, team, leads):
+    ayse, deniz = team
+    elif_, mert, _ = leads
+    with (
+        logged_in_page(browser, live_server, ayse, PASSWORD, viewport=DESKTOP) as first,
+        logged_in_page(browser, live_server, deniz, PASSWORD, viewport=DESKTOP) as second,
+    ):
+        first.goto(f"{live_server.url}/inbox/{elif_.pk}/")
+        first.wait_for_selector("body[data-live=open]")
+        expect(first.locator("#presence")).to_be_hidden()
+        second.goto(f"{live_server.url}/inbox/{elif_.pk}/")
+        second.wait_for_selector("body[data-live=open]")
+        expect(second.locator("#presence")).to_have_text("Also here: Ayşe")  # told on opening
+        expect(first.locator("#presence")).to_have_text("Also here: Deniz", timeout=3000)  # told live
+
+        second.locator("#composer textarea").press_sequentially("Merhaba Elif")
+        expect(first.locator("#presence")).to_have_text("Deniz is typing a reply…", timeout=3000)
+        expect(first.locator("#presence")).to_have_class(re.compile(r"\btyping\b"))
+        first.screenshot(path=SCREENSHOTS / "collision.png")
+
+        second.click(f"#lead-{mert.pk} a")  # Deniz moves on
+        expect(second.locator("#conversation #thread")).to_contain_text("12 Haziran")
+        expect(first.locator("#presence")).to_be_hidden(timeout=3000)
+        assert not first.violations and not second.violations

@@ -252,6 +252,7 @@ function liveUpdates() {
   on("message_sent", onEvent);
   on("status_update", onEvent);
   on("lead_changed", onLeadEvent);
+  on("presence", onPresence);
   // A private note: shown in its open conversation; an agent it mentions is told, and their Mentions count grows.
   on("note_added", (event) => {
     const data = JSON.parse(event.data);
@@ -513,9 +514,120 @@ function paneInit() {
   threadKeepsDays(thread);
   scrollThread();
   conversationStateApply();
+  presenceFollow();
 }
 
 document.addEventListener("DOMContentLoaded", paneInit);
+
+// Collision: who else has this conversation open, and who is typing a reply in it, so two agents do not answer
+// one lead at once. The page says "viewing" when it opens a conversation and every heartbeat after, "typing" (at
+// most every few seconds) while the agent types, "left" when it closes it; the server tells the other pages at
+// once and answers with who is there now. Someone not heard of for a while has gone (a closed laptop).
+const TYPING_EVERY = 3000;
+const TYPING_SHOWN = 6000;
+const VIEWER_EXPIRES = 45000;
+let presenceLead = null;
+let presenceUrl = null;
+let presenceTimer = null;
+let typingSentAt = 0;
+const viewers = new Map();  // user id → { name, seen, typingUntil }
+
+function csrfToken() {
+  try {
+    return JSON.parse(document.body.getAttribute("hx-headers"))["X-CSRFToken"];
+  } catch {
+    return "";
+  }
+}
+
+async function presenceSend(state, url = presenceUrl) {
+  if (!url) return;
+  const body = new FormData();
+  body.append("state", state);
+  body.append("csrfmiddlewaretoken", csrfToken());
+  if (state === "left") {
+    navigator.sendBeacon(url, body);  // also while the page is going away
+    return;
+  }
+  try {
+    const response = await fetch(url, { method: "POST", body, headers: { "X-CSRFToken": csrfToken() } });
+    if (!response.ok || url !== presenceUrl) return;
+    const now = Date.now();
+    for (const viewer of (await response.json()).viewers) {
+      const known = viewers.get(String(viewer.user_id));
+      viewers.set(String(viewer.user_id), { name: viewer.name, seen: now, typingUntil: known ? known.typingUntil : 0 });
+    }
+    presenceShow();
+  } catch {
+    // offline: the next heartbeat tries again
+  }
+}
+
+// The open conversation changed (opened, another one, closed): the one before is left, the new one announced.
+function presenceFollow() {
+  const lead = openLeadId();
+  if (lead === presenceLead) return;
+  if (presenceLead) presenceSend("left");
+  clearInterval(presenceTimer);
+  viewers.clear();
+  typingSentAt = 0;
+  presenceLead = lead;
+  const box = document.getElementById("presence");
+  presenceUrl = lead && box ? box.dataset.url : null;
+  if (!presenceUrl) return;
+  presenceSend("viewing");
+  presenceTimer = setInterval(() => {
+    presenceSend("viewing");
+    presenceShow();
+  }, Number(box.dataset.heartbeat || 20) * 1000);
+}
+
+function presenceShow() {
+  const box = document.getElementById("presence");
+  if (!box) return;
+  const now = Date.now();
+  for (const [id, viewer] of viewers) if (now - viewer.seen > VIEWER_EXPIRES) viewers.delete(id);
+  const here = [...viewers.values()];
+  const typing = here.filter((viewer) => viewer.typingUntil > now);
+  const idle = here.filter((viewer) => viewer.typingUntil <= now);
+  const parts = typing.map((viewer) => box.dataset.typing.replace("%(name)s", viewer.name));
+  if (idle.length) parts.push(`${box.dataset.also} ${idle.map((viewer) => viewer.name).join(", ")}`);
+  box.textContent = parts.join(" · ");  // names as text, never HTML
+  box.classList.toggle("typing", typing.length > 0);
+  box.hidden = !here.length;
+  if (typing.length) setTimeout(presenceShow, TYPING_SHOWN + 100);
+}
+
+function onPresence(event) {
+  const data = JSON.parse(event.data);
+  if (data.lead_id !== openLeadId() || String(data.user_id) === document.body.dataset.userId) return;
+  const id = String(data.user_id);
+  if (data.state === "left") viewers.delete(id);
+  else {
+    const now = Date.now();
+    const known = viewers.get(id);
+    viewers.set(id, {
+      name: data.name,
+      seen: now,
+      typingUntil: data.state === "typing" ? now + TYPING_SHOWN : known ? known.typingUntil : 0,
+    });
+  }
+  presenceShow();
+}
+
+document.addEventListener("input", (event) => {
+  if (!event.target.matches("#composer textarea") || !presenceUrl) return;
+  if (Date.now() - typingSentAt < TYPING_EVERY) return;
+  typingSentAt = Date.now();
+  presenceSend("typing");
+});
+
+window.addEventListener("pagehide", () => {
+  if (presenceLead) presenceSend("left");
+});
+window.addEventListener("pageshow", (event) => {
+  if (event.persisted && presenceLead) presenceSend("viewing");  // back from the browser's page cache
+});
 
 // The split view: a conversation chosen in the list opens in the pane beside it (the list keeps its filters,
 // scroll and live updates); the address follows the open conversation, and back and forward go through the
@@ -556,6 +668,7 @@ function paneClose() {
   const empty = document.getElementById("pane-empty");
   if (pane && empty) pane.replaceChildren(empty.content.cloneNode(true));
   listMarkOpen();
+  presenceFollow();
 }
 
 document.addEventListener("click", (event) => {
