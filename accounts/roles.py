@@ -7,7 +7,7 @@ OPERATORS = "Operators"
 
 ROLES: dict[str, list[str]] = {
     # Use the inbox: read conversations, send, star and mark read, edit a lead's details, open attachments, take,
-    # assign, resolve and snooze conversations, read and write private notes, read labels.
+    # assign, resolve and snooze conversations, read and write private notes, read labels, add a lead to write to.
     AGENTS: [
         "leads.view_lead",
         "leads.change_lead",
@@ -22,6 +22,7 @@ ROLES: dict[str, list[str]] = {
         "conversations.view_note",
         "conversations.add_note",
         "leads.view_label",
+        "leads.add_lead",
     ],
     # The admin's everyday work: leads, stages and labels, templates, campaigns, messages, webhook diagnostics, reading
     # the provider HTTP log, unlocking a login that was locked out, and the outbound webhooks.

@@ -37,6 +37,12 @@ class Conversation(models.Model):
         related_name="assigned_conversations",
         verbose_name=pgettext_lazy("field", "assignee"),
     )
+    channel = models.CharField(
+        pgettext_lazy("field", "channel"),
+        max_length=16,
+        blank=True,
+        help_text=_("The channel the team chose to write to the lead on in this episode (empty: the lead's own)."),
+    )
     snoozed_until = models.DateTimeField(pgettext_lazy("field", "snoozed until"), null=True, blank=True)
     opened_at = models.DateTimeField(pgettext_lazy("field", "opened at"), default=timezone.now)
     first_response_at = models.DateTimeField(

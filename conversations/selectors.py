@@ -1,6 +1,6 @@
 """Reads of conversations."""
 
-from django.db.models import Count, Q
+from django.db.models import Count, OuterRef, Q, Subquery
 
 from .models import Conversation, Mention, Note
 
@@ -10,6 +10,12 @@ CURRENT = (Conversation.Status.OPEN, Conversation.Status.SNOOZED)
 def lead_current_conversation(*, lead_id) -> Conversation | None:
     """The lead's open or snoozed conversation, with its assignee; None when it has none (resolved, or never)."""
     return Conversation.objects.filter(lead_id=lead_id, status__in=CURRENT).select_related("assignee").first()
+
+
+def current_conversation_channel() -> Subquery:
+    """For a query of leads: the channel chosen in each one's current conversation (None or "" when none was)."""
+    current = Conversation.objects.filter(lead=OuterRef("pk"), status__in=CURRENT)
+    return Subquery(current.values("channel")[:1])
 
 
 def conversation_counts(*, user, status: str) -> dict[str, int]:

@@ -106,9 +106,9 @@ def conversations_record_inbound(*, received: dict) -> dict:
 
 
 def conversations_record_replies(*, replies: dict) -> None:
-    """Agents wrote to leads (lead id → (the time of the first message here, the agent)): the current episode's
-    first response, if it has none yet; a lead without a current one has an episode started by that agent, who has
-    it, answered at once."""
+    """Agents wrote to leads (lead id → (the time of the first message here, the agent, its channel)): the current
+    episode's first response, if it has none yet; a lead without a current one has an episode started by that
+    agent, who has it, answered at once, on that channel."""
     if not replies:
         return
     now = timezone.now()
@@ -119,13 +119,26 @@ def conversations_record_replies(*, replies: dict) -> None:
                 first_response_at=replies[lead_id][0], updated_at=now
             )
     started = [
-        Conversation(lead_id=lead_id, opened_at=at, first_response_at=at, assignee=agent, updated_at=now)
-        for lead_id, (at, agent) in replies.items()
+        Conversation(
+            lead_id=lead_id, opened_at=at, first_response_at=at, assignee=agent, channel=channel, updated_at=now
+        )
+        for lead_id, (at, agent, channel) in replies.items()
         if lead_id not in current
     ]
     if started:
         Conversation.objects.bulk_create(started, ignore_conflicts=True)
         _announce(started)
+
+
+def conversation_channel_set(*, lead_id, channel: str) -> bool:
+    """The agent chose the channel to write on in the lead's current episode (the caller checked it is one):
+    remembered for the episode, for every agent. Whether there was a current episode to remember it in."""
+    return bool(
+        Conversation.objects.filter(lead_id=lead_id, status__in=CURRENT)
+        .exclude(channel=channel)
+        .update(channel=channel, updated_at=timezone.now())
+        or Conversation.objects.filter(lead_id=lead_id, status__in=CURRENT).exists()
+    )
 
 
 def conversation_open_for_history(*, lead_id, opened_at, first_response_at=None) -> None:

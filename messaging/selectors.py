@@ -479,3 +479,19 @@ def thread_page(
     more = len(page) > size
     page = page[:size]
     return (page if after is not None else list(reversed(page))), more
+
+
+def lead_best_template(*, lead, templates):
+    """Of `templates` (those that may be sent now), the one to offer first when only a template may go: the last one
+    sent to this lead (the conversation goes on as it went), else the first of them."""
+    templates = list(templates)
+    if not templates:
+        return None
+    by_pk = {template.pk: template for template in templates}
+    last = (
+        lead.messages.filter(template_id__in=list(by_pk))
+        .order_by("-created_at")
+        .values_list("template_id", flat=True)
+        .first()
+    )
+    return by_pk.get(last, templates[0])

@@ -87,3 +87,27 @@ class LeadDetailsForm(forms.ModelForm):
                 _("This phone number belongs to another lead: %(name)s.") % {"name": other.name}, code="unique"
             )
         return phone
+
+
+class StartConversationForm(forms.Form):
+    """Who to write to: a number in any form (a lead that has it is found, else a new lead is made with the name),
+    and the channel to write on."""
+
+    phone = forms.CharField(label=_("Phone"), max_length=Lead._meta.get_field("phone").formfield().max_length)
+    name = forms.CharField(label=_("Name"), max_length=Lead._meta.get_field("name").max_length, required=False)
+    channel = forms.ChoiceField(
+        label=_("Channel"),
+        choices=Channel.choices,
+        error_messages={"invalid_choice": _("Select a valid choice. That choice is not one of the available choices.")},
+    )
+
+    def clean_phone(self):
+        return Lead._meta.get_field("phone").to_python(self.cleaned_data["phone"])  # E.164, or the parser's error
+
+    def clean(self):
+        data = super().clean()
+        phone = data.get("phone")
+        self.existing = Lead.objects.filter(phone=phone).first() if phone else None
+        if phone and self.existing is None and not data.get("name", "").strip():
+            self.add_error("name", _("No lead has this number yet: give the new lead's name."))
+        return data

@@ -4,6 +4,7 @@ import uuid
 
 from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Sum
 from django.http import HttpResponse, JsonResponse, QueryDict
@@ -14,6 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import reswap, retarget, trigger_client_event
 
 from accounts.permissions import (
+    ADD_LEAD,
     ADD_NOTE,
     CHANGE_CONVERSATION,
     CHANGE_MESSAGE,
@@ -26,13 +28,21 @@ from accounts.permissions import (
 from accounts.selectors import users_with_perms
 from conversations.models import Note
 from conversations.selectors import NOTE_FIELDS, lead_current_conversation
-from conversations.services import SNOOZE_PRESETS, ConversationRefused, conversations_action, mentions_seen, note_add
+from conversations.services import (
+    SNOOZE_PRESETS,
+    ConversationRefused,
+    conversation_channel_set,
+    conversations_action,
+    mentions_seen,
+    note_add,
+)
 from leads.models import Label, Lead, Stage
-from leads.services import lead_save, leads_labels_change
+from leads.selectors import SearchTerms, lead_search_q
+from leads.services import DuplicatePhone, lead_save, leads_labels_change
 from messaging.backends.base import get_backend
 from messaging.models import Channel, Message
-from messaging.selectors import ATTACHMENTS, message_text_searchable
-from messaging.services.messages import messages_mark_read, messages_set_starred
+from messaging.selectors import ATTACHMENTS, lead_best_template, message_text_searchable
+from messaging.services.messages import lead_mark_unread, messages_mark_read, messages_set_starred
 from messaging.services.outbound import (
     WHATSAPP_WINDOW,
     SendRefused,
@@ -47,8 +57,10 @@ from templates_app.rendering import content_preview, template_extra_values, temp
 from templates_app.selectors import CANNED_PICKER_SIZE, canned_replies_for, templates_sendable
 from templates_app.services import canned_reply_delete, canned_reply_save
 
-from .forms import InboxFilterForm, LeadDetailsForm
+from .forms import InboxFilterForm, LeadDetailsForm, StartConversationForm
 from .selectors import INBOX_PAGE_SIZE, inbox_counts, inbox_leads, thread_entries
+
+START_MATCHES = 10  # leads listed while looking for whom to write to
 
 
 def _list_context(request) -> dict:
@@ -66,6 +78,7 @@ def _list_context(request) -> dict:
         "status_choices": form.fields["status"].choices,
         "can_change": has_perms(request.user, CHANGE_CONVERSATION),
         "can_edit_lead": has_perms(request.user, EDIT_LEAD),
+        "can_start": has_perms(request.user, SEND_MESSAGE),
         "agents": users_with_perms(READ_CONVERSATIONS),
         "stages": Stage.objects.all(),
         "labels": Label.objects.all(),
@@ -85,12 +98,13 @@ def inbox(request):
     return render(request, template, context)
 
 
-def _conversation_state(lead: Lead) -> dict:
-    """What the open conversation shows about the lead's state; the page re-reads it when the lead's events arrive.
+def _conversation_state(lead: Lead, channel: str = "") -> dict:
+    """What the open conversation shows about the lead's state on `channel` (else the one chosen for it, else its
+    own); the page re-reads it when the lead's events arrive.
 
     Messages need a phone and no opt-out; free-form text on WhatsApp also needs the 24-hour window open.
     """
-    channel = lead_default_channel(lead)
+    channel = channel if channel in Channel.values else lead_default_channel(lead)
     window_open = whatsapp_window_open(lead)
     can_send = bool(lead.phone) and lead.opted_out_at is None
     can_type = can_send and (channel != Channel.WHATSAPP or window_open)
@@ -101,6 +115,7 @@ def _conversation_state(lead: Lead) -> dict:
         "lead_labels": lead_labels,
         "labels": Label.objects.all(),
         "channel": channel,
+        "channels": Channel.choices,
         "window_open": window_open,
         "window_closes_at": closes_at,
         "can_send": can_send,
@@ -113,6 +128,7 @@ def _controls_context(request, lead: Lead, **extra) -> dict:
     return {
         "lead": lead,
         "can_edit_lead": has_perms(request.user, EDIT_LEAD),
+        "can_mark_unread": has_perms(request.user, CHANGE_MESSAGE),
         "conversation": lead_current_conversation(lead_id=lead.pk),
         "agents": users_with_perms(READ_CONVERSATIONS),
         "can_change": has_perms(request.user, CHANGE_CONVERSATION),
@@ -121,12 +137,20 @@ def _controls_context(request, lead: Lead, **extra) -> dict:
     }
 
 
-def _conversation_context(request, lead: Lead, **extra) -> dict:
-    state = _conversation_state(lead)
+def _templates_context(lead: Lead, state: dict) -> dict:
+    """The templates the composer offers on the state's channel, and, when only a template may be sent now, the one
+    to offer first (one click fills it in)."""
+    templates = list(templates_sendable(channel=state["channel"]))
+    best = lead_best_template(lead=lead, templates=templates) if state["can_send"] and not state["can_type"] else None
+    return {"templates": templates, "best_template": best}
+
+
+def _conversation_context(request, lead: Lead, channel: str = "", **extra) -> dict:
+    state = _conversation_state(lead, channel)
     return {
         **state,
         **_controls_context(request, lead),
-        "templates": templates_sendable(channel=state["channel"]),
+        **_templates_context(lead, state),
         "details_form": LeadDetailsForm(instance=lead),
         "max_body_length": get_backend(state["channel"]).max_body_length,
         "can_note": has_perms(request.user, ADD_NOTE),
@@ -134,6 +158,40 @@ def _conversation_context(request, lead: Lead, **extra) -> dict:
         "note_max_length": Note.MAX_LENGTH,
         **extra,
     }
+
+
+@login_required
+@permission_required(SEND_MESSAGE, raise_exception=True)
+def start(request):
+    """Write to someone: a lead found by name or number (one that never wrote, too), or a new one made from a
+    number in any form and a name; their conversation opens on the chosen channel, where WhatsApp's closed window
+    offers the approved templates first."""
+    form = StartConversationForm(request.POST or None, initial={"channel": Channel.WHATSAPP})
+    if request.method == "POST" and form.is_valid():
+        lead = form.existing
+        if lead is None:
+            if not has_perms(request.user, ADD_LEAD):
+                raise PermissionDenied
+            try:
+                lead = lead_save(lead=Lead(name=form.cleaned_data["name"].strip(), phone=form.cleaned_data["phone"]))
+            except DuplicatePhone as taken:  # made by someone else a moment ago: theirs is the one
+                lead = taken.existing
+        # "via", not "channel": that is the list's channel filter, which the same address carries.
+        return redirect(f"{reverse('inbox:conversation', args=[lead.pk])}?via={form.cleaned_data['channel']}")
+    query = request.GET.get("q", "").strip()[:100]
+    found = []
+    if terms := SearchTerms.parse(query):
+        found = list(Lead.objects.filter(lead_search_q(terms=terms)).order_by("name", "pk")[:START_MATCHES])
+    context = {"form": form, "query": query, "found": found, "can_add_lead": has_perms(request.user, ADD_LEAD)}
+    status = 400 if form.errors else 200
+    if request.htmx and request.htmx.target in ("pane", "start-matches"):
+        template = (
+            "inbox/partials/start_matches.html"
+            if request.htmx.target == "start-matches"
+            else "inbox/partials/start.html"
+        )
+        return render(request, template, context, status=status)
+    return render(request, "inbox/inbox.html", {**_list_context(request), **context, "starting": True}, status=status)
 
 
 @login_required
@@ -152,7 +210,9 @@ def conversation(request, pk):
     messages_mark_read(queryset=lead.messages.filter(is_from_lead=True, is_read=False))
     mentions_seen(lead_id=lead.pk, user=request.user)
     lead.refresh_from_db()
-    context = _conversation_context(request, lead, **context, list_query=request.GET.urlencode())
+    context = _conversation_context(
+        request, lead, channel=request.GET.get("via", ""), **context, list_query=request.GET.urlencode()
+    )
     if request.htmx and request.htmx.target == "pane":
         return render(request, "inbox/partials/pane.html", context)
     listed = _list_context(request)
@@ -248,6 +308,7 @@ def send(request, pk):
             template=template,
             parameters=template_extra_values(request.POST),
             upload=request.FILES.get("file"),
+            channel=request.POST.get("channel") or None,
             sender=request.user,
         )
     except SendRefused as exc:
@@ -302,6 +363,20 @@ def presence(request, pk):
     presence_signal(lead_id=lead.pk, user=request.user, state=state)
     team = users_with_perms(READ_CONVERSATIONS).exclude(pk=request.user.pk).values_list("pk", flat=True)
     return JsonResponse({"viewers": lead_viewers(lead_id=lead.pk, user_ids=list(team))})
+
+
+@login_required
+@permission_required(CHANGE_MESSAGE, raise_exception=True)
+@require_POST
+def mark_unread(request, pk):
+    """Leave the conversation for later: unread again for the whole team, and closed on this page (opening it would
+    read it again); back to the list as it was."""
+    lead = get_object_or_404(Lead, pk=pk)
+    lead_mark_unread(lead=lead)
+    if request.htmx:
+        return HttpResponse(status=204)
+    query = request.POST.get("list_query", "")
+    return redirect(f"{reverse('inbox:index')}?{query}" if query else reverse("inbox:index"))
 
 
 @login_required
@@ -379,8 +454,24 @@ def conversation_state(request, pk):
     return render(
         request,
         "inbox/partials/conversation_state.html",
-        {**_conversation_state(lead), **_controls_context(request, lead)},
+        {**_conversation_state(lead, request.GET.get("via", "")), **_controls_context(request, lead)},
     )
+
+
+@login_required
+@permission_required(SEND_MESSAGE, raise_exception=True)
+@require_POST
+def channel(request, pk):
+    """The agent chose the channel to write on: remembered in the lead's current conversation (for every agent);
+    the conversation's state and templates as they are on that channel."""
+    lead = get_object_or_404(Lead, pk=pk)
+    chosen = request.POST.get("channel", "")
+    if chosen not in Channel.values:
+        return HttpResponse(_("Choose WhatsApp or SMS."), status=400, content_type="text/plain; charset=utf-8")
+    conversation_channel_set(lead_id=lead.pk, channel=chosen)
+    state = _conversation_state(lead, chosen)
+    context = {**state, **_controls_context(request, lead), **_templates_context(lead, state)}
+    return render(request, "inbox/partials/channel_changed.html", context)
 
 
 @login_required

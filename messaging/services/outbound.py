@@ -6,10 +6,11 @@ from collections.abc import Sequence
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from conversations.selectors import current_conversation_channel
 from conversations.services import conversations_record_replies
 from happycrm.queue import send
 from leads.models import Lead
@@ -62,9 +63,18 @@ def whatsapp_window_open(lead: Lead, *, now: datetime.datetime | None = None) ->
 
 
 def lead_default_channel(lead: Lead) -> str:
-    """WhatsApp, unless the lead's latest message came by SMS."""
-    latest = lead.messages.filter(is_from_lead=True).order_by("-created_at").values_list("channel", flat=True).first()
-    return latest or Channel.WHATSAPP
+    """The channel the team chose in the lead's current conversation, else the one of the lead's latest message,
+    else WhatsApp."""
+    latest = Message.objects.filter(lead=OuterRef("pk"), is_from_lead=True).order_by("-created_at")
+    chosen, spoken = (
+        Lead.objects.filter(pk=lead.pk)
+        .annotate(chosen=current_conversation_channel(), spoken=Subquery(latest.values("channel")[:1]))
+        .values_list("chosen", "spoken")
+        .first()
+    ) or (None, None)
+    if chosen in Channel.values:
+        return chosen
+    return spoken or Channel.WHATSAPP
 
 
 def leads_touch(*, messages: Sequence[Message]) -> None:
@@ -76,7 +86,7 @@ def leads_touch(*, messages: Sequence[Message]) -> None:
     for message in messages:
         latest[message.lead_id] = max(latest.get(message.lead_id, message.created_at), message.created_at)
         if message.sent_by_id is not None and message.lead_id not in replies:  # an agent's, not a campaign's
-            replies[message.lead_id] = (message.created_at, message.sent_by)
+            replies[message.lead_id] = (message.created_at, message.sent_by, message.channel)
     with transaction.atomic():
         leads_record_outbound(latest=latest)
         conversations_record_replies(replies=replies)

@@ -293,3 +293,45 @@ def test_agents_see_who_else_has_the_conversation_open_and_who_is_typing(browser
         expect(second.locator("#conversation #thread")).to_contain_text("12 Haziran")
         expect(first.locator("#presence")).to_be_hidden(timeout=3000)
         assert not first.violations and not second.violations
+
+
+def test_an_agent_starts_a_conversation_with_a_new_number_and_sends_the_best_template_in_one_click(
+    browser, live_server, team, leads, outbox
+):
+    from templates_app.models import Template
+    from templates_app.tests.factories import TemplateFactory
+
+    TemplateFactory(
+        name="karsilama",
+        content="Merhaba {{1}}, Happy Düğün Salonu'ndan yazıyoruz.",
+        content_sid="HXkarsilama",
+        approval_status=Template.ApprovalStatus.APPROVED,
+    )
+    with logged_in_page(browser, live_server, team[0], PASSWORD, viewport=DESKTOP) as page:
+        page.click("#start-link")
+        expect(page.locator("#start-view h1")).to_have_text("New conversation")
+        page.fill("#start-view input[type=search]", "Yusuf")
+        expect(page.locator("#start-matches")).to_contain_text("No lead has that name or number.")
+        page.fill("#id_name", "Yusuf Çelik")
+        page.fill("#id_phone", "0 555 222 33 44")
+        page.select_option("#id_channel", "whatsapp")
+        page.click("#start-view button[type=submit]")
+        expect(page.locator("#conversation h1")).to_have_text("Yusuf Çelik")
+        expect(page.locator("#window-closed")).to_contain_text("has not written yet")
+        expect(page.locator("#composer textarea")).to_be_disabled()
+        expect(page.locator("#channel-picker")).to_have_value("whatsapp")
+        page.click("#use-best-template")
+        expect(page.locator("#template-preview")).to_contain_text("Merhaba Yusuf Çelik, Happy Düğün Salonu'ndan")
+        page.screenshot(path=SCREENSHOTS / "start-conversation.png")
+        page.click("#composer button[name=send-template]")
+        page.wait_for_selector(".bubble.ours")
+        expect(page.locator("#inbox-list")).to_contain_text("Yusuf Çelik", timeout=3000)  # now in the list
+
+        page.select_option("#channel-picker", "sms")  # SMS has no window: text can go
+        expect(page.locator("#sms-notice")).to_be_visible()
+        expect(page.locator("#composer textarea")).to_be_enabled()
+        page.locator("#composer textarea").fill("Fiyat listemiz ekte.")
+        page.locator("#composer textarea").press("Enter")
+        page.wait_for_selector(".bubble.ours >> text=Fiyat listemiz ekte.")
+        assert [(m.to, m.channel) for m in outbox] == [("+905552223344", "whatsapp"), ("+905552223344", "sms")]
+        assert not page.violations

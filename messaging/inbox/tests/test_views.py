@@ -180,7 +180,8 @@ def test_opted_out_lead_shows_a_banner_and_no_composer(agent):
     page = agent.get(reverse("inbox:conversation", args=[lead.pk])).content.decode()
     assert "opted out" in page and 'id="opted-out"' in page
     # The composer is there but hidden, so the page can offer it again when the lead sends START.
-    assert '<div class="compose-row" hidden>' in page and '<details class="templates" hidden>' in page
+    assert '<div class="compose-row" hidden>' in page
+    assert '<details class="templates" id="composer-templates" hidden>' in page
 
 
 def test_a_live_bubble_fetched_by_the_open_conversation_is_read(agent):
@@ -252,7 +253,8 @@ def test_a_phone_added_in_the_panel_and_a_duplicate_named(agent):
     lead = LeadFactory(name="Telefonsuz", phone=None)
     page = agent.get(reverse("inbox:conversation", args=[lead.pk])).content.decode()
     assert 'id="no-phone"' in page and 'id="window-closed"' not in page
-    assert '<div class="compose-row" hidden>' in page and '<details class="templates" hidden>' in page
+    assert '<div class="compose-row" hidden>' in page
+    assert '<details class="templates" id="composer-templates" hidden>' in page
 
     url = reverse("inbox:lead-details", args=[lead.pk])
     data = {"name": lead.name, "phone": "0555 123 45 67", "stage": str(lead.stage_id)}
@@ -291,7 +293,7 @@ def test_the_conversation_state_says_what_the_composer_allows(agent):
     InboundMessageFactory(lead=by_sms, channel="sms", created_at=timezone.now() - datetime.timedelta(days=3))
     lead_activity_refresh(lead=by_sms)
     state = agent.get(state_url(by_sms)).content.decode()
-    assert "replies go by SMS" in state and 'data-can-type="true"' in state  # no 24-hour window on SMS
+    assert "Replies go by SMS." in state and 'data-can-type="true"' in state  # no 24-hour window on SMS
     page = agent.get(reverse("inbox:conversation", args=[by_sms.pk])).content.decode()
     assert 'id="sms-notice"' in page and " autofocus></textarea>" in page
 

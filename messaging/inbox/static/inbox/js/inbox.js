@@ -286,19 +286,42 @@ function conversationStateRefresh() {
   stateRefresh = setTimeout(async () => {
     const head = document.getElementById("conversation-head");
     if (!head) return;
-    const response = await fetch(head.dataset.stateUrl, { headers: { "HX-Request": "true" } });
-    if (!response.ok) return;
-    const holder = document.createElement("template");
-    holder.innerHTML = await response.text();
-    for (const part of [...holder.content.children]) {
-      const current = part.id && document.getElementById(part.id);
-      if (current) current.replaceWith(part);
-    }
-    conversationStateApply();
+    const picker = document.getElementById("channel-picker");
+    const url = picker ? `${head.dataset.stateUrl}?via=${encodeURIComponent(picker.value)}` : head.dataset.stateUrl;
+    const response = await fetch(url, { headers: { "HX-Request": "true" } });
+    if (response.ok) conversationPartsReplace(await response.text());
   }, 100);
 }
 
+// The parts of the open conversation the server drew again (each by its id), then what they allow applied.
+function conversationPartsReplace(html) {
+  const holder = document.createElement("template");
+  holder.innerHTML = html;
+  for (const part of [...holder.content.children]) {
+    const current = part.id && document.getElementById(part.id);
+    if (current) {
+      current.replaceWith(part);
+      htmx.process(part);
+    }
+  }
+  conversationStateApply();
+}
+
+// The channel picker: the choice is remembered for the conversation, and the composer follows it (WhatsApp's
+// window, the templates of that channel).
+document.addEventListener("change", async (event) => {
+  const picker = event.target.closest("#channel-picker");
+  if (!picker) return;
+  const body = new FormData();
+  body.append("channel", picker.value);
+  const response = await fetch(picker.dataset.url, {
+    method: "POST", body, headers: { "HX-Request": "true", "X-CSRFToken": csrfToken() },
+  });
+  if (response.ok) conversationPartsReplace(await response.text());
+});
+
 function conversationStateApply() {
+  countdownsUpdate();
   const head = document.getElementById("conversation-head");
   const form = document.getElementById("composer");
   if (!head || !form) return;
@@ -307,6 +330,8 @@ function conversationStateApply() {
   form.querySelector(".compose-row").hidden = !canSend;
   const templates = form.querySelector("details.templates");
   templates.hidden = !canSend;
+  const picker = form.querySelector(".channel-picker");
+  if (picker) picker.hidden = !canSend;
   if (canSend && !canType) templates.open = true;
   for (const control of form.querySelectorAll(".compose-row textarea, .compose-row input, .compose-row button")) {
     control.disabled = !canType;
@@ -638,7 +663,7 @@ function listMarkOpen() {
     row.classList.toggle("active", row.dataset.lead === lead);
   }
   const split = document.getElementById("inbox-split");
-  if (split) split.classList.toggle("has-conversation", Boolean(lead));
+  if (split) split.classList.toggle("has-conversation", Boolean(lead || document.getElementById("start-view")));
 }
 
 // However the list was drawn again (a live update, a filter, a bulk action), its open row is marked once it is in.
@@ -656,7 +681,8 @@ async function paneOpen(url, { push = true } = {}) {
   pane.innerHTML = await response.text();
   htmx.process(pane);
   if (push) history.pushState({ pane: true }, "", url);
-  document.title = openConversation() ? openConversation().dataset.title : document.title;
+  const shown = openConversation() || document.getElementById("start-view");
+  if (shown) document.title = shown.dataset.title;
   notifyBase = document.title;
   listMarkOpen();
   paneInit();
@@ -905,4 +931,40 @@ function composeTab(which) {
 document.addEventListener("click", (event) => {
   const tab = event.target.closest("#tab-reply, #tab-note");
   if (tab) composeTab(tab.id === "tab-note" ? "note" : "reply");
+});
+
+// WhatsApp's window as a countdown: the time left, every half minute (the state is re-read when it reaches 0).
+function countdownsUpdate() {
+  for (const clock of document.querySelectorAll("time.countdown")) {
+    const left = Math.max(0, Date.parse(clock.dateTime) - Date.now());
+    const hours = Math.floor(left / 3600000);
+    const minutes = Math.floor((left % 3600000) / 60000);
+    clock.textContent = clock.dataset.format.replace("%(hours)s", hours).replace("%(minutes)s", minutes);
+    clock.closest(".window-open")?.classList.toggle("closing", left < 3600000);
+  }
+}
+document.addEventListener("DOMContentLoaded", () => {
+  countdownsUpdate();
+  setInterval(countdownsUpdate, 30000);
+});
+document.addEventListener("htmx:afterSettle", countdownsUpdate);
+
+// When only a template may be sent: one click chooses the best one, and its values and preview come filled in.
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("#use-best-template");
+  if (!button) return;
+  const select = document.querySelector("#composer select[name=template]");
+  select.value = button.dataset.template;
+  select.dispatchEvent(new Event("change", { bubbles: true }));
+});
+
+// Mark unread: done, the conversation closes here (opening it would read it again) and the list shows it bold.
+document.addEventListener("htmx:afterRequest", (event) => {
+  const form = event.detail.elt;
+  if (!form.matches || !form.matches("form.mark-unread") || !event.detail.successful) return;
+  const back = document.querySelector("#conversation a[data-pane-back]");
+  if (back && document.getElementById("pane")) {
+    history.pushState({ pane: true }, "", back.href);
+    paneClose();
+  }
 });

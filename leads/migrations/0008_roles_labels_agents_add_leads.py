@@ -1,4 +1,5 @@
-"""Operators manage the labels in the admin; agents read them (the inbox, the API).
+"""Operators manage the labels in the admin; agents read them (the inbox, the API) and add the leads they start
+conversations with.
 
 The lists are this migration's own copy of the roles, as they were when it was written."""
 
@@ -11,7 +12,7 @@ from accounts.roles import roles_sync
 BEFORE = importlib.import_module("conversations.migrations.0005_roles_notes").ROLES
 
 ROLES = {
-    "Agents": [*BEFORE["Agents"], "leads.view_label"],
+    "Agents": [*BEFORE["Agents"], "leads.view_label", "leads.add_lead"],
     "Operators": [
         *BEFORE["Operators"],
         "leads.view_label",
