@@ -7,6 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from happycrm.tests.local_server import Handler, LocalServer
 
+FAKE_SID_BASE = 0xFA << 120
 MESSAGE_PATH = re.compile(r"/2010-04-01/Accounts/(?P<account>AC\w+)/Messages/(?P<sid>\w+?)(?P<rest>/Media.*)?\.json$")
 MEDIA_PATH = re.compile(r"/Media/(?P<media>\w+)$")
 
@@ -79,7 +80,8 @@ class MessagesHandler(Handler):
             )
             reply = fake.replies.pop(0) if fake.replies else ("ok",)
             fake.count += 1
-            sid = f"SM{fake.count:032x}"
+            # Far from the factories' SIDs (SM and a counter from 0), which a test's own messages already hold.
+            sid = f"SM{FAKE_SID_BASE + fake.count:032x}"
         if reply[0] == "sleep":
             time.sleep(reply[1])
         elif reply[0] == "error":
