@@ -4,7 +4,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.db.models import Q, QuerySet
 
-from .models import ApiToken
+from .models import ApiToken, UserPreference
 
 
 def users_with_perms(perms: tuple[str, ...]) -> QuerySet:
@@ -31,3 +31,8 @@ def api_token_by_key(*, key: str, user=None) -> ApiToken | None:
     tokens share."""
     found = list(api_tokens(user=user).filter(token_key=key)[:2])
     return found[0] if len(found) == 1 else None
+
+
+def user_is_available(*, user) -> bool:
+    """Whether the user takes new conversations when they are assigned automatically (no preference yet: not)."""
+    return UserPreference.objects.filter(user=user, is_available=True).exists()

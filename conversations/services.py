@@ -107,17 +107,35 @@ def conversations_record_inbound(*, received: dict) -> dict:
 
 def conversations_record_replies(*, replies: dict) -> None:
     """Agents wrote to leads (lead id → (the time of the first message here, the agent, its channel)): the current
-    episode's first response, if it has none yet; a lead without a current one has an episode started by that
-    agent, who has it, answered at once, on that channel."""
+    episode's first response, if it has none yet, and an episode nobody had is the replying agent's now (so the
+    team sees someone is on it); a lead without a current one has an episode started by that agent, who has it,
+    answered at once, on that channel."""
     if not replies:
         return
     now = timezone.now()
-    current = {c.lead_id: c for c in Conversation.objects.filter(lead_id__in=replies).exclude(status=Status.RESOLVED)}
+    current = {
+        c.lead_id: c
+        for c in Conversation.objects.filter(lead_id__in=replies)
+        .exclude(status=Status.RESOLVED)
+        .select_related("assignee")
+    }
+    taken = []
     for lead_id, conversation in current.items():
+        at, agent, _channel = replies[lead_id]
         if conversation.first_response_at is None:
             Conversation.objects.filter(pk=conversation.pk, first_response_at__isnull=True).update(
-                first_response_at=replies[lead_id][0], updated_at=now
+                first_response_at=at, updated_at=now
             )
+        # Only if still nobody's: an agent who took it a moment before keeps it.
+        if (
+            conversation.assignee_id is None
+            and agent is not None
+            and Conversation.objects.filter(pk=conversation.pk, assignee__isnull=True).update(
+                assignee=agent, updated_at=now
+            )
+        ):
+            conversation.assignee = agent
+            taken.append(conversation)
     started = [
         Conversation(
             lead_id=lead_id, opened_at=at, first_response_at=at, assignee=agent, channel=channel, updated_at=now
@@ -127,7 +145,8 @@ def conversations_record_replies(*, replies: dict) -> None:
     ]
     if started:
         Conversation.objects.bulk_create(started, ignore_conflicts=True)
-        _announce(started)
+    if started or taken:
+        _announce(started + taken)
 
 
 def conversation_channel_set(*, lead_id, channel: str) -> bool:

@@ -445,9 +445,11 @@ THREAD_FIELDS = (
     "error_code",
     "error_message",
     "sent_by",
+    "bulk",
     "created_at",
     "updated_at",
 )
+SENDER_FIELDS = ("sent_by__username", "sent_by__first_name", "sent_by__last_name")  # the agent's name on a bubble
 
 
 def thread_page(
@@ -461,7 +463,7 @@ def thread_page(
     alone is what lets the ordered index scan start at the cursor (an OR cannot bound it), so a page 50,000 messages
     deep reads what the first does; the id only breaks ties among equal times."""
     messages = (
-        lead.messages.select_related("sent_by").only(*THREAD_FIELDS, "sent_by__username").prefetch_related(ATTACHMENTS)
+        lead.messages.select_related("sent_by").only(*THREAD_FIELDS, *SENDER_FIELDS).prefetch_related(ATTACHMENTS)
     )
     if after is not None:
         messages = messages.filter(

@@ -8,6 +8,7 @@ urlpatterns = [
     path("inbox/", views.inbox, name="index"),
     path("inbox/unread", views.unread, name="unread"),
     path("inbox/start", views.start, name="start"),
+    path("inbox/availability", views.availability, name="availability"),
     path("inbox/conversations", views.conversations_change, name="conversations-change"),
     path("inbox/replies/", views.my_replies, name="replies"),
     path("inbox/<uuid:pk>/", views.conversation, name="conversation"),

@@ -2,6 +2,7 @@
 
 import uuid
 
+from django.conf import settings
 from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
@@ -25,7 +26,8 @@ from accounts.permissions import (
     SEND_MESSAGE,
     has_perms,
 )
-from accounts.selectors import users_with_perms
+from accounts.selectors import user_is_available, users_with_perms
+from accounts.services import user_availability_set
 from conversations.models import Note
 from conversations.selectors import NOTE_FIELDS, lead_current_conversation
 from conversations.services import (
@@ -85,6 +87,8 @@ def _list_context(request) -> dict:
         "channels": Channel.choices,
         "message_text_searchable": message_text_searchable(),
         "list_query": request.GET.urlencode(),
+        "auto_assign": settings.INBOX_AUTO_ASSIGN,
+        "available": user_is_available(user=request.user) if settings.INBOX_AUTO_ASSIGN else False,
     }
 
 
@@ -377,6 +381,18 @@ def mark_unread(request, pk):
         return HttpResponse(status=204)
     query = request.POST.get("list_query", "")
     return redirect(f"{reverse('inbox:index')}?{query}" if query else reverse("inbox:index"))
+
+
+@login_required
+@permission_required(READ_CONVERSATIONS, raise_exception=True)
+@require_POST
+def availability(request):
+    """The agent takes new conversations (or no longer does) when they are given out in turn."""
+    available = request.POST.get("available") == "1"
+    user_availability_set(user=request.user, available=available)
+    if request.htmx:
+        return render(request, "inbox/partials/availability.html", {"available": available, "auto_assign": True})
+    return redirect("inbox:index")
 
 
 @login_required

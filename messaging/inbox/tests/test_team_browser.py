@@ -335,3 +335,31 @@ def test_an_agent_starts_a_conversation_with_a_new_number_and_sends_the_best_tem
         page.wait_for_selector(".bubble.ours >> text=Fiyat listemiz ekte.")
         assert [(m.to, m.channel) for m in outbox] == [("+905552223344", "whatsapp"), ("+905552223344", "sms")]
         assert not page.violations
+
+
+def test_a_reply_names_its_agent_then_the_conversation_is_snoozed_resolved_and_found_by_status(
+    browser, live_server, team, leads, outbox
+):
+    elif_ = leads[0]
+    with logged_in_page(browser, live_server, team[0], PASSWORD, viewport=DESKTOP) as page:
+        page.goto(f"{live_server.url}/inbox/{elif_.pk}/")
+        page.locator("#composer textarea").fill("Merhaba Elif Hanım, fiyat listemizi gönderiyorum.")
+        page.locator("#composer textarea").press("Enter")
+        expect(page.locator(".bubble.ours .sender")).to_have_text("Ayşe")
+        expect(page.locator("#lead-summary")).to_contain_text("Ayşe")  # the reply made it hers
+
+        page.click("#conversation-controls form.snooze summary")
+        page.click("#conversation-controls button[value=tomorrow]")
+        expect(page.locator("#conversation-controls .status-chip")).to_contain_text("Snoozed")
+        expect(page.locator(f"#lead-{elif_.pk}")).to_have_count(0, timeout=3000)  # off the open list
+        page.select_option("select[name=status]", "snoozed")
+        expect(page.locator(f"#lead-{elif_.pk} .status-chip")).to_have_text("Snoozed")
+        page.screenshot(path=SCREENSHOTS / "snoozed.png")
+
+        page.click("#conversation h1")
+        page.keyboard.press("e")  # resolve
+        expect(page.locator("#conversation-controls .status-chip")).to_have_text("Resolved")
+        page.select_option("select[name=status]", "resolved")
+        expect(page.locator(f"#lead-{elif_.pk} .status-chip")).to_have_text("Resolved")
+        page.screenshot(path=SCREENSHOTS / "resolved.png")
+        assert not page.violations
