@@ -4,7 +4,9 @@
    Redis; a conversation open in Debian's chromium (Playwright); 50 signed inbound webhooks, one
    at a time; the time from sending each until its bubble is on the screen.
 2. Server time of the inbox with 100,000 leads and 1,000,000 messages, and of a conversation
-   with 100,000 messages against one with 100 (Django's test client, in-process, PostgreSQL).
+   with 100,000 messages against one with 100 (Django's test client, in-process, PostgreSQL); the team's
+   views (Mine, Unassigned, a common and a rare label, Mentions) over a conversation per lead (half resolved,
+   a tenth snoozed, the open ones among five agents and nobody) against the unfiltered first page.
 3. Word searches at that size (the inbox's first page: its count and rows) against the seed's
    algorithm in the same run (`body__icontains` per lead, a scan of the messages), after filling
    the folded columns and building the trigram indexes as the migrations do (both timed).
@@ -216,7 +218,6 @@ def server_times(args):
     import django
 
     django.setup()
-    from django.contrib.auth import get_user_model
     from django.db import connection
     from django.test import Client
 
@@ -251,11 +252,12 @@ def server_times(args):
         leads = cursor.fetchone()[0]
         cursor.execute("SELECT count(*) FROM messaging_message")
         messages = cursor.fetchone()[0]
+    team = team_seed(stage)
     print(f"data       {leads} leads, {messages} messages in {time.monotonic() - started:.0f}s")
     print(f"migration  folded columns filled in {filled:.0f}s, trigram indexes built in {indexed:.0f}s")
 
     client = Client()
-    client.force_login(get_user_model().objects.create_user(username="timer", is_staff=True, is_superuser=True))
+    client.force_login(team["agent"])
 
     def timed(label, url, params=None, runs=15):
         client.get(url, params or {})  # warm
@@ -271,9 +273,75 @@ def server_times(args):
     timed("inbox, page 100", "/inbox/", {"page": "100"})
     timed("inbox, unread filter", "/inbox/", {"unread": "1"})
     timed("inbox, search by phone", "/inbox/", {"q": "0532 000 12 34"})
+    timed("inbox, Mine (open)", "/inbox/", {"view": "mine"})
+    timed("inbox, Unassigned (open)", "/inbox/", {"view": "unassigned"})
+    timed("inbox, All (open)", "/inbox/", {"view": "all"})
+    timed("inbox, Mine, snoozed", "/inbox/", {"view": "mine", "status": "snoozed"})
+    timed(f"inbox, a common label ({team['common_share']:.0%} of leads)", "/inbox/", {"label": team["common"]})
+    timed(f"inbox, a rare label ({team['rare_count']} leads)", "/inbox/", {"label": team["rare"]})
+    timed("inbox, Unassigned with a common label", "/inbox/", {"view": "unassigned", "label": team["common"]})
+    timed("inbox, Mentions", "/inbox/", {"view": "mentions"})
     timed("conversation, 100,000 messages", f"/inbox/{big.pk}/")
     timed("conversation, 100 messages", f"/inbox/{small.pk}/")
     search_times(timed)
+
+
+def team_seed(stage) -> dict:
+    """A conversation per lead (half resolved, a tenth snoozed, the open ones among five agents and nobody), two
+    labels (one on a fifth of the leads, one on 200), 50 notes mentioning the timing agent; by SQL."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+    from django.db import connection
+
+    from accounts.roles import AGENTS
+    from conversations.models import Conversation, Mention, Note
+    from leads.models import Label, Lead
+
+    users = get_user_model()
+    agents = [users.objects.create_user(username=f"agent{n}", first_name=f"Agent {n}") for n in range(5)]
+    group = Group.objects.get(name=AGENTS)
+    for agent in agents:
+        agent.groups.add(group)
+    ids = ",".join(str(agent.pk) for agent in agents)
+    common, rare = Label.objects.create(name="VIP"), Label.objects.create(name="Nadir")
+    with connection.cursor() as cursor:
+        insert_select(
+            cursor,
+            Conversation,
+            {
+                "lead_id": "l.id",
+                "status": "CASE WHEN r < 0.5 THEN 'resolved' WHEN r < 0.6 THEN 'snoozed' ELSE 'open' END",
+                "assignee_id": f"CASE WHEN r2 < 0.2 THEN NULL ELSE (ARRAY[{ids}])[1 + floor(r2 * 5)::int % 5] END",
+                "snoozed_until": "CASE WHEN r >= 0.5 AND r < 0.6 THEN now() + interval '1 day' END",
+                "resolved_at": "CASE WHEN r < 0.5 THEN l.last_message_at END",
+                "opened_at": "l.last_message_at - interval '1 hour'",
+                "channel": "''",
+            },
+            "(SELECT id, last_message_at, random() AS r, random() AS r2 FROM leads_lead) AS l",
+            [],
+        )
+        through = Lead.labels.through._meta.db_table
+        cursor.execute(
+            f"INSERT INTO {through} (lead_id, label_id) SELECT id, %s FROM leads_lead WHERE random() < 0.2",  # noqa: S608
+            [common.pk],
+        )
+        cursor.execute(
+            f"INSERT INTO {through} (lead_id, label_id) SELECT id, %s FROM leads_lead ORDER BY random() LIMIT 200",  # noqa: S608
+            [rare.pk],
+        )
+        cursor.execute("ANALYZE")
+    mentioned = list(Lead.objects.order_by("?")[:50])
+    for lead in mentioned:
+        note = Note.objects.create(lead=lead, author=agents[1], body=f"@{agents[0].username} bakar mısın?")
+        Mention.objects.create(note=note, user=agents[0], lead=lead)
+    share = Lead.objects.filter(labels=common).count() / Lead.objects.count()
+    return {
+        "agent": agents[0],
+        "common": str(common.pk),
+        "rare": str(rare.pk),
+        "common_share": share,
+        "rare_count": 200,
+    }
 
 
 def search_times(timed, runs=15):
