@@ -12,7 +12,16 @@ from leads.models import Lead
 from leads.selectors import SearchTerms, SearchWord, every_word_q, lead_phone_q, lead_search_q, lead_word_places
 
 from .backends.base import BaseBackend, PermanentWebhookError, StatusUpdate, backend_for_provider, get_backend
-from .models import ATTACHMENTS_ATTR, Message, MessageMedia, MessageStatus, ProviderLog, WebhookEvent
+from .models import (
+    ATTACHMENTS_ATTR,
+    QUOTED_ATTR,
+    Message,
+    MessageMedia,
+    MessageStatus,
+    ProviderLog,
+    WebhookEvent,
+    quoted_messages,
+)
 from .ratelimit import HEADROOM
 
 # A message query's media, in order, as `message.attachments` (one query for all the messages).
@@ -430,9 +439,11 @@ def lead_messaging_counts(*, lead_id, e164: str) -> dict[str, int]:
 THREAD_PAGE_SIZE = 30  # the conversation page's
 # What a thread's readers show of a message (the conversation page's bubbles, the API's MessageSerializer): the rest
 # of the row (the folded search copy, the provider's metadata, the template's values) is neither read nor decrypted.
+# `content` is empty (nothing to decrypt) unless the message carries a location, a choice, a quote or an ad.
 THREAD_FIELDS = (
     "lead_id",
     "body",
+    "content",
     "is_from_lead",
     "is_read",
     "read_at",
@@ -478,4 +489,16 @@ def thread_page(
     page = list(messages[: size + 1])
     more = len(page) > size
     page = page[:size]
+    quotes_attach(page)
     return (page if after is not None else list(reversed(page))), more
+
+
+def quotes_attach(messages: list[Message]) -> None:
+    """Give each message that quotes another the quoted one (`message.quoted_message`; None when we do not have
+    it): one query for them all, none when no message quotes."""
+    wanted = {
+        message: (message.lead_id, sid) for message in messages if (sid := (message.content or {}).get("quoted_sid"))
+    }
+    found = quoted_messages(lead_sids=set(wanted.values()))
+    for message, key in wanted.items():
+        message.__dict__[QUOTED_ATTR] = found.get(key)

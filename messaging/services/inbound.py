@@ -13,6 +13,7 @@ from leads.services import leads_get_or_create_for_phones, leads_record_inbound,
 from messaging.backends.base import Attachment, InboundMessage, PermanentWebhookError
 from messaging.models import Channel, Message, MessageMedia, MessageStatus, WebhookEvent
 
+from .content import message_content
 from .events import events_new_message
 
 SOURCE_URL_MAX_LENGTH = MessageMedia._meta.get_field("source_url").max_length
@@ -125,6 +126,7 @@ def inbound_messages_receive(*, deliveries: Sequence[Delivery]) -> list[Received
             status=MessageStatus.RECEIVED,
             twilio_message_sid=message.sid,
             metadata=message.details,
+            content=message_content(message.rich),
             media_url=attachments[0].get_absolute_url() if attachments else "",
             media_content_type=attachments[0].content_type if attachments else "",
             created_at=delivery.received_at,

@@ -6,7 +6,15 @@ from django.utils import timezone, translation
 from leads.models import Lead, Stage
 from leads.tests.factories import LeadFactory, StageFactory
 from messaging.backends.twilio.parser import channel_for_sender
-from messaging.backends.twilio.tests.payloads import button_reply, new_sid, sms, whatsapp_text
+from messaging.backends.twilio.tests.payloads import (
+    ad_referral,
+    button_reply,
+    list_reply,
+    location,
+    new_sid,
+    sms,
+    whatsapp_text,
+)
 from messaging.models import Channel, Message, MessageStatus, WebhookEvent
 from notifications.models import Event
 
@@ -129,6 +137,37 @@ def test_button_reply_and_location_are_kept(post_webhook):
     assert reply.metadata["OriginalRepliedMessageSid"] == "SM" + "a" * 32
     assert reply.metadata["ReferralSourceUrl"] == "https://fb.me/x"
     assert "AccountSid" not in reply.metadata
+
+
+def test_what_a_message_carries_is_kept_in_our_terms(post_webhook):
+    """The thread and the API read `content`, never the provider's names (kept in `metadata` as evidence)."""
+    quoted_sid = new_sid()
+    post_webhook(button_reply(text="Evet, katılıyorum", payload="CONFIRM_YES"))
+    post_webhook(list_reply(title="Cumartesi 19:00", item_id="slot-sat-19"))
+    post_webhook(location(latitude="41.0438", longitude="29.0094", address="Beşiktaş", label="Mekan"))
+    post_webhook(whatsapp_text(body="Bu mu?", OriginalRepliedMessageSid=quoted_sid))
+    post_webhook(ad_referral(Headline="Düğün paketi", SourceUrl="https://fb.me/x"))
+    post_webhook(location(latitude="999", longitude="abc", label="Ev"))
+    post_webhook(whatsapp_text(body="Merhaba"))
+    button, listed, place, reply, ad, nowhere, plain = Message.objects.order_by("created_at")
+    assert button.content == {"choice": {"kind": "button", "title": "Evet, katılıyorum", "id": "CONFIRM_YES"}}
+    assert listed.content == {"choice": {"kind": "list", "title": "Cumartesi 19:00", "id": "slot-sat-19"}}
+    assert place.content == {
+        "location": {"latitude": 41.0438, "longitude": 29.0094, "label": "Mekan", "address": "Beşiktaş"}
+    }
+    assert reply.content == {"quoted_sid": quoted_sid}
+    assert ad.content == {
+        "referral": {
+            "headline": "Düğün paketi",
+            "body": "Haziran düğünlerine özel fiyatlar",
+            "source_url": "https://fb.me/x",
+            "source_type": "ad",
+            "source_id": "120210000000000001",
+        }
+    }
+    assert nowhere.content == {"location": {"label": "Ev", "address": "Beşiktaş, İstanbul"}}  # not a place on Earth
+    assert plain.content == {}
+    assert listed.metadata["ListId"] == "slot-sat-19"  # the provider's own words stay as evidence
 
 
 @pytest.mark.parametrize("word", ["STOP", "stop", " Unsubscribe ", "CANCEL", "end", "QUIT", "STOPALL"])
