@@ -43,6 +43,7 @@ from leads.phones import normalize_phone
 from templates_app.models import Template
 
 from .models import Channel, Message, MessageMedia
+from .opt_words import notice as opt_notice
 from .selectors import (
     ATTACHMENTS,
     leads_for_phone,
@@ -443,7 +444,22 @@ class ContactSerializer(rest.Serializer):
     phones = serializers.ListField(child=serializers.CharField())
 
 
+class ConsentSerializer(rest.Serializer):
+    change = serializers.ChoiceField(choices=["out", "in"], help_text=_("The lead opted out, or in again."))
+    by = serializers.ChoiceField(
+        choices=["word", "provider"], help_text=_("One of our words for its channel, or the provider's keyword.")
+    )
+    word = serializers.CharField(help_text=_("The word as the lead wrote it."))
+    notice = serializers.SerializerMethodField()
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_notice(self, consent) -> str:
+        """What the thread says under the message, in the request's language."""
+        return opt_notice(change=consent["change"], by=consent["by"], word=consent["word"], channel=consent["channel"])
+
+
 class MessageContentSerializer(rest.Serializer):
+    consent = ConsentSerializer(allow_null=True, help_text=_("That this message opted the lead out or in, and why."))
     location = LocationSerializer(allow_null=True, help_text=_("A location the lead shared."))
     choice = ChoiceSerializer(allow_null=True, help_text=_("The button or list item the lead chose."))
     quote = QuoteSerializer(allow_null=True, help_text=_("The message this one replies to."))
@@ -462,7 +478,15 @@ MESSAGE_EXAMPLE = {
     "body": "Merhaba, fiyat alabilir miyim?",
     "template_name": "",
     "media": [],
-    "content": {"location": None, "choice": None, "quote": None, "referral": None, "contacts": [], "sticker": False},
+    "content": {
+        "consent": None,
+        "location": None,
+        "choice": None,
+        "quote": None,
+        "referral": None,
+        "contacts": [],
+        "sticker": False,
+    },
     "error_code": None,
     "error_message": "",
     "error_explanation": "",

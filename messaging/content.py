@@ -7,6 +7,7 @@
     choice      {"kind": "button" | "list", "title": str, "id": str}: the option the lead chose
     quoted_sid  the provider's SID of the message this one quotes (ours or the lead's)
     referral    {"headline", "body", "source_url", "source_type", "source_id"}: the ad or post that started it
+    consent     {"by": "word" | "provider", "word": str}: why it opted its lead out or in (Message.opt_change: which)
 Everything is the sender's text, stored as it came and escaped where it is shown; a link is shown only for http(s).
 """
 
@@ -107,11 +108,20 @@ def is_sticker(*, channel: str, attachments) -> bool:
     return media.status == "stored" and normalize(media.content_type) == STICKER_TYPE
 
 
-def content_view(*, content, channel: str, attachments, quoted) -> dict:
+def consent_view(stored, *, change: str, channel: str) -> dict | None:
+    if not change:
+        return None
+    stored = stored if isinstance(stored, dict) else {}
+    by = "provider" if stored.get("by") == "provider" else "word"
+    return {"change": change, "by": by, "word": _text(stored.get("word")), "channel": channel}
+
+
+def content_view(*, content, channel: str, attachments, quoted, opt_change: str = "") -> dict:
     """What the thread and the API show of a message's content (`Message.rich`)."""
     content = content if isinstance(content, dict) else {}
     sid = _text(content.get("quoted_sid"))
     return {
+        "consent": consent_view(content.get("consent"), change=opt_change, channel=channel),
         "location": location_view(content.get("location")),
         "choice": choice_view(content.get("choice")),
         "quote": quote_view(sid, quoted) if sid else None,

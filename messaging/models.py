@@ -43,6 +43,14 @@ class MessageStatus(models.TextChoices):
     RECEIVED = "received", _("Received")
 
 
+class OptChange(models.TextChoices):
+    """What a lead's message did to their consent to be messaged."""
+
+    NONE = "", _("Nothing")
+    OUT = "out", _("Opted out")
+    IN = "in", _("Opted in")
+
+
 class Message(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     # Indexed by message_thread_idx (lead, newest first), which serves every lookup by lead: an index of its own
@@ -92,8 +100,17 @@ class Message(models.Model):
         blank=True,
         help_text=_(
             "What the message carries beyond its text: a location, the option chosen, the message it quotes, "
-            "the ad that started the conversation."
+            "the ad that started the conversation, why it opted the lead out or in."
         ),
+    )
+    # Not encrypted (it says no more than the lead's opted_out_at): the latest of a lead's is found by its index.
+    opt_change = models.CharField(
+        _("opt-out or opt-in"),
+        max_length=3,
+        choices=OptChange.choices,
+        blank=True,
+        default=OptChange.NONE,
+        help_text=_("Set when the message opted the lead out or in; its content says why."),
     )
     template = models.ForeignKey(
         "templates_app.Template",
@@ -171,6 +188,10 @@ class Message(models.Model):
             ),
             # The inbox's starred flag per lead: without it PostgreSQL scans every message for it on a long page.
             models.Index(fields=["lead"], condition=models.Q(is_starred=True), name="message_starred_idx"),
+            # A lead's latest opt-out or opt-in (why a send is refused): a few rows, written by those messages only.
+            models.Index(
+                fields=["lead", "-created_at"], condition=~models.Q(opt_change=""), name="message_opt_change_idx"
+            ),
             # Sends waiting for a worker: the sweep's overdue check and the queue-ahead count read only these.
             models.Index(
                 fields=["handoff_expected_by"],
@@ -220,7 +241,11 @@ class Message(models.Model):
     def rich(self) -> dict:
         """What the bubble (and the API) shows beyond the text: messaging.content.content_view."""
         return content_view(
-            content=self.content, channel=self.channel, attachments=self.attachments, quoted=self.quoted_message
+            content=self.content,
+            channel=self.channel,
+            attachments=self.attachments,
+            quoted=self.quoted_message,
+            opt_change=self.opt_change,
         )
 
 

@@ -6,22 +6,28 @@ from django.core.cache.backends.redis import RedisCache
 from django.db.models import Count, Exists, Max, Min, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from happycrm import crypto
+from happycrm.timestamps import local_timestamp
 from leads.models import Lead
 from leads.selectors import SearchTerms, SearchWord, every_word_q, lead_phone_q, lead_search_q, lead_word_places
 
 from .backends.base import BaseBackend, PermanentWebhookError, StatusUpdate, backend_for_provider, get_backend
+from .content import consent_view
 from .models import (
     ATTACHMENTS_ATTR,
     QUOTED_ATTR,
+    Channel,
     Message,
     MessageMedia,
     MessageStatus,
+    OptChange,
     ProviderLog,
     WebhookEvent,
     quoted_messages,
 )
+from .opt_words import opt_in_words, reason
 from .ratelimit import HEADROOM
 
 # A message query's media, in order, as `message.attachments` (one query for all the messages).
@@ -444,6 +450,7 @@ THREAD_FIELDS = (
     "lead_id",
     "body",
     "content",
+    "opt_change",
     "is_from_lead",
     "is_read",
     "read_at",
@@ -502,3 +509,34 @@ def quotes_attach(messages: list[Message]) -> None:
     found = quoted_messages(lead_sids=set(wanted.values()))
     for message, key in wanted.items():
         message.__dict__[QUOTED_ATTR] = found.get(key)
+
+
+def lead_latest_consent(*, lead_id) -> Message | None:
+    """The lead's latest message that opted them out or in (message_opt_change_idx), or None."""
+    return (
+        Message.objects.filter(lead_id=lead_id)
+        .exclude(opt_change=OptChange.NONE)
+        .only("lead_id", "channel", "opt_change", "content", "created_at")
+        .order_by("-created_at")
+        .first()
+    )
+
+
+def lead_opted_out_explanation(lead: Lead) -> str:
+    """Why an opted-out lead cannot be messaged and how they opt in again, in the agent's language: the message
+    that opted them out when there is one (an opt-out the provider reported on a send has none)."""
+    keywords = {word for channel in Channel.values for word in get_backend(channel).opt_in_keywords}
+    words = ", ".join(opt_in_words(sorted(keywords)))
+    latest = lead_latest_consent(lead_id=lead.pk)
+    if latest is None or latest.opt_change != OptChange.OUT:
+        return _("This lead opted out and cannot be messaged until they send an opt-in word: %(words)s.") % {
+            "words": words
+        }
+    consent = consent_view((latest.content or {}).get("consent"), change=latest.opt_change, channel=latest.channel)
+    return _(
+        "This lead opted out on %(when)s (%(reason)s) and cannot be messaged until they send an opt-in word: %(words)s."
+    ) % {
+        "when": local_timestamp(latest.created_at),
+        "reason": reason(change=consent["change"], by=consent["by"], word=consent["word"], channel=latest.channel),
+        "words": words,
+    }

@@ -181,6 +181,7 @@ class BaseBackend:
     needs_public_media_urls = False  # the provider fetches the files we send from PUBLIC_BASE_URL
     urls: str | None = None  # the module of its webhook's URL patterns
     has_template_catalogue = False
+    opt_in_keywords: tuple[str, ...] = ()  # the words the provider itself takes as a lead opting in again
 
     def send(self, message: OutgoingMessage) -> SendResult:
         raise NotImplementedError

@@ -29,7 +29,7 @@ from leads.models import Lead, Stage
 from leads.services import lead_save
 from messaging.backends.base import get_backend
 from messaging.models import Channel, Message
-from messaging.selectors import ATTACHMENTS, message_text_searchable, thread_page
+from messaging.selectors import ATTACHMENTS, lead_opted_out_explanation, message_text_searchable, thread_page
 from messaging.services.messages import messages_mark_read, messages_set_starred
 from messaging.services.outbound import (
     WHATSAPP_WINDOW,
@@ -91,6 +91,8 @@ def _conversation_state(lead: Lead) -> dict:
     can_type = can_send and (channel != Channel.WHATSAPP or window_open)
     closes_at = lead.last_inbound_at + WHATSAPP_WINDOW if can_type and channel == Channel.WHATSAPP else None
     return {
+        # Why messaging is off, when the lead opted out: one query more, for opted-out leads only.
+        "opted_out_explanation": lead_opted_out_explanation(lead) if lead.opted_out_at and lead.phone else "",
         "lead": lead,
         "channel": channel,
         "window_open": window_open,

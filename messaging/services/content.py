@@ -3,6 +3,7 @@ keeps it: messaging.content describes the shape."""
 
 from messaging.backends.base import BaseBackend, RichContent
 from messaging.content import coordinate
+from messaging.opt_words import ConsentChange
 
 
 def _kept(**parts: str) -> dict[str, str]:
@@ -37,3 +38,8 @@ def message_content(rich: RichContent) -> dict:
 def stored_details_content(*, backend: BaseBackend, details: dict) -> dict:
     """The content of a message stored with only its provider's details (before `content` was kept)."""
     return message_content(backend.details_content(details)) if details else {}
+
+
+def consent_content(change: ConsentChange | None) -> dict:
+    """Why the message opted its lead out or in (Message.opt_change says which): our word or the provider's."""
+    return {"consent": {"by": change.by, "word": change.word}} if change else {}

@@ -275,12 +275,27 @@ def test_what_a_message_carries_is_in_the_same_neutral_terms_as_the_thread(api):
     }
     assert by_id[str(card.pk)]["contacts"] == [{"name": "Mert", "phones": ["+905551110002"]}]
     assert by_id[str(ours.pk)] == {
+        "consent": None,
         "location": None,
         "choice": None,
         "quote": None,
         "referral": None,
         "contacts": [],
         "sticker": False,
+    }
+
+
+def test_an_opt_out_says_why_in_the_api_as_in_the_thread(api):
+    lead = LeadFactory()
+    InboundMessageFactory(
+        lead=lead, body="İptal", opt_change="out", content={"consent": {"by": "word", "word": "İptal"}}
+    )
+    [row] = api.get(messages_url(lead)).json()["results"]
+    assert row["content"]["consent"] == {
+        "change": "out",
+        "by": "word",
+        "word": "İptal",
+        "notice": "Opted out: “İptal” is an opt-out word for WhatsApp.",
     }
 
 

@@ -59,11 +59,13 @@ def test_a_sticker_is_the_one_stored_webp_of_a_whatsapp_message():
 
 def test_stored_content_of_any_shape_is_shown_without_failing():
     view = content_view(
-        content={"location": "x", "choice": [], "referral": {"source_url": 5}, "quoted_sid": 7},
+        content={"location": "x", "choice": [], "referral": {"source_url": 5}, "quoted_sid": 7, "consent": "x"},
         channel="whatsapp",
         attachments=[],
         quoted=None,
+        opt_change="out",
     )
-    assert view == {"location": None, "choice": None, "quote": None, "referral": {
+    assert view == {"consent": {"change": "out", "by": "word", "word": "", "channel": "whatsapp"},
+        "location": None, "choice": None, "quote": None, "referral": {
         "headline": "", "body": "", "url": "", "source_url": "", "source_type": "", "source_id": ""},
         "contacts": [], "sticker": False}  # fmt: skip

@@ -178,6 +178,50 @@ def test_opt_out_keywords_mark_the_lead(post_webhook, word):
     assert lead.opted_out_at is not None
 
 
+@pytest.mark.parametrize(
+    ("payload", "word"),
+    [(whatsapp_text(body="İPTAL"), "İPTAL"), (whatsapp_text(body="ıptal"), "ıptal"), (sms(body="Ret."), "Ret")],
+)
+def test_the_turkish_opt_out_words_opt_the_lead_out_with_the_reason_kept(post_webhook, payload, word):
+    lead = LeadFactory(phone="+905551234567")
+    post_webhook(payload)
+    lead.refresh_from_db()
+    assert lead.opted_out_at is not None
+    message = Message.objects.get()
+    assert (message.opt_change, message.content) == ("out", {"consent": {"by": "word", "word": word}})
+
+
+def test_a_sentence_with_an_opt_out_word_is_an_ordinary_message(post_webhook):
+    lead = LeadFactory(phone="+905551234567")
+    post_webhook(whatsapp_text(body="İptal etmek istiyorum rezervasyonu"))
+    lead.refresh_from_db()
+    assert lead.opted_out_at is None
+    assert (Message.objects.get().opt_change, Message.objects.get().content) == ("", {})
+
+
+def test_basla_opts_in_again_and_the_providers_keyword_is_recorded_as_the_providers(post_webhook):
+    lead = LeadFactory(phone="+905551234567")
+    post_webhook(whatsapp_text(body="STOP"))
+    lead.refresh_from_db()
+    assert lead.opted_out_at is not None
+    post_webhook(whatsapp_text(body="Başla"))
+    lead.refresh_from_db()
+    assert lead.opted_out_at is None
+    stop, start = Message.objects.order_by("created_at")
+    assert (stop.opt_change, stop.content) == ("out", {"consent": {"by": "provider", "word": "STOP"}})
+    assert (start.opt_change, start.content) == ("in", {"consent": {"by": "word", "word": "Başla"}})
+
+
+def test_each_channel_takes_its_own_words(post_webhook, settings):
+    settings.OPT_OUT_WORDS = {"whatsapp": ["RET"], "sms": ["DUR"]}
+    whatsapp_lead, sms_lead = LeadFactory(phone="+905551234567"), LeadFactory(phone="+905321112233")
+    post_webhook(whatsapp_text(body="dur"))
+    post_webhook(sms(sender="+905321112233", body="dur"))
+    whatsapp_lead.refresh_from_db()
+    sms_lead.refresh_from_db()
+    assert whatsapp_lead.opted_out_at is None and sms_lead.opted_out_at is not None
+
+
 def test_start_clears_the_opt_out_and_ordinary_text_does_not(post_webhook):
     lead = LeadFactory(phone="+905551234567", opted_out_at=timezone.now())
     post_webhook(whatsapp_text(body="Please stop calling me at night"))

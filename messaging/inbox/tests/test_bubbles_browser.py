@@ -5,6 +5,7 @@ there), a location, a shared contact and a sticker; a hostile sender's text stay
 import base64
 import datetime
 import re
+import uuid
 from pathlib import Path
 
 import pytest
@@ -168,3 +169,33 @@ def test_each_payload_has_its_bubble_and_a_quote_leads_to_the_quoted_message(bro
         expect(evil).to_contain_text(HOSTILE)  # shown as text
         assert evil.locator("script, img, a[href^='javascript']").count() == 0
         assert alerts == [] and not page.violations
+
+
+def test_an_opt_out_and_an_opt_in_are_explained_in_the_thread_live(browser, live_server, agent):
+    from messaging.backends.base import InboundMessage
+    from messaging.services.inbound import inbound_message_receive
+
+    def lead_writes(body: str):
+        inbound_message_receive(
+            message=InboundMessage(sid=f"SM{uuid.uuid4().hex}", sender="+905551110003", channel="whatsapp", body=body),
+            provider="twilio",
+            received_at=timezone.now(),
+        )
+
+    lead = LeadFactory(name="Zeynep Ak", phone="+905551110003")
+    lead_writes("Kampanya mesajı almak istemiyorum")
+    lead_writes("İPTAL")
+    with logged_in_page(browser, live_server, agent, PASSWORD, viewport=TALL_DESKTOP) as page:
+        page.goto(f"{live_server.url}/inbox/{lead.pk}/")
+        page.wait_for_selector("body[data-live=open]")
+        expect(page.locator(".consent-notice.out")).to_have_text("Opted out: “İPTAL” is an opt-out word for WhatsApp.")
+        expect(page.locator("#opted-out")).to_contain_text("(“İPTAL” is an opt-out word for WhatsApp)")
+        expect(page.locator("#opted-out")).to_contain_text("until they send an opt-in word: START, UNSTOP, YES, BAŞLA")
+        expect(page.locator("#composer textarea")).to_be_disabled()
+        page.screenshot(path=SCREENSHOTS / "opt-out-notice.png")
+
+        lead_writes("başla")  # the lead opts in again while the agent looks
+        expect(page.locator(".consent-notice.in")).to_have_text("Opted in: “başla” is an opt-in word for WhatsApp.")
+        expect(page.locator("#opted-out")).to_have_count(0)
+        expect(page.locator("#composer textarea")).to_be_enabled()
+        assert not page.violations
