@@ -204,6 +204,7 @@ class MessageAdmin(admin.ModelAdmin):
         "is_from_lead",
         "channel",
         "status",
+        "opt_change",
         "template",
         "template_name",
         "error_code",
