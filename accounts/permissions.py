@@ -17,7 +17,8 @@ VIEW_STAGES = ("leads.view_stage",)
 ADD_STAGE = ("leads.add_stage",)
 CHANGE_STAGE = ("leads.change_stage",)
 DELETE_STAGE = ("leads.delete_stage",)
-IMPORT_LEADS = ("leads.add_lead", "leads.change_lead")  # a file creates and updates leads
+# A file creates and updates leads; uploading one is the admin's (agents add leads one at a time, from the inbox).
+IMPORT_LEADS = ("leads.add_lead", "leads.change_lead", "leads.add_leadimport")
 VIEW_MEDIA = ("messaging.view_messagemedia",)
 VIEW_TEMPLATES = ("templates_app.view_template",)
 PREVIEW_TEMPLATE = ("templates_app.view_template", "leads.view_lead")

@@ -69,6 +69,7 @@ ROLES: dict[str, list[str]] = {
         "leads.add_label",
         "leads.change_label",
         "leads.delete_label",
+        "leads.add_leadimport",
     ],
 }
 

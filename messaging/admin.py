@@ -204,6 +204,7 @@ class MessageAdmin(admin.ModelAdmin):
         "is_from_lead",
         "channel",
         "status",
+        "opt_change",
         "template",
         "template_name",
         "error_code",
@@ -227,7 +228,7 @@ class MessageAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
     ]
-    exclude = ["metadata", "content_variables"]
+    exclude = ["metadata", "content", "content_variables"]
 
     def get_search_results(self, request, queryset, search_term):
         """The inbox's search: the text and the lead's name folded (`ayse` finds `AYŞE`), a phone in any form, a SID."""

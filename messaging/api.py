@@ -43,6 +43,7 @@ from leads.phones import normalize_phone
 from templates_app.models import Template
 
 from .models import Channel, Message, MessageMedia
+from .opt_words import notice as opt_notice
 from .selectors import (
     ATTACHMENTS,
     leads_for_phone,
@@ -409,6 +410,64 @@ class MessageMediaSerializer(rest.ModelSerializer):
         return request.build_absolute_uri(path_) if request is not None else path_
 
 
+class LocationSerializer(rest.Serializer):
+    latitude = serializers.FloatField(allow_null=True, help_text=_("Null when the sender's were not valid."))
+    longitude = serializers.FloatField(allow_null=True)
+    label = serializers.CharField(help_text=_("The place's name, as the lead's app gave it."))
+    address = serializers.CharField()
+    map_url = serializers.CharField(help_text=_("The place on OpenStreetMap; empty without coordinates."))
+
+
+class ChoiceSerializer(rest.Serializer):
+    kind = serializers.ChoiceField(choices=["button", "list"], help_text=_("A quick-reply button or a list's item."))
+    title = serializers.CharField(help_text=_("The option as the lead saw it."))
+    id = serializers.CharField(help_text=_("The option's id, as the buttons or list sent named it."))
+
+
+class QuoteSerializer(rest.Serializer):
+    message_id = serializers.UUIDField(
+        allow_null=True, source="message.pk", help_text=_("The quoted message of this thread; null when not stored.")
+    )
+    text = serializers.CharField(source="summary", help_text=_("What the quoted message says (empty: not stored)."))
+
+
+class AdReferralSerializer(rest.Serializer):
+    headline = serializers.CharField()
+    body = serializers.CharField()
+    url = serializers.CharField(help_text=_("The ad's or post's address when it is an http(s) one, else empty."))
+    source_type = serializers.CharField(help_text=_("ad or post."))
+    source_id = serializers.CharField()
+
+
+class ContactSerializer(rest.Serializer):
+    name = serializers.CharField()
+    phones = serializers.ListField(child=serializers.CharField())
+
+
+class ConsentSerializer(rest.Serializer):
+    change = serializers.ChoiceField(choices=["out", "in"], help_text=_("The lead opted out, or in again."))
+    by = serializers.ChoiceField(
+        choices=["word", "provider"], help_text=_("One of our words for its channel, or the provider's keyword.")
+    )
+    word = serializers.CharField(help_text=_("The word as the lead wrote it."))
+    notice = serializers.SerializerMethodField()
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_notice(self, consent) -> str:
+        """What the thread says under the message, in the request's language."""
+        return opt_notice(change=consent["change"], by=consent["by"], word=consent["word"], channel=consent["channel"])
+
+
+class MessageContentSerializer(rest.Serializer):
+    consent = ConsentSerializer(allow_null=True, help_text=_("That this message opted the lead out or in, and why."))
+    location = LocationSerializer(allow_null=True, help_text=_("A location the lead shared."))
+    choice = ChoiceSerializer(allow_null=True, help_text=_("The button or list item the lead chose."))
+    quote = QuoteSerializer(allow_null=True, help_text=_("The message this one replies to."))
+    referral = AdReferralSerializer(allow_null=True, help_text=_("The ad or post that started the conversation."))
+    contacts = ContactSerializer(many=True, help_text=_("The contacts of a shared vCard."))
+    sticker = serializers.BooleanField(help_text=_("Its one attachment is a sticker."))
+
+
 MESSAGE_EXAMPLE = {
     "id": "0b5f7f57-8d7c-4f0e-9a40-3c1f1f6f2a11",
     "lead": LEAD_ID_EXAMPLE,
@@ -419,6 +478,15 @@ MESSAGE_EXAMPLE = {
     "body": "Merhaba, fiyat alabilir miyim?",
     "template_name": "",
     "media": [],
+    "content": {
+        "consent": None,
+        "location": None,
+        "choice": None,
+        "quote": None,
+        "referral": None,
+        "contacts": [],
+        "sticker": False,
+    },
     "error_code": None,
     "error_message": "",
     "error_explanation": "",
@@ -437,6 +505,11 @@ MESSAGE_EXAMPLE = {
 class MessageSerializer(rest.ModelSerializer):
     direction = serializers.SerializerMethodField()
     media = MessageMediaSerializer(many=True, read_only=True, source="attachments")
+    content = MessageContentSerializer(
+        read_only=True,
+        source="rich",
+        help_text=_("What it carries beyond its text and files, in the same terms for every provider."),
+    )
     error_explanation = serializers.SerializerMethodField()
     sent_by = serializers.CharField(
         source="sent_by.username",
@@ -457,6 +530,7 @@ class MessageSerializer(rest.ModelSerializer):
             "body",
             "template_name",
             "media",
+            "content",
             "error_code",
             "error_message",
             "error_explanation",

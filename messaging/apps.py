@@ -10,6 +10,7 @@ class MessagingConfig(AppConfig):
     def ready(self):
         from django.core import checks
 
-        from .checks import backends_check
+        from .checks import backends_check, opt_words_check
 
         checks.register(backends_check)
+        checks.register(opt_words_check)

@@ -1,6 +1,7 @@
 import hashlib
 import secrets
 import uuid
+from functools import cached_property
 from pathlib import Path
 
 from django.conf import settings
@@ -15,6 +16,7 @@ from happycrm.crypto import EncryptedFileField, EncryptedJSONField, EncryptedTex
 from happycrm.search import FoldedTextField, folded_update_fields
 from happycrm.timestamps import local_timestamp
 
+from .content import content_view
 from .media_types import GENERIC, display_kind, download_name, extension_for
 
 
@@ -39,6 +41,14 @@ class MessageStatus(models.TextChoices):
     CANCELED = "canceled", _("Canceled")
     RECEIVING = "receiving", _("Receiving")
     RECEIVED = "received", _("Received")
+
+
+class OptChange(models.TextChoices):
+    """What a lead's message did to their consent to be messaged."""
+
+    NONE = "", _("Nothing")
+    OUT = "out", _("Opted out")
+    IN = "in", _("Opted in")
 
 
 class Message(models.Model):
@@ -83,6 +93,26 @@ class Message(models.Model):
         help_text=_(
             "What else the provider told about the message: profile name, button, location, reply, ad referral."
         ),
+    )
+    # Apart from `metadata` (the provider's own words, kept as evidence): what the thread shows, in our terms, so
+    # no page reads the provider's names. Empty (and not encrypted) for a plain text, which most messages are.
+    content = EncryptedJSONField(
+        _("content"),
+        default=dict,
+        blank=True,
+        help_text=_(
+            "What the message carries beyond its text: a location, the option chosen, the message it quotes, "
+            "the ad that started the conversation, why it opted the lead out or in."
+        ),
+    )
+    # Not encrypted (it says no more than the lead's opted_out_at): the latest of a lead's is found by its index.
+    opt_change = models.CharField(
+        _("opt-out or opt-in"),
+        max_length=3,
+        choices=OptChange.choices,
+        blank=True,
+        default=OptChange.NONE,
+        help_text=_("Set when the message opted the lead out or in; its content says why."),
     )
     template = models.ForeignKey(
         "templates_app.Template",
@@ -160,6 +190,10 @@ class Message(models.Model):
             ),
             # The inbox's starred flag per lead: without it PostgreSQL scans every message for it on a long page.
             models.Index(fields=["lead"], condition=models.Q(is_starred=True), name="message_starred_idx"),
+            # A lead's latest opt-out or opt-in (why a send is refused): a few rows, written by those messages only.
+            models.Index(
+                fields=["lead", "-created_at"], condition=~models.Q(opt_change=""), name="message_opt_change_idx"
+            ),
             # Sends waiting for a worker: the sweep's overdue check and the queue-ahead count read only these.
             models.Index(
                 fields=["handoff_expected_by"],
@@ -193,6 +227,44 @@ class Message(models.Model):
         """Its media in order: the list a query prefetched (`selectors.ATTACHMENTS`), or read now."""
         prefetched = self.__dict__.get(ATTACHMENTS_ATTR)
         return prefetched if prefetched is not None else list(self.media.all())
+
+    @property
+    def quoted_message(self) -> "Message | None":
+        """The message this one quotes, when we have it: the one a page read for all its messages
+        (`selectors.quotes_attach`), or read now."""
+        sid = (self.content or {}).get("quoted_sid")
+        if not sid:
+            return None
+        if QUOTED_ATTR not in self.__dict__:
+            self.__dict__[QUOTED_ATTR] = quoted_messages(lead_sids={(self.lead_id, sid)}).get((self.lead_id, sid))
+        return self.__dict__[QUOTED_ATTR]
+
+    @cached_property
+    def rich(self) -> dict:
+        """What the bubble (and the API) shows beyond the text: messaging.content.content_view."""
+        return content_view(
+            content=self.content,
+            channel=self.channel,
+            attachments=self.attachments,
+            quoted=self.quoted_message,
+            opt_change=self.opt_change,
+        )
+
+
+# Where selectors.quotes_attach puts the message a message quotes (None: not one we have).
+QUOTED_ATTR = "prefetched_quote"
+QUOTE_FIELDS = ("lead_id", "twilio_message_sid", "body", "content", "media_content_type", "is_from_lead", "created_at")
+
+
+def quoted_messages(*, lead_sids: set[tuple]) -> dict[tuple, Message]:
+    """The stored messages with these (lead, SID) pairs, by pair: one query. A quote is looked for in its own
+    lead's thread only, never shown from another lead's."""
+    if not lead_sids:
+        return {}
+    found = Message.objects.filter(
+        lead_id__in={lead_id for lead_id, _sid in lead_sids}, twilio_message_sid__in={sid for _lead, sid in lead_sids}
+    ).only(*QUOTE_FIELDS)
+    return {(m.lead_id, m.twilio_message_sid): m for m in found if (m.lead_id, m.twilio_message_sid) in lead_sids}
 
 
 # Where selectors.ATTACHMENTS puts a message's media: a plain list. Prefetching into the related manager's cache
@@ -228,6 +300,12 @@ class MessageMedia(models.Model):
     source_url = models.URLField(_("source URL"), max_length=2000, blank=True)
     content_type = models.CharField(_("content type"), max_length=128, blank=True)
     file = EncryptedFileField(_("file"), upload_to=media_upload_to, max_length=255, blank=True)
+    contacts = EncryptedJSONField(
+        _("contacts"),
+        default=list,
+        blank=True,
+        help_text=_("The contacts a vCard holds (name and numbers), read from the file when it was stored."),
+    )
     size = models.PositiveIntegerField(_("size in bytes"), null=True, blank=True)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveIntegerField(_("attempts"), default=0)

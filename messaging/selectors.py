@@ -6,13 +6,28 @@ from django.core.cache.backends.redis import RedisCache
 from django.db.models import Count, Exists, Max, Min, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from happycrm import crypto
+from happycrm.timestamps import local_timestamp
 from leads.models import Lead
 from leads.selectors import SearchTerms, SearchWord, every_word_q, lead_phone_q, lead_search_q, lead_word_places
 
 from .backends.base import BaseBackend, PermanentWebhookError, StatusUpdate, backend_for_provider, get_backend
-from .models import ATTACHMENTS_ATTR, Message, MessageMedia, MessageStatus, ProviderLog, WebhookEvent
+from .content import consent_view
+from .models import (
+    ATTACHMENTS_ATTR,
+    QUOTED_ATTR,
+    Channel,
+    Message,
+    MessageMedia,
+    MessageStatus,
+    OptChange,
+    ProviderLog,
+    WebhookEvent,
+    quoted_messages,
+)
+from .opt_words import opt_in_words, reason
 from .ratelimit import HEADROOM
 
 # A message query's media, in order, as `message.attachments` (one query for all the messages).
@@ -430,9 +445,12 @@ def lead_messaging_counts(*, lead_id, e164: str) -> dict[str, int]:
 THREAD_PAGE_SIZE = 30  # the conversation page's
 # What a thread's readers show of a message (the conversation page's bubbles, the API's MessageSerializer): the rest
 # of the row (the folded search copy, the provider's metadata, the template's values) is neither read nor decrypted.
+# `content` is empty (nothing to decrypt) unless the message carries a location, a choice, a quote or an ad.
 THREAD_FIELDS = (
     "lead_id",
     "body",
+    "content",
+    "opt_change",
     "is_from_lead",
     "is_read",
     "read_at",
@@ -480,6 +498,7 @@ def thread_page(
     page = list(messages[: size + 1])
     more = len(page) > size
     page = page[:size]
+    quotes_attach(page)
     return (page if after is not None else list(reversed(page))), more
 
 
@@ -497,3 +516,45 @@ def lead_best_template(*, lead, templates):
         .first()
     )
     return by_pk.get(last, templates[0])
+
+
+def quotes_attach(messages: list[Message]) -> None:
+    """Give each message that quotes another the quoted one (`message.quoted_message`; None when we do not have
+    it): one query for them all, none when no message quotes."""
+    wanted = {
+        message: (message.lead_id, sid) for message in messages if (sid := (message.content or {}).get("quoted_sid"))
+    }
+    found = quoted_messages(lead_sids=set(wanted.values()))
+    for message, key in wanted.items():
+        message.__dict__[QUOTED_ATTR] = found.get(key)
+
+
+def lead_latest_consent(*, lead_id) -> Message | None:
+    """The lead's latest message that opted them out or in (message_opt_change_idx), or None."""
+    return (
+        Message.objects.filter(lead_id=lead_id)
+        .exclude(opt_change=OptChange.NONE)
+        .only("lead_id", "channel", "opt_change", "content", "created_at")
+        .order_by("-created_at")
+        .first()
+    )
+
+
+def lead_opted_out_explanation(lead: Lead) -> str:
+    """Why an opted-out lead cannot be messaged and how they opt in again, in the agent's language: the message
+    that opted them out when there is one (an opt-out the provider reported on a send has none)."""
+    keywords = {word for channel in Channel.values for word in get_backend(channel).opt_in_keywords}
+    words = ", ".join(opt_in_words(sorted(keywords)))
+    latest = lead_latest_consent(lead_id=lead.pk)
+    if latest is None or latest.opt_change != OptChange.OUT:
+        return _("This lead opted out and cannot be messaged until they send an opt-in word: %(words)s.") % {
+            "words": words
+        }
+    consent = consent_view((latest.content or {}).get("consent"), change=latest.opt_change, channel=latest.channel)
+    return _(
+        "This lead opted out on %(when)s (%(reason)s) and cannot be messaged until they send an opt-in word: %(words)s."
+    ) % {
+        "when": local_timestamp(latest.created_at),
+        "reason": reason(change=consent["change"], by=consent["by"], word=consent["word"], channel=latest.channel),
+        "words": words,
+    }

@@ -79,8 +79,12 @@ def one_of_each() -> dict:
         lead=LeadFactory(name="Ayşe Yılmaz"),
         body="Randevu için yarın uygun musunuz?",
         metadata={"profile_name": "Ayşe", "location": {"latitude": 41.0, "longitude": 29.0}},
+        content={"location": {"latitude": 41.0, "longitude": 29.0, "label": "Randevu yeri, Ayşe'nin evi"}},
         content_variables={"1": "Ayşe"},
         error_message="Mesaj: Randevu için yarın",
+    )
+    card = MessageMedia.objects.create(
+        message=message, position=0, content_type="text/vcard", contacts=[{"name": "Ayşe Randevu", "phones": ["+90"]}]
     )
     event = WebhookEventFactory(
         payload={"Body": "Randevu için yarın", "ProfileName": "Ayşe", "From": "whatsapp:+905551234567"},
@@ -104,6 +108,8 @@ def one_of_each() -> dict:
     return {
         (Message, "body"): (message.pk, message.body),
         (Message, "metadata"): (message.pk, message.metadata),
+        (Message, "content"): (message.pk, message.content),
+        (MessageMedia, "contacts"): (card.pk, card.contacts),
         (Message, "content_variables"): (message.pk, message.content_variables),
         (Message, "error_message"): (message.pk, message.error_message),
         (WebhookEvent, "payload"): (event.pk, event.payload),

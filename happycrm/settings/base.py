@@ -273,6 +273,21 @@ MESSAGING_PROVIDERS = [TWILIO_BACKEND, SIMULATOR_BACKEND, "messaging.backends.lo
 # MESSAGING_CHANNEL_BACKENDS="sms=messaging.backends.simulator.SimulatorBackend"; empty: every channel uses it.
 MESSAGING_CHANNEL_BACKENDS = env.dict("MESSAGING_CHANNEL_BACKENDS", default={})
 
+# Our own opt-out and opt-in words, per channel, besides the provider's keywords (Twilio's STOP, START, …): a
+# lead's message that is only one of them opts the lead out or in (case, accents and the dotted/dotless i ignored).
+# Defaults: Turkish commercial messaging's. RET is İYS's word for refusing commercial messages (its status for a
+# refusal, and what a recipient texts to İYS's SMS number); İPTAL ("cancel") is the other one Turkish senders take;
+# BAŞLA ("start", Twilio's START in Turkish) opts in again. İYS's word for consent, ONAY, is left out: "Onay" is
+# an everyday answer to a booking, and an opt-in must not be read into it.
+OPT_OUT_WORDS = {
+    "whatsapp": env.list("OPT_OUT_WORDS_WHATSAPP", default=["RET", "İPTAL", "IPTAL"]),
+    "sms": env.list("OPT_OUT_WORDS_SMS", default=["RET", "İPTAL", "IPTAL"]),
+}
+OPT_IN_WORDS = {
+    "whatsapp": env.list("OPT_IN_WORDS_WHATSAPP", default=["BAŞLA", "BASLA"]),
+    "sms": env.list("OPT_IN_WORDS_SMS", default=["BAŞLA", "BASLA"]),
+}
+
 # Retention (the retention app, hourly and `manage.py prune`): days each kind is kept. The provider log's age was
 # PROVIDER_LOG_RETENTION_DAYS before; that name is still read when the new one is unset.
 RETENTION_WEBHOOK_EVENTS_DAYS = env.int("RETENTION_WEBHOOK_EVENTS_DAYS", default=30)  # processed ones only

@@ -137,6 +137,24 @@ def test_messaging_backend_can_be_chosen_explicitly(tmp_path):
     assert values["MESSAGING_BACKEND"] == "messaging.backends.locmem.LocmemBackend"
 
 
+OPT_WORDS_PROBE = """
+import json
+from django.conf import settings
+print(json.dumps({"out": settings.OPT_OUT_WORDS, "in": settings.OPT_IN_WORDS}))
+"""
+
+
+def test_opt_out_and_opt_in_words_default_to_turkish_and_are_set_per_channel(tmp_path):
+    words = probe(tmp_path, code=OPT_WORDS_PROBE)
+    assert words == {
+        "out": {"whatsapp": ["RET", "İPTAL", "IPTAL"], "sms": ["RET", "İPTAL", "IPTAL"]},
+        "in": {"whatsapp": ["BAŞLA", "BASLA"], "sms": ["BAŞLA", "BASLA"]},
+    }
+    words = probe(tmp_path, code=OPT_WORDS_PROBE, OPT_OUT_WORDS_SMS="DUR,İPTAL", OPT_IN_WORDS_WHATSAPP="")
+    assert words["out"] == {"whatsapp": ["RET", "İPTAL", "IPTAL"], "sms": ["DUR", "İPTAL"]}
+    assert words["in"] == {"whatsapp": [], "sms": ["BAŞLA", "BASLA"]}
+
+
 def test_dot_env_file_is_read_and_the_environment_wins(tmp_path):
     env_file = tmp_path / "crm.env"
     env_file.write_text("TIME_ZONE=UTC\nDEFAULT_PHONE_REGION=DE\n")

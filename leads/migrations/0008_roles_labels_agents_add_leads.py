@@ -1,5 +1,6 @@
 """Operators manage the labels in the admin; agents read them (the inbox, the API) and add the leads they start
-conversations with.
+conversations with. Uploading a lead file takes its own permission now, which operators hold (agents, who may add
+a lead, may not import a file of them).
 
 The lists are this migration's own copy of the roles, as they were when it was written."""
 
@@ -19,6 +20,7 @@ ROLES = {
         "leads.add_label",
         "leads.change_label",
         "leads.delete_label",
+        "leads.add_leadimport",
     ],
 }
 

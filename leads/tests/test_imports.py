@@ -272,7 +272,7 @@ def test_admin_upload_of_a_wrong_kind_is_a_form_error(staff_client):
     assert ".csv or .xlsx" in response.content.decode()
 
 
-def test_import_needs_the_right_to_add_and_change_leads(client, user_in_role):
+def test_import_needs_the_right_to_upload_a_lead_file_which_agents_lack(client, user_in_role):
     from accounts.roles import AGENTS, OPERATORS
 
     client.force_login(user_in_role("agent", AGENTS, is_staff=True))

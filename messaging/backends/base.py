@@ -46,8 +46,35 @@ class Location:
 
 @dataclass(frozen=True)
 class Button:
+    """The option a lead chose: a quick-reply button, or an item of a list."""
+
+    BUTTON = "button"
+    LIST = "list"
+
     text: str
-    payload: str = ""
+    payload: str = ""  # the option's id, as the sender of the buttons or list named it
+    kind: str = BUTTON
+
+
+@dataclass(frozen=True)
+class AdReferral:
+    """The ad or post a lead tapped to start the conversation (click-to-WhatsApp)."""
+
+    headline: str = ""
+    body: str = ""
+    source_url: str = ""  # as the provider gave it: any scheme, checked before it is shown as a link
+    source_type: str = ""  # "ad", "post", …
+    source_id: str = ""
+
+
+@dataclass(frozen=True)
+class RichContent:
+    """What a message carries beyond its text and attachments, in our terms."""
+
+    button: Button | None = None
+    location: Location | None = None
+    replied_to_sid: str = ""  # the message (ours or theirs) this one quotes
+    referral: AdReferral | None = None
 
 
 @dataclass(frozen=True)
@@ -63,9 +90,15 @@ class InboundMessage:
     button: Button | None = None
     location: Location | None = None
     replied_to_sid: str = ""  # the message of ours (or theirs) this one quotes
-    referral: dict[str, str] = field(default_factory=dict)  # the ad or post that started the conversation
+    referral: AdReferral | None = None  # the ad or post that started the conversation
     details: dict = field(default_factory=dict)  # what else the provider said, in its own names (kept as evidence)
     opt_out: bool | None = None  # True: the text asks to stop (the provider's keywords); False: to start again
+
+    @property
+    def rich(self) -> RichContent:
+        return RichContent(
+            button=self.button, location=self.location, replied_to_sid=self.replied_to_sid, referral=self.referral
+        )
 
 
 @dataclass(frozen=True)
@@ -148,6 +181,7 @@ class BaseBackend:
     needs_public_media_urls = False  # the provider fetches the files we send from PUBLIC_BASE_URL
     urls: str | None = None  # the module of its webhook's URL patterns
     has_template_catalogue = False
+    opt_in_keywords: tuple[str, ...] = ()  # the words the provider itself takes as a lead opting in again
 
     def send(self, message: OutgoingMessage) -> SendResult:
         raise NotImplementedError
@@ -164,6 +198,11 @@ class BaseBackend:
     def parse(self, payload: dict) -> InboundMessage | StatusUpdate:
         """Raises PermanentWebhookError when the payload cannot be read (a backend that receives nothing: always)."""
         raise PermanentWebhookError(f"The {self.provider} backend receives no webhooks.")
+
+    def details_content(self, details: dict) -> RichContent:
+        """The rich content read back from the details its parser kept (`InboundMessage.details`): how messages
+        stored before their content was kept in our terms get it; never raises."""
+        return RichContent()
 
     def explain_error(self, code: int | None, provider_message: str = "") -> str:
         """What an error code means for an agent, in the current language; the provider's own text otherwise."""

@@ -43,7 +43,12 @@ from leads.selectors import SearchTerms, lead_search_q
 from leads.services import DuplicatePhone, lead_save, leads_labels_change
 from messaging.backends.base import get_backend
 from messaging.models import Channel, Message
-from messaging.selectors import ATTACHMENTS, lead_best_template, message_text_searchable
+from messaging.selectors import (
+    ATTACHMENTS,
+    lead_best_template,
+    lead_opted_out_explanation,
+    message_text_searchable,
+)
 from messaging.services.messages import lead_mark_unread, messages_mark_read, messages_set_starred
 from messaging.services.outbound import (
     WHATSAPP_WINDOW,
@@ -115,6 +120,8 @@ def _conversation_state(lead: Lead, channel: str = "") -> dict:
     closes_at = lead.last_inbound_at + WHATSAPP_WINDOW if can_type and channel == Channel.WHATSAPP else None
     lead_labels = list(Label.objects.filter(leads=lead))
     return {
+        # Why messaging is off, when the lead opted out: one query more, for opted-out leads only.
+        "opted_out_explanation": lead_opted_out_explanation(lead) if lead.opted_out_at and lead.phone else "",
         "lead": lead,
         "lead_labels": lead_labels,
         "labels": Label.objects.all(),

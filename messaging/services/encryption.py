@@ -13,7 +13,7 @@ from messaging.models import Message, MessageMedia, ProviderLog, WebhookEvent, m
 
 logger = logging.getLogger(__name__)
 
-ENCRYPTED_MODELS = (Message, WebhookEvent, ProviderLog)
+ENCRYPTED_MODELS = (Message, MessageMedia, WebhookEvent, ProviderLog)  # MessageMedia: its contacts; files below
 FILES = "messagemedia.file"
 
 

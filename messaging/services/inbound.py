@@ -11,8 +11,10 @@ from happycrm.queue import enqueue_on_commit
 from leads.phones import normalize_phone
 from leads.services import leads_get_or_create_for_phones, leads_record_inbound, leads_set_opted_out
 from messaging.backends.base import Attachment, InboundMessage, PermanentWebhookError
-from messaging.models import Channel, Message, MessageMedia, MessageStatus, WebhookEvent
+from messaging.models import Channel, Message, MessageMedia, MessageStatus, OptChange, WebhookEvent
+from messaging.opt_words import consent_change
 
+from .content import consent_content, message_content
 from .events import events_new_message
 
 SOURCE_URL_MAX_LENGTH = MessageMedia._meta.get_field("source_url").max_length
@@ -115,6 +117,8 @@ def inbound_messages_receive(*, deliveries: Sequence[Delivery]) -> list[Received
             inbound_attachment(position=index, attachment=attachment)
             for index, attachment in enumerate(message.attachments)
         ]
+        # The provider's keywords, else ours for the channel; the reason is kept with the message for the thread.
+        consent = consent_change(body=message.body, channel=message.channel, provider_verdict=message.opt_out)
         stored = Message(
             lead=match.lead,
             body=message.body,
@@ -125,6 +129,8 @@ def inbound_messages_receive(*, deliveries: Sequence[Delivery]) -> list[Received
             status=MessageStatus.RECEIVED,
             twilio_message_sid=message.sid,
             metadata=message.details,
+            content={**message_content(message.rich), **consent_content(consent)},
+            opt_change=consent.change if consent else OptChange.NONE,
             media_url=attachments[0].get_absolute_url() if attachments else "",
             media_content_type=attachments[0].content_type if attachments else "",
             created_at=delivery.received_at,
@@ -147,7 +153,8 @@ def inbound_messages_receive(*, deliveries: Sequence[Delivery]) -> list[Received
         results[position] = (WebhookEvent.Outcome.STORED, note)
         for attachment in attachments:
             attachment.message = stored
-        stored_rows.append((stored, attachments, deliveries[position].message.opt_out))
+        opt_out = {OptChange.OUT: True, OptChange.IN: False}.get(stored.opt_change)
+        stored_rows.append((stored, attachments, opt_out))
     if not stored_rows:
         return results
 

@@ -11,6 +11,9 @@ from messaging.backends.base import BaseBackend, backend_for_provider
 from messaging.backends.httplog import exchange_logged, log_context
 from messaging.media_types import content_type_for
 from messaging.models import Message, MessageMedia, ProviderLog
+from messaging.vcard import read_contacts
+
+VCARD = "text/vcard"  # media_types folds text/x-vcard into it
 
 MEDIA_MAX_BYTES = 25 * 1024 * 1024  # above WhatsApp's 16 MB and MMS's 5 MB limits
 MEDIA_TIMEOUT = (5, 30)  # connect, read (seconds)
@@ -96,7 +99,8 @@ def media_fetch(*, media_id) -> MessageMedia | None:
             media.attempts = attempts
             media.error = ""
             media.updated_at = timezone.now()
-            fields = ["content_type", "size", "status", "attempts", "error", "updated_at", "file"]
+            media.contacts = read_contacts(content) if content_type == VCARD else []  # what its bubble shows
+            fields = ["content_type", "size", "status", "attempts", "error", "updated_at", "file", "contacts"]
             stored = MessageMedia.objects.filter(pk=media.pk).update(**{name: getattr(media, name) for name in fields})
             if stored and media.position == 0:  # the message's summary of its first attachment follows the bytes
                 Message.objects.filter(pk=media.message_id).update(media_content_type=content_type)

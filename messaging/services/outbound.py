@@ -31,6 +31,7 @@ from messaging.selectors import (
     AWAITING_WORKER,
     HANDOFF_GRACE,
     WHATSAPP_WINDOW,
+    lead_opted_out_explanation,
     messages_awaiting_worker_overdue,
     send_duration,
 )
@@ -97,9 +98,7 @@ def _check_recipient(lead: Lead) -> None:
     if not lead.phone:
         raise SendRefused(_("This lead has no phone number."), code="no_phone")
     if lead.opted_out_at is not None:
-        raise SendRefused(
-            _("This lead opted out (replied STOP) and cannot be messaged until they send START."), code="opted_out"
-        )
+        raise SendRefused(lead_opted_out_explanation(lead), code="opted_out")
 
 
 def _check_window(lead: Lead, channel: str) -> None:

@@ -204,10 +204,99 @@ def test_a_message_as_the_api_shows_it(api, agent):
     )
     assert (media["content_type"], media["size"], media["status"]) == ("image/jpeg", 1234, "stored")
     assert set(first) == {
-        "id", "lead", "direction", "is_from_lead", "channel", "status", "body", "template_name", "media",
-        "error_code", "error_message", "error_explanation", "is_read", "read_at", "is_starred", "starred_at",
-        "sent_by", "created_at", "updated_at",
-    }  # fmt: skip
+        "id",
+        "lead",
+        "direction",
+        "is_from_lead",
+        "channel",
+        "status",
+        "body",
+        "template_name",
+        "media",
+        "content",
+        "error_code",
+        "error_message",
+        "error_explanation",
+        "is_read",
+        "read_at",
+        "is_starred",
+        "starred_at",
+        "sent_by",
+        "created_at",
+        "updated_at",
+    }
+
+
+def test_what_a_message_carries_is_in_the_same_neutral_terms_as_the_thread(api):
+    lead = LeadFactory()
+    ours = MessageFactory(lead=lead, body="Salon uygun.", created_at=NOW - datetime.timedelta(minutes=9))
+    place = InboundMessageFactory(
+        lead=lead,
+        body="",
+        created_at=NOW - datetime.timedelta(minutes=8),
+        content={"location": {"latitude": 41.0438, "longitude": 29.0094, "label": "Salon", "address": "Beşiktaş"}},
+    )
+    reply = InboundMessageFactory(
+        lead=lead,
+        created_at=NOW - datetime.timedelta(minutes=7),
+        content={"quoted_sid": ours.twilio_message_sid, "choice": {"kind": "list", "title": "Cumartesi", "id": "sat"}},
+    )
+    lost = InboundMessageFactory(
+        lead=lead,
+        created_at=NOW - datetime.timedelta(minutes=6),
+        content={"quoted_sid": "SM" + "d" * 32, "referral": {"headline": "Paket", "source_url": "javascript:alert(1)"}},
+    )
+    card = InboundMessageFactory(lead=lead, body="", created_at=NOW - datetime.timedelta(minutes=5))
+    MessageMedia.objects.create(
+        message=card,
+        position=0,
+        content_type="text/vcard",
+        status="stored",
+        file="c.vcf",
+        contacts=[{"name": "Mert", "phones": ["+905551110002"]}],
+    )
+    by_id = {row["id"]: row["content"] for row in api.get(messages_url(lead)).json()["results"]}
+    assert by_id[str(place.pk)]["location"] == {
+        "latitude": 41.0438,
+        "longitude": 29.0094,
+        "label": "Salon",
+        "address": "Beşiktaş",
+        "map_url": "https://www.openstreetmap.org/?mlat=41.043800&mlon=29.009400#map=17/41.043800/29.009400",
+    }
+    assert by_id[str(reply.pk)]["quote"] == {"message_id": str(ours.pk), "text": "Salon uygun."}
+    assert by_id[str(reply.pk)]["choice"] == {"kind": "list", "title": "Cumartesi", "id": "sat"}
+    assert by_id[str(lost.pk)]["quote"] == {"message_id": None, "text": ""}
+    assert by_id[str(lost.pk)]["referral"] == {
+        "headline": "Paket",
+        "body": "",
+        "url": "",
+        "source_type": "",
+        "source_id": "",
+    }
+    assert by_id[str(card.pk)]["contacts"] == [{"name": "Mert", "phones": ["+905551110002"]}]
+    assert by_id[str(ours.pk)] == {
+        "consent": None,
+        "location": None,
+        "choice": None,
+        "quote": None,
+        "referral": None,
+        "contacts": [],
+        "sticker": False,
+    }
+
+
+def test_an_opt_out_says_why_in_the_api_as_in_the_thread(api):
+    lead = LeadFactory()
+    InboundMessageFactory(
+        lead=lead, body="İptal", opt_change="out", content={"consent": {"by": "word", "word": "İptal"}}
+    )
+    [row] = api.get(messages_url(lead)).json()["results"]
+    assert row["content"]["consent"] == {
+        "change": "out",
+        "by": "word",
+        "word": "İptal",
+        "notice": "Opted out: “İptal” is an opt-out word for WhatsApp.",
+    }
 
 
 def test_the_query_count_does_not_grow_with_the_page(api, agent, django_assert_max_num_queries):

@@ -6,7 +6,15 @@ from django.utils import timezone, translation
 from leads.models import Lead, Stage
 from leads.tests.factories import LeadFactory, StageFactory
 from messaging.backends.twilio.parser import channel_for_sender
-from messaging.backends.twilio.tests.payloads import button_reply, new_sid, sms, whatsapp_text
+from messaging.backends.twilio.tests.payloads import (
+    ad_referral,
+    button_reply,
+    list_reply,
+    location,
+    new_sid,
+    sms,
+    whatsapp_text,
+)
 from messaging.models import Channel, Message, MessageStatus, WebhookEvent
 from notifications.models import Event
 
@@ -131,12 +139,87 @@ def test_button_reply_and_location_are_kept(post_webhook):
     assert "AccountSid" not in reply.metadata
 
 
+def test_what_a_message_carries_is_kept_in_our_terms(post_webhook):
+    """The thread and the API read `content`, never the provider's names (kept in `metadata` as evidence)."""
+    quoted_sid = new_sid()
+    post_webhook(button_reply(text="Evet, katılıyorum", payload="CONFIRM_YES"))
+    post_webhook(list_reply(title="Cumartesi 19:00", item_id="slot-sat-19"))
+    post_webhook(location(latitude="41.0438", longitude="29.0094", address="Beşiktaş", label="Mekan"))
+    post_webhook(whatsapp_text(body="Bu mu?", OriginalRepliedMessageSid=quoted_sid))
+    post_webhook(ad_referral(Headline="Düğün paketi", SourceUrl="https://fb.me/x"))
+    post_webhook(location(latitude="999", longitude="abc", label="Ev"))
+    post_webhook(whatsapp_text(body="Merhaba"))
+    button, listed, place, reply, ad, nowhere, plain = Message.objects.order_by("created_at")
+    assert button.content == {"choice": {"kind": "button", "title": "Evet, katılıyorum", "id": "CONFIRM_YES"}}
+    assert listed.content == {"choice": {"kind": "list", "title": "Cumartesi 19:00", "id": "slot-sat-19"}}
+    assert place.content == {
+        "location": {"latitude": 41.0438, "longitude": 29.0094, "label": "Mekan", "address": "Beşiktaş"}
+    }
+    assert reply.content == {"quoted_sid": quoted_sid}
+    assert ad.content == {
+        "referral": {
+            "headline": "Düğün paketi",
+            "body": "Haziran düğünlerine özel fiyatlar",
+            "source_url": "https://fb.me/x",
+            "source_type": "ad",
+            "source_id": "120210000000000001",
+        }
+    }
+    assert nowhere.content == {"location": {"label": "Ev", "address": "Beşiktaş, İstanbul"}}  # not a place on Earth
+    assert plain.content == {}
+    assert listed.metadata["ListId"] == "slot-sat-19"  # the provider's own words stay as evidence
+
+
 @pytest.mark.parametrize("word", ["STOP", "stop", " Unsubscribe ", "CANCEL", "end", "QUIT", "STOPALL"])
 def test_opt_out_keywords_mark_the_lead(post_webhook, word):
     lead = LeadFactory(phone="+905551234567")
     post_webhook(whatsapp_text(body=word))
     lead.refresh_from_db()
     assert lead.opted_out_at is not None
+
+
+@pytest.mark.parametrize(
+    ("payload", "word"),
+    [(whatsapp_text(body="İPTAL"), "İPTAL"), (whatsapp_text(body="ıptal"), "ıptal"), (sms(body="Ret."), "Ret")],
+)
+def test_the_turkish_opt_out_words_opt_the_lead_out_with_the_reason_kept(post_webhook, payload, word):
+    lead = LeadFactory(phone="+905551234567")
+    post_webhook(payload)
+    lead.refresh_from_db()
+    assert lead.opted_out_at is not None
+    message = Message.objects.get()
+    assert (message.opt_change, message.content) == ("out", {"consent": {"by": "word", "word": word}})
+
+
+def test_a_sentence_with_an_opt_out_word_is_an_ordinary_message(post_webhook):
+    lead = LeadFactory(phone="+905551234567")
+    post_webhook(whatsapp_text(body="İptal etmek istiyorum rezervasyonu"))
+    lead.refresh_from_db()
+    assert lead.opted_out_at is None
+    assert (Message.objects.get().opt_change, Message.objects.get().content) == ("", {})
+
+
+def test_basla_opts_in_again_and_the_providers_keyword_is_recorded_as_the_providers(post_webhook):
+    lead = LeadFactory(phone="+905551234567")
+    post_webhook(whatsapp_text(body="STOP"))
+    lead.refresh_from_db()
+    assert lead.opted_out_at is not None
+    post_webhook(whatsapp_text(body="Başla"))
+    lead.refresh_from_db()
+    assert lead.opted_out_at is None
+    stop, start = Message.objects.order_by("created_at")
+    assert (stop.opt_change, stop.content) == ("out", {"consent": {"by": "provider", "word": "STOP"}})
+    assert (start.opt_change, start.content) == ("in", {"consent": {"by": "word", "word": "Başla"}})
+
+
+def test_each_channel_takes_its_own_words(post_webhook, settings):
+    settings.OPT_OUT_WORDS = {"whatsapp": ["RET"], "sms": ["DUR"]}
+    whatsapp_lead, sms_lead = LeadFactory(phone="+905551234567"), LeadFactory(phone="+905321112233")
+    post_webhook(whatsapp_text(body="dur"))
+    post_webhook(sms(sender="+905321112233", body="dur"))
+    whatsapp_lead.refresh_from_db()
+    sms_lead.refresh_from_db()
+    assert whatsapp_lead.opted_out_at is None and sms_lead.opted_out_at is not None
 
 
 def test_start_clears_the_opt_out_and_ordinary_text_does_not(post_webhook):

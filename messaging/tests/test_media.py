@@ -203,3 +203,25 @@ def test_an_attachment_over_the_size_cap_is_refused(post_webhook, media_server, 
     assert media.error.startswith("Refused: larger than 1000 bytes")
     assert not media.file
     assert Message.objects.get().body == "büyük"
+
+
+def test_a_shared_contact_is_read_when_its_vcard_is_stored(post_webhook, media_server):
+    card = b"BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Elif Kaya\r\nTEL;waid=905551110001:+90 555 111 00 01\r\nEND:VCARD\r\n"
+    post_webhook(
+        whatsapp_media(media_urls=[media_server.media_url("ME1", card, "text/x-vcard")], content_types=["text/x-vcard"])
+    )
+    media = MessageMedia.objects.get()
+    assert (media.status, media.content_type) == ("stored", "text/vcard")
+    assert media.contacts == [{"name": "Elif Kaya", "phones": ["+90 555 111 00 01"]}]
+    assert media.file.read() == card  # the file itself is kept, to download
+
+
+def test_other_files_hold_no_contacts(post_webhook, media_server):
+    post_webhook(
+        whatsapp_media(
+            media_urls=[media_server.media_url("ME1", b"BEGIN:VCARD\nFN:x\nEND:VCARD", "text/plain")],
+            content_types=["text/plain"],
+        )
+    )
+    media = MessageMedia.objects.get()
+    assert (media.content_type, media.contacts) == ("text/plain", [])

@@ -44,6 +44,7 @@ MESSAGE_COLUMNS = [
     "template_name",
     "template_variables",
     "details",
+    "content",
     "error_code",
     "error_explanation",
     "provider_message_id",
@@ -221,6 +222,7 @@ def _message_row(message: Message, attachments: list[str]) -> dict:
         "template_name": message.template_name,
         "template_variables": message.content_variables,
         "details": message.metadata,
+        "content": message.content,  # what the thread shows of it (a location, a choice, an opt-out's reason, …)
         "error_code": message.error_code,
         "error_explanation": error_explanation(
             provider=message.provider, code=message.error_code, provider_message=message.error_message

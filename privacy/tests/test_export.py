@@ -48,7 +48,9 @@ def csv_rows(archive, name) -> list[dict]:
 @pytest.fixture
 def conversation():
     lead = LeadFactory(name="Ayşe Yılmaz", phone="+905551234567", email="ayse@example.com")
-    inbound = InboundMessageFactory(lead=lead, body="Merhaba, fiyat alabilir miyim?")
+    inbound = InboundMessageFactory(
+        lead=lead, body="Merhaba, fiyat alabilir miyim?", content={"location": {"label": "Ev", "address": "Kadıköy"}}
+    )
     photo = attach(inbound)
     outbound = MessageFactory(lead=lead, body="Tabii, gönderiyorum", status=MessageStatus.QUEUED, provider="twilio")
     failed = MessageFactory(lead=lead, body='=HYPERLINK("x")', status=MessageStatus.SENT, provider="twilio")
@@ -88,6 +90,7 @@ def test_the_zip_holds_the_lead_its_messages_history_and_attachments(conversatio
     assert "someone else's" not in archive.read("messages.csv").decode("utf-8-sig")
     path = f"attachments/{inbound.pk}/0-{photo.download_name}"
     assert messages[0]["attachments"] == [path]
+    assert messages[0]["content"] == {"location": {"label": "Ev", "address": "Kadıköy"}}  # what the thread showed
     assert archive.read(path) == PNG
     assert messages[2]["error_code"] == 30003
     assert "unreachable" in messages[2]["error_explanation"]

@@ -36,6 +36,9 @@ class TwilioBackend(TwilioLimits, BaseBackend):
     def parse(self, payload: dict):
         return parser.parse(payload)
 
+    def details_content(self, details: dict):
+        return parser.details_content(details)
+
     def message_delete(self, sid: str) -> ProviderDeletion:
         return erase.message_delete(erase_client(), sid)
 

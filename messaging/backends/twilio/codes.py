@@ -87,6 +87,7 @@ class TwilioLimits:
     """Twilio's limits and senders' rates; the stand-ins for Twilio (simulator, locmem) keep them too."""
 
     max_body_length = MAX_BODY_LENGTH
+    opt_in_keywords = tuple(sorted(OPT_IN_KEYWORDS))
 
     def send_rate(self, channel: str) -> float:
         return settings.TWILIO_WHATSAPP_MPS if channel == Channel.WHATSAPP else settings.TWILIO_SMS_MPS

@@ -4,11 +4,13 @@ Every field is read as one value; a repeated or over-long one cannot be processe
 the stored event says why."""
 
 from messaging.backends.base import (
+    AdReferral,
     Attachment,
     Button,
     InboundMessage,
     Location,
     PermanentWebhookError,
+    RichContent,
     StatusUpdate,
 )
 from messaging.models import Channel, WebhookEvent
@@ -25,6 +27,8 @@ DETAIL_FIELDS = (
     "ButtonText",
     "ButtonPayload",
     "ButtonType",
+    "ListId",
+    "ListTitle",
     "Latitude",
     "Longitude",
     "Address",
@@ -37,6 +41,14 @@ DETAIL_FIELDS = (
     "FromCity",
 )
 REFERRAL_PREFIX = "Referral"
+# A click-to-WhatsApp ad's fields in our names (Chatwoot's Twilio::ReferralParamsHelper reads the same ones).
+REFERRAL_FIELDS = {
+    "headline": "ReferralHeadline",
+    "body": "ReferralBody",
+    "source_url": "ReferralSourceUrl",
+    "source_type": "ReferralSourceType",
+    "source_id": "ReferralSourceId",
+}
 
 
 def field(payload: dict, name: str, *, max_length: int | None = None) -> str:
@@ -128,18 +140,49 @@ def details(payload: dict) -> dict:
     }
 
 
-def inbound_message(payload: dict) -> InboundMessage:
-    sender = field(payload, "From")
-    body = field(payload, "Body")
-    button_text, latitude = field(payload, "ButtonText"), field(payload, "Latitude")
+def chosen_option(payload: dict) -> Button | None:
+    """A quick-reply button (ButtonText, ButtonPayload) or a list-picker item (ListTitle, ListId) the lead chose."""
+    list_id, list_title = field(payload, "ListId"), field(payload, "ListTitle")
+    if list_id or list_title:
+        return Button(text=list_title or field(payload, "Body"), payload=list_id, kind=Button.LIST)
+    button_text, button_payload = field(payload, "ButtonText"), field(payload, "ButtonPayload")
+    if button_text or button_payload:
+        return Button(text=button_text or field(payload, "Body"), payload=button_payload, kind=Button.BUTTON)
+    return None
+
+
+def rich_content(payload: dict) -> RichContent:
+    """The option chosen, the location shared, the message quoted and the ad that started it, in our terms."""
     location = None
-    if latitude:
+    if latitude := field(payload, "Latitude"):
         location = Location(
             latitude=latitude,
             longitude=field(payload, "Longitude"),
             address=field(payload, "Address"),
             label=field(payload, "Label"),
         )
+    referral = AdReferral(**{ours: field(payload, theirs) for ours, theirs in REFERRAL_FIELDS.items()})
+    quoted = field(payload, "OriginalRepliedMessageSid")
+    return RichContent(
+        button=chosen_option(payload),
+        location=location,
+        replied_to_sid=quoted if len(quoted) <= SID_MAX_LENGTH else "",  # no SID of ours is longer: none we have
+        referral=referral if referral != AdReferral() else None,  # ReferralNumMedia=0 comes with every message
+    )
+
+
+def details_content(details: dict) -> RichContent:
+    """The rich content of a message stored with only Twilio's fields (`details`); nothing when they are unreadable."""
+    try:
+        return rich_content(details)
+    except PermanentWebhookError:
+        return RichContent()
+
+
+def inbound_message(payload: dict) -> InboundMessage:
+    sender = field(payload, "From")
+    body = field(payload, "Body")
+    rich = rich_content(payload)
     return InboundMessage(
         sid=message_sid(payload),
         sender=sender.split(":", 1)[1] if ":" in sender else sender,
@@ -147,14 +190,10 @@ def inbound_message(payload: dict) -> InboundMessage:
         body=body,
         profile_name=field(payload, "ProfileName"),
         attachments=attachments(payload),
-        button=Button(text=button_text, payload=field(payload, "ButtonPayload")) if button_text else None,
-        location=location,
-        replied_to_sid=field(payload, "OriginalRepliedMessageSid"),
-        referral={
-            key[len(REFERRAL_PREFIX) :]: str(value)
-            for key, value in payload.items()
-            if key.startswith(REFERRAL_PREFIX) and value not in ("", None)
-        },
+        button=rich.button,
+        location=rich.location,
+        replied_to_sid=rich.replied_to_sid,
+        referral=rich.referral,
         details=details(payload),
         opt_out=opt_change(body),
     )

@@ -6,6 +6,7 @@ from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
 
 from conversations.services import MENTION
+from messaging.opt_words import notice
 from messaging.selectors import message_error_explanation
 
 register = template.Library()
@@ -26,3 +27,12 @@ def note_text(note) -> str:
         last = match.end()
     parts.append(escape(note.body[last:]))
     return linebreaksbr(mark_safe("".join(parts)))  # noqa: S308 (every part above is escaped)
+
+
+@register.filter
+def consent_notice(message) -> str:
+    """That the message opted the lead out or in, and why (our word for its channel, or the provider's keyword)."""
+    consent = message.rich["consent"]
+    if consent is None:
+        return ""
+    return notice(change=consent["change"], by=consent["by"], word=consent["word"], channel=consent["channel"])

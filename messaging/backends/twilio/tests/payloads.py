@@ -56,6 +56,31 @@ def button_reply(*, text="Evet, katılıyorum", payload="CONFIRM_YES", **kwargs)
     return whatsapp_text(body=text, ButtonText=text, ButtonPayload=payload, MessageType="button", **kwargs)
 
 
+def list_reply(*, title="Cumartesi 19:00", item_id="slot-sat-19", **kwargs) -> dict:
+    """A WhatsApp list-picker item chosen (twilio/list-picker): its title as the Body, its id as ListId."""
+    return whatsapp_text(body=title, ListId=item_id, ListTitle=title, MessageType="interactive", **kwargs)
+
+
+def location(*, latitude="41.0438", longitude="29.0094", address="Beşiktaş, İstanbul", label="Düğün Salonu", **kwargs):
+    return whatsapp_text(
+        body="", MessageType="location", Latitude=latitude, Longitude=longitude, Address=address, Label=label, **kwargs
+    )
+
+
+def ad_referral(*, body="Merhaba, bu ilan hakkında bilgi alabilir miyim?", **fields) -> dict:
+    """A click-to-WhatsApp ad's first message; `fields` are Referral* values by their suffix (Headline=…)."""
+    referral = {
+        "ReferralSourceId": "120210000000000001",
+        "ReferralSourceType": "ad",
+        "ReferralSourceUrl": "https://fb.me/3bXyZ",
+        "ReferralHeadline": "Düğün paketi %20 indirimli",
+        "ReferralBody": "Haziran düğünlerine özel fiyatlar",
+        "ReferralCtwaClid": "ARAkLkA8rmlFeiCktEJQ-QTwRiyYHAFDLMNDBH0CD3qpjd0HR4irJ6LEkR7JwFF4XvnO2E4Nx0",
+    }
+    referral.update({f"Referral{key}": value for key, value in fields.items()})
+    return whatsapp_text(body=body, **referral)
+
+
 def sms(*, sid=None, sender="+905551234567", body="Merhaba", **extra) -> dict:
     sid = sid or new_sid()
     payload = {

@@ -968,3 +968,29 @@ document.addEventListener("htmx:afterRequest", (event) => {
     paneClose();
   }
 });
+
+// A quote's link: the quoted message is scrolled to and marked, older pages loaded until it is there.
+const QUOTE_PAGES = 20;
+
+function nextSettle() {
+  return new Promise((resolve) => document.addEventListener("htmx:afterSettle", resolve, { once: true }));
+}
+
+document.addEventListener("click", async (event) => {
+  const link = event.target.closest && event.target.closest("a[data-quoted]");
+  if (!link) return;
+  event.preventDefault();
+  const id = link.dataset.quoted;
+  for (let page = 0; page < QUOTE_PAGES && !document.getElementById(id); page++) {
+    const button = document.querySelector("#thread .older button");
+    if (!button) break;
+    const settled = nextSettle();
+    button.click();
+    await settled;
+  }
+  const target = document.getElementById(id);
+  if (!target) return;
+  target.scrollIntoView({ block: "center" });
+  target.classList.add("quoted-target");
+  setTimeout(() => target.classList.remove("quoted-target"), 2000);
+});
