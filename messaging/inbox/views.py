@@ -17,6 +17,7 @@ from accounts.permissions import (
     CHANGE_CONVERSATION,
     CHANGE_MESSAGE,
     EDIT_LEAD,
+    MERGE_LEADS,
     PREVIEW_TEMPLATE,
     READ_CONVERSATIONS,
     SEND_MESSAGE,
@@ -26,6 +27,7 @@ from accounts.selectors import users_with_perms
 from conversations.selectors import lead_current_conversation
 from conversations.services import SNOOZE_PRESETS, ConversationRefused, conversations_action
 from leads.models import Lead, Stage
+from leads.selectors import lead_duplicates
 from leads.services import lead_save
 from messaging.backends.base import get_backend
 from messaging.models import Channel, Message
@@ -112,13 +114,23 @@ def _controls_context(request, lead: Lead, **extra) -> dict:
     }
 
 
+def _panel_context(request, lead: Lead, form: LeadDetailsForm | None = None) -> dict:
+    """The lead panel: its details, and for who may merge leads its likely duplicates (read only for them)."""
+    can_merge = has_perms(request.user, MERGE_LEADS)
+    return {
+        "details_form": form or LeadDetailsForm(instance=lead),
+        "can_merge": can_merge,
+        "duplicates": lead_duplicates(lead=lead) if can_merge else [],
+    }
+
+
 def _conversation_context(request, lead: Lead, **extra) -> dict:
     state = _conversation_state(lead)
     return {
         **state,
         **_controls_context(request, lead),
+        **_panel_context(request, lead),
         "templates": templates_sendable(channel=state["channel"]),
-        "details_form": LeadDetailsForm(instance=lead),
         "max_body_length": get_backend(state["channel"]).max_body_length,
         **extra,
     }
@@ -276,7 +288,9 @@ def lead_details(request, pk):
         form = LeadDetailsForm(instance=lead)  # shows what was stored (the phone in E.164), not what was typed
     if request.htmx:
         response = render(
-            request, "inbox/partials/lead_panel.html", {"lead": lead, "details_form": form, "saved": saved}
+            request,
+            "inbox/partials/lead_panel.html",
+            {"lead": lead, **_panel_context(request, lead, form), "saved": saved},
         )
         return trigger_client_event(response, "conversation-changed") if saved else response
     return redirect("inbox:conversation", pk)

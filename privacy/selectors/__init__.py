@@ -4,6 +4,7 @@ import hashlib
 import hmac
 
 from django.conf import settings
+from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.selectors import lead_recipients_count
@@ -39,6 +40,7 @@ KIND_LABELS = {
     "provider_logs": _("provider log entries"),
     "notification_events": _("notification events"),
     "campaign_recipients": _("campaign recipients"),
+    "conversations": _("conversations"),  # moved by a merge (an erasure removes them with the lead)
     "webhook_deliveries": _("outbound webhook deliveries (our copies)"),
     "admin_history": _("admin history entries"),
     "provider_messages": _("messages and their media at the provider"),
@@ -71,3 +73,13 @@ def lead_erase_counts(*, lead: Lead) -> dict[str, int]:
         model=Message, object_ids=message_ids
     )
     return {kind: counts.get(kind, 0) for kind in KINDS}
+
+
+def leads_merge_preview(*, leads: list[Lead]) -> list[Lead]:
+    """The leads of a merge page, in the order given, each with how many messages and conversations it holds."""
+    counted = Lead.objects.filter(pk__in=[lead.pk for lead in leads]).select_related("stage")
+    counted = counted.annotate(
+        message_count=Count("messages", distinct=True), conversation_count=Count("conversations", distinct=True)
+    )
+    found = {lead.pk: lead for lead in counted}
+    return [found[lead.pk] for lead in leads if lead.pk in found]
