@@ -29,6 +29,9 @@ RUN_CAMPAIGN = ("campaigns.change_campaign",)
 READ_DIAGNOSTICS = ("messaging.view_webhookevent",)
 REPROCESS_WEBHOOK_EVENTS = ("messaging.change_webhookevent",)
 ERASE_LEAD = ("privacy.erase_lead",)  # a lead and everything kept about it (the admin's delete, the API's)
+# Two leads of one person made one: the other's messages, conversations and campaigns moved to the kept one, the
+# other erased (the admin's merge, the inbox panel's); reading both comes with it.
+MERGE_LEADS = ("privacy.merge_lead", "leads.view_lead", "leads.change_lead")
 EXPORT_LEAD_DATA = (*READ_CONVERSATIONS, *VIEW_MEDIA)  # a lead's ZIP holds its conversation and attachments
 # Outbound webhooks: their subscriptions, and the deliveries made to them (the payloads hold leads' messages).
 VIEW_WEBHOOKS = ("webhooks.view_subscription",)

@@ -7,7 +7,8 @@ OPERATORS = "Operators"
 
 ROLES: dict[str, list[str]] = {
     # Use the inbox: read conversations, send, star and mark read, edit a lead's details, open attachments, take,
-    # assign, resolve and snooze conversations, read and write private notes, read labels, add a lead to write to.
+    # assign, resolve and snooze conversations, read and write private notes, read labels, add a lead to write to,
+    # merge a lead's duplicate into it.
     AGENTS: [
         "leads.view_lead",
         "leads.change_lead",
@@ -23,6 +24,7 @@ ROLES: dict[str, list[str]] = {
         "conversations.add_note",
         "leads.view_label",
         "leads.add_lead",
+        "privacy.merge_lead",
     ],
     # The admin's everyday work: leads, stages and labels, templates, campaigns, messages, webhook diagnostics, reading
     # the provider HTTP log, unlocking a login that was locked out, and the outbound webhooks.
@@ -70,6 +72,7 @@ ROLES: dict[str, list[str]] = {
         "leads.change_label",
         "leads.delete_label",
         "leads.add_leadimport",
+        "privacy.merge_lead",
     ],
 }
 

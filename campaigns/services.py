@@ -332,6 +332,30 @@ def campaigns_finish_done() -> int:
     return sum(campaign_finish_if_done(campaign_id=pk, settled=settled) for pk, settled in candidates)
 
 
+def recipients_move_to_lead(*, from_lead_id, to_lead_id) -> int:
+    """A merge of two leads: the other lead's places in campaigns are the kept one's from now on, in the caller's
+    transaction; how many moved. A lead is in a campaign once (campaign_lead_once): where both were, the kept
+    lead's place stays and takes the other's outcome and message when only the other's was sent; the other's place
+    is left behind for the erasure that follows, which removes it (the receipt counts it)."""
+    with transaction.atomic(savepoint=False):
+        rows = list(
+            CampaignRecipient.objects.select_for_update().filter(lead_id__in=[from_lead_id, to_lead_id]).order_by("pk")
+        )
+        kept = {row.campaign_id: row for row in rows if row.lead_id == to_lead_id}
+        both = [row for row in rows if row.lead_id == from_lead_id and row.campaign_id in kept]
+        for other in both:
+            place = kept[other.campaign_id]
+            if other.message_id is None or place.message_id is not None:
+                continue
+            # The message is one place's (a one-to-one): the other's lets go of it first.
+            CampaignRecipient.objects.filter(pk=other.pk).update(message=None)
+            CampaignRecipient.objects.filter(pk=place.pk).update(
+                message_id=other.message_id, outcome=other.outcome, reason=other.reason
+            )
+        staying = [row.pk for row in both]
+        return CampaignRecipient.objects.filter(lead_id=from_lead_id).exclude(pk__in=staying).update(lead_id=to_lead_id)
+
+
 def lead_recipients_erase(*, lead_id) -> int:
     """The lead's places in campaigns, for its erasure: how many were deleted (the campaigns stay)."""
     deleted, _ = CampaignRecipient.objects.filter(lead_id=lead_id).delete()

@@ -80,6 +80,14 @@ class Conversation(models.Model):
             ),
             # The snoozed ones, by when they wake up.
             models.Index(fields=["snoozed_until"], condition=Q(status="snoozed"), name="conversation_wake_idx"),
+            # The dashboard's reports: the episodes opened, answered and resolved in its period.
+            models.Index(fields=["opened_at"], name="conversation_opened_idx"),
+            models.Index(
+                fields=["first_response_at"],
+                condition=Q(first_response_at__isnull=False),
+                name="conversation_answered_idx",
+            ),
+            models.Index(fields=["resolved_at"], condition=Q(status="resolved"), name="conversation_resolved_idx"),
         ]
 
     def __str__(self):

@@ -171,6 +171,56 @@ def conversation_open_for_history(*, lead_id, opened_at, first_response_at=None)
     )
 
 
+def conversations_move_to_lead(*, from_lead_id, to_lead_id) -> int:
+    """A merge of two leads: the other lead's episodes are the kept one's from now on, in the caller's transaction;
+    how many. A lead has one current episode at most (conversation_one_current): when both leads have one, they
+    become one, the kept lead's, which takes the earlier opening and first answer, the other's assignee if it had
+    none, and is open if either was (else snoozed until the earlier wake-up); the other's current row goes. Its
+    resolved episodes move as they are."""
+    now = timezone.now()
+    with transaction.atomic(savepoint=False):
+        current = {
+            c.lead_id: c
+            for c in Conversation.objects.select_for_update()
+            .filter(lead_id__in=[from_lead_id, to_lead_id], status__in=CURRENT)
+            .order_by("pk")
+        }
+        kept, other = current.get(to_lead_id), current.get(from_lead_id)
+        folded = 0
+        if kept is not None and other is not None:
+            answers = [at for at in (kept.first_response_at, other.first_response_at) if at is not None]
+            kept.opened_at = min(kept.opened_at, other.opened_at)
+            kept.first_response_at = min(answers, default=None)
+            kept.assignee_id = kept.assignee_id or other.assignee_id
+            kept.channel = kept.channel or other.channel
+            if Status.OPEN in (kept.status, other.status):
+                kept.status, kept.snoozed_until = Status.OPEN, None
+            else:
+                kept.snoozed_until = min(kept.snoozed_until, other.snoozed_until)
+            Conversation.objects.filter(pk=other.pk).delete()
+            fields = ["opened_at", "first_response_at", "assignee", "channel", "status", "snoozed_until", "updated_at"]
+            kept.save(update_fields=fields)
+            folded = 1
+        moved = Conversation.objects.filter(lead_id=from_lead_id).update(lead_id=to_lead_id, updated_at=now)
+        if kept is not None or other is not None:
+            _announce(Conversation.objects.filter(lead_id=to_lead_id, status__in=CURRENT).select_related("assignee"))
+    return moved + folded
+
+
+def notes_move_to_lead(*, from_lead_id, to_lead_id) -> int:
+    """A merge of two leads: the other lead's notes (and the mentions in them) are the kept one's; how many."""
+    Mention.objects.filter(lead_id=from_lead_id).update(lead_id=to_lead_id)
+    return Note.objects.filter(lead_id=from_lead_id).update(lead_id=to_lead_id)
+
+
+def lead_conversations_erase(*, lead_id) -> dict[str, int]:
+    """An erasure: the lead's episodes, its notes and the mentions in them; how many of each."""
+    Mention.objects.filter(lead_id=lead_id).delete()
+    notes, _ = Note.objects.filter(lead_id=lead_id).delete()
+    conversations, _ = Conversation.objects.filter(lead_id=lead_id).delete()
+    return {"conversations": conversations, "notes": notes}
+
+
 def _changed(conversation: Conversation, **fields) -> Conversation:
     for name, value in fields.items():
         setattr(conversation, name, value)

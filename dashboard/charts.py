@@ -24,16 +24,23 @@ class Bar:
     height: float
     value: int
     series: str
+    label: str = ""
 
 
 WIDTH, HEIGHT = 720, 220
 LEFT, RIGHT, TOP, BOTTOM = 48, 8, 10, 28
-TICKS = 4
 
 
-def day_chart(days: list[dict], *, series=("inbound", "outbound")) -> dict:
+def tick_count(top: int) -> int:
+    """How many steps divide the axis into whole numbers: 5 or 4 for a nice ceiling (10 → 2s, 20 → 4s, 500 → 100s),
+    fewer for the smallest ones (2 → 1s)."""
+    return next(n for n in (5, 4, 2, 1) if top % n == 0)
+
+
+def day_chart(days: list[dict], *, series=("inbound", "outbound"), names: dict | None = None) -> dict:
     """Side-by-side bars per day (`days`: dicts with "day" and a count per series), a y axis with round ticks and
-    a date label under every fifth day and the last."""
+    a date label under every fifth day and the last; each bar says its series' name (`names`) in its tooltip."""
+    names = names or {}
     plot_width, plot_height = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     top = nice_ceiling(max((day[name] for day in days for name in series), default=0))
     slot = plot_width / max(len(days), 1)
@@ -45,10 +52,21 @@ def day_chart(days: list[dict], *, series=("inbound", "outbound")) -> dict:
         for n, name in enumerate(series):
             height = plot_height * day[name] / top
             x, y = x0 + n * bar_width, TOP + plot_height - height
-            bars.append(Bar(round(x, 1), round(y, 1), round(bar_width, 1), round(height, 1), day[name], name))
+            bars.append(
+                Bar(
+                    round(x, 1),
+                    round(y, 1),
+                    round(bar_width, 1),
+                    round(height, 1),
+                    day[name],
+                    name,
+                    names.get(name, ""),
+                )
+            )
         label = index % 5 == 0 or index == len(days) - 1
         columns.append({"day": day, "bars": bars, "label_x": round(LEFT + (index + 0.5) * slot, 1), "labelled": label})
-    ticks = [{"value": top * n // TICKS, "y": TOP + plot_height - plot_height * n / TICKS} for n in range(TICKS + 1)]
+    steps = tick_count(top)
+    ticks = [{"value": top * n // steps, "y": TOP + plot_height - plot_height * n / steps} for n in range(steps + 1)]
     return {
         "width": WIDTH,
         "height": HEIGHT,

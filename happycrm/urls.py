@@ -56,5 +56,6 @@ urlpatterns = [
     path("api/", include("happycrm.api_urls")),
     path("", include("messaging.urls")),
     path("", include("messaging.inbox.urls")),
+    path("", include("privacy.urls")),  # the lead panel's merge
     path("", include("notifications.urls")),
 ]

@@ -19,7 +19,7 @@ from happycrm.forms import ServiceCheckedForm
 
 from .imports.admin import LeadImportExportMixin
 from .models import Label, Lead, Stage
-from .selectors import SearchTerms, SearchWord, lead_search_q
+from .selectors import SearchTerms, SearchWord, lead_search_q, leads_with_duplicates_q
 from .services import label_check, label_save, lead_labels_set, lead_save, stage_delete, stage_save
 
 
@@ -148,6 +148,23 @@ def date_and_time(date, time) -> str:
     return " ".join(part.replace(" ", "\N{NO-BREAK SPACE}") for part in parts if part) or "-"
 
 
+class LikelyDuplicateFilter(admin.SimpleListFilter):
+    """The leads another lead shares its last 10 digits or its name with, listed next to each other (see
+    LeadAdmin.get_ordering), to be merged two at a time."""
+
+    title = _("likely duplicates")
+    parameter_name = "duplicates"
+    ORDER = {"phone": ["phone_national", "-created_at"], "name": ["search_name", "-created_at"]}
+
+    def lookups(self, request, model_admin):
+        return [("phone", _("Same last 10 digits")), ("name", _("Same name"))]
+
+    def queryset(self, request, queryset):
+        if self.value() in self.ORDER:
+            return queryset.filter(leads_with_duplicates_q(by=self.value()))
+        return queryset
+
+
 @admin.register(Lead)
 class LeadAdmin(LeadImportExportMixin, admin.ModelAdmin):
     # Fits a 1366 px screen beside the admin's menu and the filters: short columns, dates in the short format;
@@ -160,6 +177,7 @@ class LeadAdmin(LeadImportExportMixin, admin.ModelAdmin):
         "first_message_answered",
         ("opted_out_at", admin.EmptyFieldListFilter),
         "event_date",
+        LikelyDuplicateFilter,
     ]
     list_select_related = ["stage"]
     search_fields = ["name", "phone", "email", "location"]  # searched by get_search_results
@@ -230,6 +248,12 @@ class LeadAdmin(LeadImportExportMixin, admin.ModelAdmin):
         if obj is None or obj.pk is None:
             return "-"
         return format_html('<a href="{}">{}</a>', reverse("inbox:conversation", args=[obj.pk]), _("Open in the inbox"))
+
+    def get_ordering(self, request):
+        """The likely duplicates next to each other: by their shared last digits or name."""
+        return LikelyDuplicateFilter.ORDER.get(
+            request.GET.get(LikelyDuplicateFilter.parameter_name)
+        ) or super().get_ordering(request)
 
     def get_inlines(self, request, obj):
         return self.inlines if obj is not None else []  # what other apps show of a lead (its messages) needs one

@@ -82,8 +82,10 @@ class Label(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(_("name"), max_length=50)
     # Folded (happycrm.search.fold): "VIP", "vip" and "Düğün"/"DUGUN" are one label, on SQLite as on PostgreSQL.
-    name_key = FoldedTextField(_("name for comparison"), source="name")
-    colour = models.CharField(_("colour"), max_length=7, choices=Colour.choices, default=Colour.GREY)
+    name_key = FoldedTextField(pgettext_lazy("field", "name for comparison"), source="name")
+    colour = models.CharField(
+        pgettext_lazy("field", "colour"), max_length=7, choices=Colour.choices, default=Colour.GREY
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:

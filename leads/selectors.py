@@ -1,10 +1,13 @@
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connections, router
 from django.db.models import Case, Count, F, Model, Q, QuerySet, Value, When
 from django.db.models.sql.compiler import SQLCompiler
+from django.utils import translation
+from django.utils.translation import gettext
 
 from happycrm.search import MIN_INDEXED_TERM, fold
 
@@ -284,3 +287,48 @@ def leads_list(
     if terms:
         leads = leads.filter(lead_search_q(terms=terms))
     return leads
+
+
+def unnamed_lead_name() -> str:
+    """The name a lead made from a message by an unknown number gets when the sender gave none, in the site's
+    language (never the language of whoever's request made it)."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return gettext("New lead")
+
+
+DUPLICATES_SHOWN = 10
+DUPLICATE_KINDS = ("phone", "name")  # the same last 10 digits; the same name, folded
+
+
+def _telling_name_q() -> Q:
+    """A name that tells a person apart: not empty, not the name every unnamed lead has."""
+    return ~Q(search_name="") & ~Q(search_name=fold(unnamed_lead_name()))
+
+
+def lead_duplicates(*, lead: Lead, limit: int = DUPLICATES_SHOWN) -> list[Lead]:
+    """Other leads that are likely the same person: the same last 10 digits (a number stored in two forms), or the
+    same name as the search folds it (`AYŞE YILMAZ` is `ayse yilmaz`); those sharing the number first, then the
+    most recently active. One query, on the indexed last digits and the folded name."""
+    same = Q(pk__in=[])
+    if lead.phone_national:
+        same |= Q(phone_national=lead.phone_national)
+    if lead.search_name and lead.search_name != fold(unnamed_lead_name()):
+        same |= Q(search_name=lead.search_name)
+    by_phone = Case(When(phone_national=lead.phone_national, then=Value(0)), default=Value(1))
+    return list(
+        Lead.objects.filter(same)
+        .exclude(pk=lead.pk)
+        .select_related("stage")
+        .order_by(by_phone, *_fallback_order())[:limit]
+    )
+
+
+def leads_with_duplicates_q(*, by: str) -> Q:
+    """The leads that share their last 10 digits (`by="phone"`) or their folded name (`by="name"`) with another
+    lead: the admin's list of likely duplicates, a grouping of the whole table in one subquery."""
+    column = {"phone": "phone_national", "name": "search_name"}[by]
+    shared = (
+        Lead.objects.filter(phone_national__isnull=False) if by == "phone" else Lead.objects.filter(_telling_name_q())
+    )
+    groups = shared.values(column).annotate(n=Count("pk")).filter(n__gt=1).values(column).order_by()
+    return Q(**{f"{column}__in": groups})

@@ -1,11 +1,10 @@
 from collections.abc import Iterable
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, F, ProtectedError, Value, When
 from django.db.models.functions import Coalesce, Greatest
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy
 
 from happycrm.search import fold
@@ -14,7 +13,7 @@ from notifications.services import event_lead_changed, events_record
 
 from .models import Label, Lead, Stage
 from .phones import fallback_digits
-from .selectors import PhoneMatch, leads_find_by_phones
+from .selectors import PhoneMatch, leads_find_by_phones, unnamed_lead_name
 
 NAME_MAX_LENGTH = Lead._meta.get_field("name").max_length
 
@@ -47,10 +46,7 @@ def leads_get_or_create_for_phones(*, phones: dict[str, str]) -> dict[str, Phone
     stage = Stage.objects.filter(is_default=True).first()
     if stage is None:
         raise NoDefaultStageError("No default stage for new leads: make a stage the default in the admin.")
-    # In the site's language, not the language of whoever's request this runs in; the phone is shown beside the
-    # name everywhere, so the name does not repeat it.
-    with translation.override(settings.LANGUAGE_CODE):
-        unnamed = gettext("New lead")
+    unnamed = unnamed_lead_name()  # the phone is shown beside the name everywhere, so the name does not repeat it
     new = {
         e164: Lead(
             name=phones[e164].strip()[:NAME_MAX_LENGTH] or unnamed,
@@ -212,6 +208,17 @@ def lead_labels_set(*, lead: Lead, labels: Iterable[Label]) -> bool:
         return bool(leads_labels_change(lead_ids=[lead.pk], add=labels - current, remove=current - labels))
 
 
+def lead_labels_move(*, from_lead_id, to_lead_id) -> int:
+    """A merge of two leads: the kept one has the other's labels too; how many labels the other had."""
+    Through = Lead.labels.through
+    labels = set(Through.objects.filter(lead_id=from_lead_id).values_list("label_id", flat=True))
+    Through.objects.bulk_create(
+        [Through(lead_id=to_lead_id, label_id=label) for label in labels], ignore_conflicts=True
+    )
+    Through.objects.filter(lead_id=from_lead_id).delete()
+    return len(labels)
+
+
 IMPORT_BATCH_SIZE = 1000
 
 
@@ -348,6 +355,33 @@ def lead_activity_set(*, lead: Lead, last_message_at, last_inbound_at, unread_co
     lead.last_message_at, lead.last_inbound_at, lead.unread_count = last_message_at, last_inbound_at, unread_count
     lead.save(update_fields=["last_message_at", "last_inbound_at", "unread_count", "updated_at"])
     return lead
+
+
+# What a merge's kept lead takes from the other where it has nothing of its own.
+MERGE_FILLS = ("email", "event_date", "event_time", "location")
+
+
+def lead_absorb(*, keep: Lead, other: Lead) -> Lead:
+    """A merge of two leads of one person (the caller moves the other apps' rows and erases `other`): the kept lead
+    takes what only the other knew (an e-mail, the event's date, time and place), is opted out if either was (at
+    the earlier time), registered if either was, answered if either was; its name, phone and stage stay. Every
+    screen showing it hears of the change."""
+    fields = [name for name in MERGE_FILLS if not getattr(keep, name) and getattr(other, name)]
+    for name in fields:
+        setattr(keep, name, getattr(other, name))
+    opted_out = [at for at in (keep.opted_out_at, other.opted_out_at) if at is not None]
+    if opted_out and keep.opted_out_at != min(opted_out):
+        keep.opted_out_at = min(opted_out)
+        fields.append("opted_out_at")
+    if keep.is_unregistered and not other.is_unregistered:
+        keep.is_unregistered = False
+        fields.append("is_unregistered")
+    if other.first_message_answered and not keep.first_message_answered:
+        keep.first_message_answered = True
+        fields.append("first_message_answered")
+    keep.save(update_fields=[*fields, "updated_at"])
+    event_lead_changed(lead_id=keep.pk, lead_name=keep.name)
+    return keep
 
 
 def lead_erase(*, lead: Lead) -> int:

@@ -4,11 +4,11 @@ from collections.abc import Iterator, Mapping
 from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
 from django.core.cache.backends.redis import RedisCache
 from django.db.models import Count, Exists, Max, Min, OuterRef, Prefetch, Q, QuerySet
-from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from happycrm import crypto
+from happycrm.days import day_start, local_day
 from happycrm.timestamps import local_timestamp
 from leads.models import Lead
 from leads.selectors import SearchTerms, SearchWord, every_word_q, lead_phone_q, lead_search_q, lead_word_places
@@ -272,10 +272,6 @@ FUNNEL_DELIVERED = {MessageStatus.DELIVERED, MessageStatus.READ, MessageStatus.P
 FUNNEL_FAILED = {MessageStatus.FAILED, MessageStatus.UNDELIVERED}
 
 
-def _day_start(day: datetime.date) -> datetime.datetime:
-    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
-
-
 def messages_by_day(*, days: int = 30) -> dict:
     """The last `days` local days of messages, one query read from the index on (created_at, is_from_lead, status):
     inbound and outbound per day (oldest first, days without messages at zero), and the outbound funnel over the
@@ -283,8 +279,8 @@ def messages_by_day(*, days: int = 30) -> dict:
     today = timezone.localdate()
     first = today - datetime.timedelta(days=days - 1)
     rows = (
-        Message.objects.filter(created_at__gte=_day_start(first))
-        .annotate(day=TruncDate("created_at", tzinfo=timezone.get_current_timezone()))
+        Message.objects.filter(created_at__gte=day_start(first))
+        .annotate(day=local_day("created_at"))
         .values_list("day", "is_from_lead", "status")
         .annotate(n=Count("*"))
         .order_by()
@@ -320,7 +316,7 @@ def messages_by_day(*, days: int = 30) -> dict:
 def message_failures_by_code(*, days: int = 30, limit: int = 8) -> list[dict]:
     """Failed and undelivered sends of the last `days` days by error code, most frequent first, each with what its
     provider says the code means (in the current language)."""
-    since = _day_start(timezone.localdate() - datetime.timedelta(days=days - 1))
+    since = day_start(timezone.localdate() - datetime.timedelta(days=days - 1))
     rows = (
         Message.objects.filter(created_at__gte=since, is_from_lead=False, status__in=sorted(FUNNEL_FAILED))
         .values_list("provider", "error_code")

@@ -1,26 +1,39 @@
 """A person's data in the admin: a lead's delete (single and bulk) is its erasure, the receipts and the files that
 still wait for removal are shown read-only, a bulk erasure shows its progress; the lead list exports a lead's data
-as a ZIP."""
+as a ZIP and merges two leads of one person (its likely duplicates are a list filter of leads')."""
 
 import tempfile
 
 from django.contrib import admin, messages
-from django.http import FileResponse
-from django.urls import reverse
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from accounts.permissions import ERASE_LEAD, EXPORT_LEAD_DATA, has_perms
+from accounts.permissions import ERASE_LEAD, EXPORT_LEAD_DATA, MERGE_LEADS, has_perms
 from happycrm.admin_site import ReadOnlyAdminMixin
 from happycrm.audit import audit_record
 from leads.admin import LeadAdmin
 from leads.models import Lead
+from leads.selectors import lead_duplicates, lead_get
 
+from .forms import LeadMergeForm
 from .models import ErasureJob, ErasureReceipt, PendingFileDeletion
-from .selectors import KIND_LABELS, KINDS, OUTCOME_LABELS, lead_erase_counts
+from .selectors import KIND_LABELS, KINDS, OUTCOME_LABELS, lead_erase_counts, leads_merge_preview
 from .selectors.export import export_filename, lead_export, leads_export
-from .services import LeadAlreadyGone, Requester, lead_erase, leads_erase_start, provider_summary
+from .services import (
+    LeadAlreadyGone,
+    MergeRefused,
+    Requester,
+    lead_erase,
+    leads_erase_start,
+    leads_merge,
+    provider_summary,
+)
 
 
 def counts_html(counts: dict) -> str:
@@ -42,7 +55,7 @@ class PrivacyLeadAdmin(RegisteredLeadAdmin):
     """The leads' admin, whose delete is erasure (everything kept about the lead, through privacy's service) and
     which exports a lead's data."""
 
-    actions = [*RegisteredLeadAdmin.actions, "export_data"]
+    actions = [*RegisteredLeadAdmin.actions, "export_data", "merge_leads"]
     delete_confirmation_template = "privacy/lead_delete_confirmation.html"
     delete_selected_confirmation_template = "privacy/lead_delete_selected_confirmation.html"
 
@@ -131,14 +144,132 @@ class PrivacyLeadAdmin(RegisteredLeadAdmin):
             )
         return FileResponse(output, as_attachment=True, filename=filename, content_type="application/zip")
 
+    # Merging two leads of one person: the action on two selected leads, or a lead's likely duplicates on its page,
+    # lead to the merge page, which merges through privacy's service.
+
+    def has_merge_permission(self, request):
+        return has_perms(request.user, MERGE_LEADS)
+
+    @admin.action(description=_("Merge the two selected leads"), permissions=["merge"])
+    def merge_leads(self, request, queryset):
+        leads = list(queryset.order_by("created_at", "pk")[:3])
+        if len(leads) != 2:
+            self.message_user(request, _("Select exactly two leads to merge."), messages.ERROR)
+            return None
+        first, second = leads
+        return HttpResponseRedirect(f"{reverse('admin:leads_lead_merge', args=[first.pk])}?other={second.pk}")
+
+    def get_urls(self):
+        merge = path("<path:object_id>/merge/", self.admin_site.admin_view(self.merge_view), name="leads_lead_merge")
+        return [merge, *super().get_urls()]
+
+    def merge_view(self, request, object_id):
+        """Both leads side by side with what each holds; the one kept takes the other's messages, conversations and
+        campaign places, and the other is erased with a receipt naming it."""
+        if not self.has_merge_permission(request):
+            raise PermissionDenied
+        lead = self.get_object(request, unquote(object_id))
+        if lead is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        candidates = lead_duplicates(lead=lead)
+        chosen = lead_get(pk=request.POST.get("other") or request.GET.get("other") or "")
+        if chosen is not None and chosen.pk != lead.pk and chosen.pk not in {c.pk for c in candidates}:
+            candidates = [chosen, *candidates]
+        form = LeadMergeForm(request.POST if request.method == "POST" else None, lead=lead, candidates=candidates)
+        if chosen is not None:
+            form.fields["other"].initial = chosen.pk
+        if request.method == "POST" and form.is_valid():
+            keep, other = form.leads()
+            try:
+                receipt = leads_merge(keep=keep, other=other, requester=Requester.admin(request.user))
+            except (LeadAlreadyGone, MergeRefused) as refused:
+                form.add_error(None, str(refused))
+            else:
+                url = reverse("admin:privacy_erasurereceipt_change", args=[receipt.pk])
+                text = gettext("%(other)s was merged into %(lead)s.") % {"other": other, "lead": keep}
+                self.message_user(request, format_html('{} <a href="{}">{}</a>', text, url, receipt))
+                return HttpResponseRedirect(reverse("admin:leads_lead_change", args=[keep.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Merge duplicate leads"),
+            "opts": self.opts,
+            "original": lead,
+            "lead": lead,
+            "form": form,
+            "compared": leads_merge_preview(leads=[lead, *candidates]),
+        }
+        return TemplateResponse(request, "privacy/lead_merge.html", context, status=400 if form.errors else 200)
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is not None and self.has_merge_permission(request):
+            fieldsets = [*fieldsets, (_("Likely duplicates"), {"fields": ["likely_duplicates"]})]
+        return fieldsets
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        return [*fields, "likely_duplicates"] if self.has_merge_permission(request) else fields
+
+    @admin.display(description=_("likely duplicates"))
+    def likely_duplicates(self, obj):
+        """Leads with the same last 10 digits or the same name, each with a link to merge it with this one."""
+        duplicates = lead_duplicates(lead=obj) if obj is not None and obj.pk else []
+        if not duplicates:
+            return gettext("None: no other lead has the same last 10 digits or the same name.")
+        merge = reverse("admin:leads_lead_merge", args=[obj.pk])
+        return format_html_join(
+            "",
+            '<div><a href="{}">{}</a> ({}) · <a href="{}?other={}">{}</a></div>',
+            (
+                (reverse("admin:leads_lead_change", args=[other.pk]), other, other.phone_display or "-", merge,
+                 other.pk, gettext("Merge…"))
+                for other in duplicates
+            ),
+        )  # fmt: skip
+
 
 @admin.register(ErasureReceipt)
 class ErasureReceiptAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["__str__", "erased_at", "erased_by_name", "via", "removed_summary", "provider_result", "pending"]
-    list_filter = ["via", "erased_at"]
+    list_display = [
+        "__str__",
+        "erased_at",
+        "erased_by_name",
+        "via",
+        "merged",
+        "removed_summary",
+        "provider_result",
+        "pending",
+    ]
+    list_filter = ["via", ("merged_into", admin.EmptyFieldListFilter), "erased_at"]
     search_fields = ["phone_hmac"]
-    fields = ["erased_at", "erased_by", "erased_by_name", "via", "removed", "provider_result", "pending", "phone_hmac"]
+    fields = [
+        "erased_at",
+        "erased_by",
+        "erased_by_name",
+        "via",
+        "merged",
+        "moved_summary",
+        "removed",
+        "provider_result",
+        "pending",
+        "phone_hmac",
+    ]
     readonly_fields = fields
+
+    @admin.display(description=_("merged into lead"))
+    def merged(self, obj):
+        """The kept lead of a merge, linked while it exists (the receipt keeps only its id)."""
+        if obj.merged_into is None:
+            return "-"
+        if not Lead.objects.filter(pk=obj.merged_into).exists():
+            return gettext("%(id)s (no longer there)") % {"id": obj.merged_into}
+        return format_html(
+            '<a href="{}">{}</a>', reverse("admin:leads_lead_change", args=[obj.merged_into]), obj.merged_into
+        )
+
+    @admin.display(description=_("moved to the kept lead"))
+    def moved_summary(self, obj):
+        return ", ".join(f"{count} {KIND_LABELS.get(kind, kind)}" for kind, count in obj.moved.items()) or "-"
 
     def has_delete_permission(self, request, obj=None):
         return False  # the proof that the erasure happened

@@ -9,12 +9,16 @@ from happycrm.timestamps import local_timestamp
 
 class ErasureReceipt(models.Model):
     """That a person's data was erased: when, by whom, how much of each kind and what the provider said. It holds
-    no personal data: the phone only as an HMAC under ERASURE_HMAC_KEY, so a repeated request is recognised."""
+    no personal data: the phone only as an HMAC under ERASURE_HMAC_KEY, so a repeated request is recognised.
+
+    A merge of duplicates erases the lead it does not keep: its receipt names the kept lead (by id: the receipt
+    outlives it) and what moved there, and has no phone HMAC (the person was not erased)."""
 
     class Via(models.TextChoices):
         ADMIN = "admin", _("Admin")
         COMMAND = "command", _("Command")
         API = "api", _("API")
+        INBOX = "inbox", _("Inbox")
 
     erased_at = models.DateTimeField(_("erased at"), default=timezone.now, editable=False, db_index=True)
     erased_by = models.ForeignKey(
@@ -37,12 +41,25 @@ class ErasureReceipt(models.Model):
         blank=True,
         help_text=_("Each message's deletion at the messaging provider (by a hash of its ID)."),
     )
+    merged_into = models.UUIDField(
+        _("merged into lead"),
+        null=True,
+        blank=True,
+        db_index=True,
+        help_text=_("The lead this one was merged into (a duplicate): its data moved there."),
+    )
+    moved = models.JSONField(
+        _("moved to the kept lead"), default=dict, blank=True, help_text=_("Rows moved by the merge, per kind.")
+    )
 
     class Meta:
         ordering = ["-erased_at"]
         verbose_name = _("erasure receipt")
         verbose_name_plural = _("erasure receipts")
-        permissions = [("erase_lead", _("Can erase a lead and everything kept about it"))]
+        permissions = [
+            ("erase_lead", _("Can erase a lead and everything kept about it")),
+            ("merge_lead", _("Can merge duplicate leads")),
+        ]
 
     def __str__(self):
         return pgettext_lazy("receipt", "Erasure #%(id)s on %(when)s") % {

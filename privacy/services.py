@@ -2,7 +2,10 @@
 
 Each app removes its own rows through its own service, all in one transaction; the stored files and the
 provider's copies, which no rollback could bring back, go after it commits. A file that cannot be removed then
-is recorded and retried by a periodic task."""
+is recorded and retried by a periodic task.
+
+Merging two leads of one person (the admin, the inbox's lead panel) is built on it: each app moves its rows of the
+other lead to the kept one through its own service, then the other is erased, its receipt naming the kept lead."""
 
 import logging
 from dataclasses import dataclass
@@ -11,15 +14,18 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from campaigns.services import lead_recipients_erase
+from campaigns.services import lead_recipients_erase, recipients_move_to_lead
+from conversations.services import conversations_move_to_lead, lead_conversations_erase, notes_move_to_lead
 from happycrm.audit import audit_history_erase, audit_record, command_by
 from happycrm.queue import enqueue_on_commit
 from leads.models import Lead
+from leads.services import lead_absorb, lead_labels_move
 from leads.services import lead_erase as lead_row_erase
 from messaging.backends.base import ProviderDeletion
 from messaging.models import ErasedMessage, Message
 from messaging.selectors import lead_message_ids
 from messaging.services.erase import lead_messaging_erase, provider_messages_delete, stored_files_delete
+from messaging.services.messages import lead_activity_refresh, messages_move_to_lead
 from notifications.services import lead_events_erase
 from webhooks.services import lead_deliveries_erase
 
@@ -34,6 +40,10 @@ PENDING_FILES_BATCH = 500
 
 class LeadAlreadyGone(Exception):
     """The lead was erased (or deleted) by someone else meanwhile."""
+
+
+class MergeRefused(Exception):
+    """Two leads that cannot be merged as asked (the same lead twice), with the reason."""
 
 
 @dataclass(frozen=True)
@@ -54,13 +64,24 @@ class Requester:
         return cls(user=user, name=user.get_username(), via=ErasureReceipt.Via.API)
 
     @classmethod
+    def inbox(cls, user) -> "Requester":
+        """An agent in the inbox (the lead panel's merge)."""
+        return cls(user=user, name=user.get_username(), via=ErasureReceipt.Via.INBOX)
+
+    @classmethod
     def command(cls, user) -> "Requester":
         """`user` is happycrm.audit.command_user(); the receipt names who ran the command."""
         return cls(user=user, name=command_by(), via=ErasureReceipt.Via.COMMAND)
 
 
-def lead_erase(*, lead: Lead, requester: Requester) -> ErasureReceipt:
-    """Remove everything kept about `lead` and record the receipt; LeadAlreadyGone when it is no longer there."""
+def lead_erase(
+    *, lead: Lead, requester: Requester, merged_into: Lead | None = None, moved: dict | None = None
+) -> ErasureReceipt:
+    """Remove everything kept about `lead` and record the receipt; LeadAlreadyGone when it is no longer there.
+
+    For a merge (`merged_into`, what `moved` there), the receipt says so and has no phone HMAC: the person's data
+    lives on in the kept lead. Its raw webhook events stay too: one not processed yet may hold a message of the lead
+    that arrived meanwhile, which its retry stores for whichever lead the number then finds."""
     with transaction.atomic():
         locked = Lead.objects.select_for_update().filter(pk=lead.pk).first()
         if locked is None:
@@ -73,22 +94,68 @@ def lead_erase(*, lead: Lead, requester: Requester) -> ErasureReceipt:
             "admin_history": audit_history_erase(model=Lead, object_ids=[locked.pk])
             + audit_history_erase(model=Message, object_ids=message_ids),
         }
-        messaging = lead_messaging_erase(lead_id=locked.pk, e164=locked.phone)
+        counts.update(lead_conversations_erase(lead_id=locked.pk))
+        messaging = lead_messaging_erase(lead_id=locked.pk, e164="" if merged_into else locked.phone)
         counts.update(messaging.counts)
         counts["leads"] = lead_row_erase(lead=locked)
         receipt = ErasureReceipt.objects.create(
             erased_by=requester.user,
             erased_by_name=requester.name[:150],
             via=requester.via,
-            phone_hmac=phone_hmac(locked.phone) if locked.phone else "",  # a lead may have no phone
+            # a lead may have no phone; a merged one's person was not erased
+            phone_hmac=phone_hmac(locked.phone) if locked.phone and merged_into is None else "",
             counts={kind: counts.get(kind, 0) for kind in KINDS},
+            merged_into=merged_into.pk if merged_into else None,
+            moved=moved or {},
         )
-        message = gettext("Erased a lead and everything kept about it (receipt #%(id)s).") % {"id": receipt.pk}
+        if merged_into is None:
+            message = gettext("Erased a lead and everything kept about it (receipt #%(id)s).") % {"id": receipt.pk}
+        else:
+            message = gettext("Merged a lead into another one (receipt #%(id)s).") % {"id": receipt.pk}
         if requester.via == ErasureReceipt.Via.COMMAND:
             message += " " + gettext("Run by %(name)s.") % {"name": requester.name}
         audit_record(user=requester.user, message=message, model=Lead, deleted=True)
         files, provider_messages = messaging.files, messaging.provider_messages
         transaction.on_commit(lambda: receipt_finish(receipt=receipt, files=files, provider_messages=provider_messages))
+    return receipt
+
+
+def leads_merge(*, keep: Lead, other: Lead, requester: Requester) -> ErasureReceipt:
+    """Two leads of one person made one: `other`'s messages, conversations and places in campaigns move to `keep`
+    (each app moving its own rows), `keep` takes what only `other` knew and its columns derived from the messages
+    are recomputed, then `other` is erased with a receipt naming `keep` and what moved. One transaction: all of it
+    or nothing. MergeRefused for the same lead twice, LeadAlreadyGone when either is gone.
+
+    Both leads are locked first, in one order (the id's, as the message paths lock leads): a message arriving for
+    `other` meanwhile either committed before (it is moved with the rest) or waits, finds `other` gone when it
+    commits and fails; its stored webhook event is kept, and its retry stores it for the lead its number finds."""
+    if keep.pk == other.pk:
+        raise MergeRefused(gettext("A lead cannot be merged with itself: choose two different leads."))
+    with transaction.atomic():
+        locked = {
+            lead.pk: lead for lead in Lead.objects.select_for_update().filter(pk__in=[keep.pk, other.pk]).order_by("pk")
+        }
+        if other.pk not in locked:
+            raise LeadAlreadyGone(gettext("The lead to merge was erased or merged meanwhile."))
+        if keep.pk not in locked:
+            raise LeadAlreadyGone(gettext("The lead to keep was erased or merged meanwhile."))
+        keep, other = locked[keep.pk], locked[other.pk]
+        moving = {"from_lead_id": other.pk, "to_lead_id": keep.pk}
+        moved = {
+            "messages": messages_move_to_lead(**moving),
+            "conversations": conversations_move_to_lead(**moving),
+            "notes": notes_move_to_lead(**moving),
+            "labels": lead_labels_move(**moving),
+            "campaign_recipients": recipients_move_to_lead(**moving),
+        }
+        lead_absorb(keep=keep, other=other)
+        lead_activity_refresh(lead=keep)
+        receipt = lead_erase(lead=other, requester=requester, merged_into=keep, moved=moved)
+        audit_record(
+            user=requester.user,
+            message=gettext("Another lead was merged into this one (receipt #%(id)s).") % {"id": receipt.pk},
+            objects=[keep],
+        )
     return receipt
 
 

@@ -2,13 +2,19 @@ import datetime
 import re
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.core.cache import cache
 from django.utils import timezone
 
-from accounts.roles import AGENTS
+from accounts.roles import AGENTS, OPERATORS
 from campaigns.models import CampaignRecipient
 from campaigns.tests.factories import CampaignFactory, CampaignRecipientFactory
-from dashboard.charts import bar_rows, day_chart, nice_ceiling
+from conversations.models import Conversation
+from conversations.tests.factories import ConversationFactory
+from dashboard.admin import VIEW_DASHBOARD
+from dashboard.charts import bar_rows, day_chart, nice_ceiling, tick_count
+from dashboard.templatetags.durations import short_duration
 from leads.models import Stage
 from leads.tests.factories import LeadFactory, StageFactory
 from messaging.models import Message, MessageStatus, WebhookEvent
@@ -51,6 +57,17 @@ def make_data(*, scale: int = 1):
         sent = MessageFactory(status=MessageStatus.DELIVERED, bulk=True)  # as messages_queue_bulk queues it
         CampaignRecipientFactory(campaign=campaign, outcome=CampaignRecipient.Outcome.QUEUED, message=sent)
         CampaignRecipientFactory(campaign=campaign, outcome=CampaignRecipient.Outcome.SKIPPED_OPTED_OUT)
+        agent = get_user_model().objects.create_user(f"agent-{n}-{scale}", first_name=f"Ajan {n}")
+        hour = datetime.timedelta(hours=1)
+        opened = timezone.now() - 5 * hour
+        ConversationFactory(assignee=agent, opened_at=opened, first_response_at=opened + datetime.timedelta(minutes=12))
+        ConversationFactory(  # answered after an hour, resolved after four
+            assignee=agent,
+            opened_at=opened,
+            first_response_at=opened + hour,
+            status=Conversation.Status.RESOLVED,
+            resolved_at=opened + 4 * hour,
+        )
     Message.objects.create(lead=LeadFactory(), created_at=ago(**LOST_AGO))  # a send no worker took: lost
     PruneRun.objects.create(
         results={
@@ -100,7 +117,8 @@ def test_the_dashboard_reads_turkish(staff_client):
 def test_the_query_count_does_not_grow_with_the_data(staff_client, django_assert_num_queries):
     make_data()
     staff_client.get(URL)  # warm: the session and the user are read once per request either way
-    with django_assert_num_queries(13) as small:  # session, user, 10 for the figures, the recent actions
+    # session, user, 10 for the figures, 4 for the reports (opened, answered, resolved, the agents), the recent actions
+    with django_assert_num_queries(17) as small:
         staff_client.get(URL)
     make_data(scale=5)
     with django_assert_num_queries(len(small.captured_queries)):
@@ -147,5 +165,54 @@ def test_chart_geometry():
     tallest = max(bar.height for column in chart["columns"] for bar in column["bars"])
     assert chart["ticks"][-1]["value"] == 100 and tallest == pytest.approx(0.58 * (220 - 38), abs=0.1)
     rows = bar_rows([("Queued", 200), ("Read", 50)], scale_to=200)["rows"]
+    assert [tick_count(top) for top in (1, 2, 5, 10, 20, 50, 100, 200)] == [1, 2, 5, 5, 5, 5, 5, 5]
     assert [row["percent"] for row in rows] == [100, 25]
     assert bar_rows([("Queued", 0)], scale_to=0)["rows"][0]["width"] == 0
+
+
+def test_the_dashboard_reports_the_teams_conversations(staff_client):
+    make_data()
+    response = staff_client.get(URL, HTTP_ACCEPT_LANGUAGE="en")
+    reports = response.context["figures"]["reports"]
+    assert (reports["opened"], reports["resolved"]) == (2, 1)
+    assert reports["total"]["first_response"]["median"] == datetime.timedelta(minutes=12)
+    [row] = reports["agents"]
+    assert row["agent"].first_name == "Ajan 0" and row["resolution"]["median"] == datetime.timedelta(hours=4)
+    assert len(reports["chart"]["columns"]) == 30
+    page = response.content.decode()
+    assert 'id="dash-report-agents"' in page and "Ajan 0" in page
+    assert ">12 min<" in page and ">4 h 00 min<" in page
+    assert 'id="conversations-chart-title"' in page and '<rect class="opened"' in page
+
+
+def test_the_reports_need_the_permission_to_read_conversations(client, django_user_model, user_in_role):
+    """Staff who may see the dashboard but not the conversations' records get the dashboard without the reports;
+    an operator gets both."""
+    make_data()
+    clerk = django_user_model.objects.create_user("clerk", is_staff=True)
+    for dotted in VIEW_DASHBOARD:
+        app_label, codename = dotted.split(".")
+        clerk.user_permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+    client.force_login(clerk)
+    response = client.get(URL)
+    assert response.context["figures"] is not None and response.context["figures"]["reports"] is None
+    assert "dash-reports" not in response.content.decode()
+    client.force_login(user_in_role("operator", OPERATORS, is_staff=True))
+    response = client.get(URL)
+    assert response.context["figures"]["reports"]["opened"] == 2
+    assert "dash-reports" in response.content.decode()
+
+
+def test_short_durations():
+    cases = [None, datetime.timedelta(seconds=42), datetime.timedelta(minutes=12, seconds=59),
+             datetime.timedelta(hours=3, minutes=5), datetime.timedelta(days=2, hours=4, minutes=59)]  # fmt: skip
+    assert [short_duration(value) for value in cases] == ["–", "42 s", "12 min", "3 h 05 min", "2 d 4 h"]
+
+
+def test_the_day_charts_ticks_say_the_values_where_they_stand():
+    """An axis up to 10 in four steps put "2" where 2.5 stood: every tick is a whole number at its height now."""
+    chart = day_chart([{"day": n, "inbound": 7, "outbound": 1} for n in range(3)])
+    assert [tick["value"] for tick in chart["ticks"]] == [0, 2, 4, 6, 8, 10]
+    baseline, top = chart["ticks"][0]["y"], chart["ticks"][-1]["y"]
+    for tick in chart["ticks"]:
+        assert tick["y"] == pytest.approx(baseline - (baseline - top) * tick["value"] / 10)

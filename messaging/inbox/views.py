@@ -21,6 +21,7 @@ from accounts.permissions import (
     CHANGE_CONVERSATION,
     CHANGE_MESSAGE,
     EDIT_LEAD,
+    MERGE_LEADS,
     PREVIEW_TEMPLATE,
     READ_CONVERSATIONS,
     SEND_MESSAGE,
@@ -39,7 +40,7 @@ from conversations.services import (
     note_add,
 )
 from leads.models import Label, Lead, Stage
-from leads.selectors import SearchTerms, lead_search_q
+from leads.selectors import SearchTerms, lead_duplicates, lead_search_q
 from leads.services import DuplicatePhone, lead_save, leads_labels_change
 from messaging.backends.base import get_backend
 from messaging.models import Channel, Message
@@ -156,13 +157,23 @@ def _templates_context(lead: Lead, state: dict) -> dict:
     return {"templates": templates, "best_template": best}
 
 
+def _panel_context(request, lead: Lead, form: LeadDetailsForm | None = None) -> dict:
+    """The lead panel: its details, and for who may merge leads its likely duplicates (read only for them)."""
+    can_merge = has_perms(request.user, MERGE_LEADS)
+    return {
+        "details_form": form or LeadDetailsForm(instance=lead),
+        "can_merge": can_merge,
+        "duplicates": lead_duplicates(lead=lead) if can_merge else [],
+    }
+
+
 def _conversation_context(request, lead: Lead, channel: str = "", **extra) -> dict:
     state = _conversation_state(lead, channel)
     return {
         **state,
         **_controls_context(request, lead),
         **_templates_context(lead, state),
-        "details_form": LeadDetailsForm(instance=lead),
+        **_panel_context(request, lead),
         "max_body_length": get_backend(state["channel"]).max_body_length,
         "can_note": has_perms(request.user, ADD_NOTE),
         "presence_heartbeat": HEARTBEAT,
@@ -447,7 +458,9 @@ def lead_details(request, pk):
         form = LeadDetailsForm(instance=lead)  # shows what was stored (the phone in E.164), not what was typed
     if request.htmx:
         response = render(
-            request, "inbox/partials/lead_panel.html", {"lead": lead, "details_form": form, "saved": saved}
+            request,
+            "inbox/partials/lead_panel.html",
+            {"lead": lead, **_panel_context(request, lead, form), "saved": saved},
         )
         return trigger_client_event(response, "conversation-changed") if saved else response
     return redirect("inbox:conversation", pk)

@@ -59,6 +59,13 @@ def messages_set_starred(*, queryset: QuerySet[Message], starred: bool) -> int:
     )
 
 
+def messages_move_to_lead(*, from_lead_id, to_lead_id) -> int:
+    """A merge of two leads: the other lead's messages (with their attachments, delivery history and provider log)
+    are the kept one's from now on, in the caller's transaction; how many moved. The kept lead's columns derived
+    from its messages are recomputed after (lead_activity_refresh)."""
+    return Message.objects.filter(lead_id=from_lead_id).update(lead_id=to_lead_id, updated_at=timezone.now())
+
+
 def lead_activity_refresh(*, lead: Lead) -> Lead:
     """Recompute a lead's message-derived columns (last message, last inbound, unread count) from its messages, for
     messages stored another way than the message paths (the demo's); a lead that never had a conversation gets

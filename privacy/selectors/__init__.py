@@ -4,9 +4,11 @@ import hashlib
 import hmac
 
 from django.conf import settings
+from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.selectors import lead_recipients_count
+from conversations.selectors import lead_conversation_counts
 from happycrm.audit import audit_history_count
 from leads.models import Lead
 from messaging.models import Message
@@ -25,6 +27,8 @@ KINDS = (
     "provider_logs",
     "notification_events",
     "campaign_recipients",
+    "conversations",
+    "notes",
     "webhook_deliveries",
     "admin_history",
     "provider_messages",
@@ -39,6 +43,9 @@ KIND_LABELS = {
     "provider_logs": _("provider log entries"),
     "notification_events": _("notification events"),
     "campaign_recipients": _("campaign recipients"),
+    "conversations": _("conversations"),
+    "notes": _("private notes"),
+    "labels": _("labels"),  # put on the kept lead by a merge
     "webhook_deliveries": _("outbound webhook deliveries (our copies)"),
     "admin_history": _("admin history entries"),
     "provider_messages": _("messages and their media at the provider"),
@@ -66,8 +73,19 @@ def lead_erase_counts(*, lead: Lead) -> dict[str, int]:
     counts["notification_events"] = lead_events_count(lead_id=lead.pk)
     counts["campaign_recipients"] = lead_recipients_count(lead_id=lead.pk)
     counts["webhook_deliveries"] = lead_deliveries_count(lead_id=lead.pk)
+    counts.update(lead_conversation_counts(lead_id=lead.pk))
     message_ids = lead_message_ids(lead_id=lead.pk)
     counts["admin_history"] = audit_history_count(model=Lead, object_ids=[lead.pk]) + audit_history_count(
         model=Message, object_ids=message_ids
     )
     return {kind: counts.get(kind, 0) for kind in KINDS}
+
+
+def leads_merge_preview(*, leads: list[Lead]) -> list[Lead]:
+    """The leads of a merge page, in the order given, each with how many messages and conversations it holds."""
+    counted = Lead.objects.filter(pk__in=[lead.pk for lead in leads]).select_related("stage")
+    counted = counted.annotate(
+        message_count=Count("messages", distinct=True), conversation_count=Count("conversations", distinct=True)
+    )
+    found = {lead.pk: lead for lead in counted}
+    return [found[lead.pk] for lead in leads if lead.pk in found]

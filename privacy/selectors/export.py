@@ -25,6 +25,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from conversations.selectors import lead_conversations, lead_notes_between
 from happycrm.search import FoldedTextField
 from leads.models import Lead
 from messaging.models import Message, MessageMedia, MessageStatus
@@ -52,6 +53,10 @@ MESSAGE_COLUMNS = [
     "attachments",
 ]
 HISTORY_COLUMNS = ["message_id", "at", "status", "error_code", "error_explanation"]
+CONVERSATION_COLUMNS = [
+    "id", "opened_at", "status", "assignee", "channel", "first_response_at", "snoozed_until", "resolved_at"
+]  # fmt: skip
+NOTE_COLUMNS = ["id", "created_at", "author", "body"]
 ATTACHMENT_COLUMNS = ["message_id", "id", "position", "content_type", "size", "status", "file", "missing"]
 
 
@@ -151,7 +156,7 @@ def _lead_fields() -> list[models.Field]:
 
 
 def _lead_row(lead: Lead) -> dict:
-    row = {}
+    row = {"labels": ", ".join(label.name for label in lead.labels.all())}
     for f in _lead_fields():
         value = getattr(lead, f.name)
         if isinstance(value, models.Model):
@@ -162,6 +167,10 @@ def _lead_row(lead: Lead) -> dict:
             value = value.isoformat()
         row[f.name] = value
     return row
+
+
+def _who(user) -> str:
+    return (user.get_full_name() or user.get_username()) if user is not None else ""
 
 
 def _attachment_path(message: Message, media: MessageMedia) -> str:
@@ -242,6 +251,8 @@ def _readme(lead: Lead, export: LeadExport) -> str:
         _("messages.json, messages.csv: every message, oldest first."),
         _("delivery_history.json, delivery_history.csv: each message's statuses over time, with error codes."),
         _("attachments.json, attachments.csv: each attachment; the files are in attachments/."),
+        _("conversations.json, conversations.csv: each episode with the team: opened, answered, resolved, by whom."),
+        _("notes.json, notes.csv: the team's private notes about the lead."),
         _("manifest.json: what the export holds, and the attachment files that are missing."),
         "",
         export.summary() + ".",
@@ -255,7 +266,7 @@ def lead_export(*, lead: Lead, output: BinaryIO) -> LeadExport:
     """Write the lead's ZIP to `output` (a file open for writing in binary); what went in, missing files listed."""
     export = LeadExport(lead_id=str(lead.pk))
     with ExitStack() as stack, zipfile.ZipFile(output, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        lead_table = _Table(stack, "lead", [f.name for f in _lead_fields()])
+        lead_table = _Table(stack, "lead", [*(f.name for f in _lead_fields()), "labels"])
         messages = _Table(stack, "messages", MESSAGE_COLUMNS)
         history = _Table(stack, "delivery_history", HISTORY_COLUMNS)
         attachments = _Table(stack, "attachments", ATTACHMENT_COLUMNS)
@@ -282,7 +293,19 @@ def lead_export(*, lead: Lead, output: BinaryIO) -> LeadExport:
                     history.add(row)
                 export.status_changes += len(changes.get(message.pk, []))
         export.messages = messages.count
-        for table in (lead_table, messages, history, attachments):
+        conversations = _Table(stack, "conversations", CONVERSATION_COLUMNS)
+        for conversation in lead_conversations(lead_id=lead.pk):
+            conversations.add({
+                "id": str(conversation.pk), "opened_at": _when(conversation.opened_at), "status": conversation.status,
+                "assignee": _who(conversation.assignee), "channel": conversation.channel,
+                "first_response_at": _when(conversation.first_response_at),
+                "snoozed_until": _when(conversation.snoozed_until), "resolved_at": _when(conversation.resolved_at),
+            })  # fmt: skip
+        notes = _Table(stack, "notes", NOTE_COLUMNS)
+        for note in lead_notes_between(lead_id=lead.pk):
+            notes.add({"id": str(note.pk), "created_at": _when(note.created_at), "author": _who(note.author),
+                       "body": note.body})  # fmt: skip
+        for table in (lead_table, messages, history, attachments, conversations, notes):
             table.write_to(archive)
         manifest = {
             "lead_id": export.lead_id,

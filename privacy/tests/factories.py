@@ -6,6 +6,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.files.base import ContentFile
 
 from campaigns.tests.factories import CampaignRecipientFactory
+from conversations.models import Conversation, Mention, Note
 from leads.models import Lead
 from leads.tests.factories import LeadFactory
 from messaging.models import MessageMedia, ProviderLog, WebhookEvent
@@ -32,7 +33,8 @@ def event(*, sid="", sender="", recipient="", **payload) -> WebhookEvent:
 
 def full_lead(phone="+905551234567", name="Ayşe Yılmaz"):
     """The lead and what belongs to it: two messages (one with an attachment), webhook events by SID and by
-    number, provider logs, a notification, a campaign place and admin history."""
+    number, provider logs, a notification, a campaign place, admin history, its conversation with a private note
+    mentioning an agent."""
     lead = LeadFactory(phone=phone, name=name)
     inbound = InboundMessageFactory(lead=lead, body="Merhaba, düğün için yer var mı?")
     outbound = MessageFactory(lead=lead, body="Evet, var.")
@@ -45,8 +47,13 @@ def full_lead(phone="+905551234567", name="Ayşe Yılmaz"):
                                    message=message, request_body=f"To={phone}")  # fmt: skip
     Event.objects.create(type=Event.Type.NEW_MESSAGE, lead=lead, message=inbound, payload={"body": inbound.body})
     CampaignRecipientFactory(lead=lead)
+    conversation = Conversation.objects.create(lead=lead, opened_at=inbound.created_at)
+    editor = get_user_model().objects.get_or_create(username="editor")[0]
+    note = Note.objects.create(lead=lead, author=editor, body=f"{name} aradı, {phone}")
+    Mention.objects.create(note=note, user=editor, lead=lead)
+    assert conversation.pk
     LogEntry.objects.create(
-        user=get_user_model().objects.get_or_create(username="editor")[0],
+        user=editor,
         content_type=ContentType.objects.get_for_model(Lead), object_id=str(lead.pk), object_repr=lead.name,
         action_flag=CHANGE, change_message="[]",
     )  # fmt: skip

@@ -61,7 +61,8 @@ def test_delete_erases_everything_and_answers_with_the_receipt(client, eraser):
         "via": "api",
         "counts": {
             "leads": 1, "messages": 2, "attachments": 1, "files": 1, "webhook_events": 3, "provider_logs": 2,
-            "notification_events": 1, "campaign_recipients": 1, "webhook_deliveries": 0, "admin_history": 1,
+            "notification_events": 1, "campaign_recipients": 1, "conversations": 1, "notes": 1, "webhook_deliveries": 0,
+        "admin_history": 1,
             "provider_messages": 2,
         },
         "provider_outcome": {"deleted": 2},

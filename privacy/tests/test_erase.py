@@ -46,7 +46,8 @@ def test_everything_kept_about_the_lead_goes_and_nothing_of_anyone_else(admin_us
     sids = [m.twilio_message_sid for m in messages]
     assert lead_erase_counts(lead=lead) == {
         "leads": 1, "messages": 2, "attachments": 1, "files": 1, "webhook_events": 3, "provider_logs": 2,
-        "notification_events": 1, "campaign_recipients": 1, "webhook_deliveries": 0, "admin_history": 1,
+        "notification_events": 1, "campaign_recipients": 1, "conversations": 1, "notes": 1, "webhook_deliveries": 0,
+        "admin_history": 1,
         "provider_messages": 2,
     }  # fmt: skip
 

@@ -194,3 +194,21 @@ def test_memory_stays_bounded_whatever_the_size_of_the_conversation(tmp_path):
     copy = zipfile.ZipFile(tmp_path / "large.zip").getinfo(f"attachments/{big.message_id}/0-{big.download_name}")
     assert copy.file_size == big.size
     assert peak < baseline * 1.5 + 1024 * 1024, f"{peak / 2**20:.1f} MiB, against {baseline / 2**20:.1f} MiB"
+
+
+def test_the_zip_holds_the_conversations_notes_and_labels_too(conversation, django_user_model):
+    from conversations.models import Conversation, Note
+    from leads.tests.factories import LabelFactory
+
+    lead = conversation["lead"]
+    agent = django_user_model.objects.create_user(username="ayse", first_name="Ayşe")
+    episode = Conversation.objects.create(lead=lead, assignee=agent, channel="sms", opened_at=lead.created_at)
+    Note.objects.create(lead=lead, author=agent, body="=cmd|' /C calc'!A0 aradı")
+    lead.labels.add(LabelFactory(name="VIP"), LabelFactory(name="Düğün"))
+    archive, _ = export_of(lead)
+    [row] = json.loads(archive.read("conversations.json"))
+    assert (row["id"], row["status"], row["assignee"], row["channel"]) == (str(episode.pk), "open", "Ayşe", "sms")
+    [note] = csv_rows(archive, "notes.csv")
+    assert note["author"] == "Ayşe" and note["body"].startswith("'=cmd")  # a formula neutralised, as elsewhere
+    assert json.loads(archive.read("lead.json"))[0]["labels"] == "Düğün, VIP"
+    assert "notes.json, notes.csv" in archive.read("README.txt").decode()
