@@ -311,7 +311,7 @@ def team_seed(stage) -> dict:
             {
                 "lead_id": "l.id",
                 "status": "CASE WHEN r < 0.5 THEN 'resolved' WHEN r < 0.6 THEN 'snoozed' ELSE 'open' END",
-                "assignee_id": f"CASE WHEN r2 < 0.2 THEN NULL ELSE (ARRAY[{ids}])[1 + floor(r2 * 5)::int % 5] END",
+                "assignee_id": f"CASE WHEN r2 < 0.2 THEN NULL ELSE (ARRAY[{ids}])[1 + floor(random() * 5)::int] END",
                 "snoozed_until": "CASE WHEN r >= 0.5 AND r < 0.6 THEN now() + interval '1 day' END",
                 "resolved_at": "CASE WHEN r < 0.5 THEN l.last_message_at END",
                 "opened_at": "l.last_message_at - interval '1 hour'",

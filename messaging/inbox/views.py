@@ -6,7 +6,6 @@ from django.conf import settings
 from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.db.models import Sum
 from django.http import HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
@@ -66,7 +65,7 @@ from templates_app.selectors import CANNED_PICKER_SIZE, canned_replies_for, temp
 from templates_app.services import canned_reply_delete, canned_reply_save
 
 from .forms import InboxFilterForm, LeadDetailsForm, StartConversationForm
-from .selectors import INBOX_PAGE_SIZE, inbox_counts, inbox_leads, thread_entries
+from .selectors import INBOX_PAGE_SIZE, InboxPaginator, inbox_counts, inbox_leads, inbox_list_count, thread_entries
 
 START_MATCHES = 10  # leads listed while looking for whom to write to
 
@@ -79,7 +78,9 @@ def _list_context(request) -> dict:
     leads = inbox_leads(user=request.user, **filters)
     counts = inbox_counts(user=request.user, status=filters["status"])
     return {
-        "rows": Paginator(leads, INBOX_PAGE_SIZE).get_page(request.GET.get("page")),
+        "rows": InboxPaginator(leads, INBOX_PAGE_SIZE, known=inbox_list_count(filters, counts)).get_page(
+            request.GET.get("page")
+        ),
         "filters": filters,
         "filter_errors": form.error_messages(),
         "view_tabs": [(value, label, counts[value]) for value, label in form.fields["view"].choices],

@@ -145,3 +145,26 @@ def test_changing_a_conversation_needs_its_permission(client, user_in_role, djan
     assert client.post(reverse("inbox:conversations-change"), {"action": "resolve"}).status_code == 403
     assert 'id="take"' not in client.get(reverse("inbox:conversation", args=[conversation.lead_id])).content.decode()
     assert Conversation.objects.get().assignee is None
+
+
+def test_a_views_list_is_not_counted_twice_but_a_filtered_one_is(client_of, ayse):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from leads.tests.factories import LabelFactory
+
+    conversations = [talking(f"Lead {n}") for n in range(3)]
+    conversations_assign(conversations=conversations[:2], assignee=ayse)
+    label = LabelFactory()
+    conversations[0].lead.labels.add(label)
+
+    def lead_counts(params):
+        with CaptureQueriesContext(connection) as queries:
+            response = client_of.get(INBOX, params)
+        counted = [q["sql"] for q in queries if q["sql"].startswith("SELECT COUNT(*)") and "leads_lead" in q["sql"]]
+        return response.context["rows"].paginator.count, len(counted)
+
+    assert lead_counts({"view": "mine"}) == (2, 0)  # the view's own count, read with the tabs
+    assert lead_counts({"view": "unassigned"}) == (1, 0)
+    assert lead_counts({"view": "mine", "label": str(label.pk)}) == (1, 1)  # filtered: counted
+    assert lead_counts({"view": "all", "status": "resolved"}) == (0, 1)
