@@ -168,3 +168,21 @@ def test_a_views_list_is_not_counted_twice_but_a_filtered_one_is(client_of, ayse
     assert lead_counts({"view": "unassigned"}) == (1, 0)
     assert lead_counts({"view": "mine", "label": str(label.pk)}) == (1, 1)  # filtered: counted
     assert lead_counts({"view": "all", "status": "resolved"}) == (0, 1)
+
+
+def test_a_filtered_list_counts_no_further_than_it_must(client_of, ayse, monkeypatch):
+    from leads.tests.factories import LabelFactory
+    from messaging.inbox import selectors, views
+
+    monkeypatch.setattr(selectors, "COUNT_AT_MOST", 40)
+    monkeypatch.setattr(views, "INBOX_PAGE_SIZE", 10)
+    label = LabelFactory()
+    for n in range(45):
+        talking(f"Lead {n}").lead.labels.add(label)
+    first = client_of.get(INBOX, {"label": str(label.pk)})
+    paginator = first.context["rows"].paginator
+    assert (paginator.count, paginator.capped, paginator.num_pages) == (40, True, 4)  # 40 counted, more beyond
+    assert "1 / 4+" in first.content.decode()
+    fifth = client_of.get(INBOX, {"label": str(label.pk), "page": "5"})
+    assert fifth.context["rows"].number == 5 and len(fifth.context["rows"]) == 5  # the count follows the page
+    assert fifth.context["rows"].paginator.capped is False
