@@ -272,6 +272,7 @@ def test_the_services_refusals_are_400_with_its_message_and_code(api, user_in_ro
         ({"action": "snooze", "until": "tomorrow"}, "until"),
         ({"action": "snooze", "until": "10000-01-01T00:00:00Z"}, "until"),
         ({"action": "snooze", "until": "0001-01-01T00:00:00+14:00"}, "until"),
+        ({"action": "snooze", "until": "9999-12-31T23:59:59Z"}, "until"),  # past year 9999 in the site's time
         ({"action": "snooze", "snooze": "hour", "until": "2099-01-01T00:00:00Z"}, "until"),
     ],
 )
