@@ -16,6 +16,7 @@ app_name = "api"
 API_MODULES = [
     "leads.api",
     "messaging.api",
+    "conversations.api",
     "templates_app.api",
     "campaigns.api",
     "notifications.api",

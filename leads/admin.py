@@ -20,7 +20,7 @@ from happycrm.forms import ServiceCheckedForm
 from .imports.admin import LeadImportExportMixin
 from .models import Label, Lead, Stage
 from .selectors import SearchTerms, SearchWord, lead_search_q, leads_with_duplicates_q
-from .services import label_check, label_save, lead_labels_set, lead_save, stage_delete, stage_save
+from .services import label_check, label_delete, label_save, lead_labels_set, lead_save, stage_delete, stage_save
 
 
 @admin.register(Stage)
@@ -135,6 +135,13 @@ class LabelAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         label_save(label=obj)  # the API's rules and path
+
+    def delete_model(self, request, obj):
+        label_delete(label=obj)  # off its leads through their one path, as the API's delete
+
+    def delete_queryset(self, request, queryset):
+        for label in queryset:
+            label_delete(label=label)
 
 
 def lead_details_places(word: SearchWord) -> list[Q]:

@@ -1,5 +1,6 @@
-"""The leads API: the leads (listed, filtered and searched; made and edited through the admin's service) and the
-stages of the pipeline (under the model's rules, through the admin's services).
+"""The leads API: the leads (listed, filtered and searched; made and edited through the admin's service), the
+stages of the pipeline (under the model's rules, through the admin's services), and the labels (made, changed and
+deleted, and a lead's set, through the services the admin and the inbox use).
 
 An app that holds more about leads serves the lead resource with a view of its own built on this one, as its admin
 does: messaging adds the filters its messages answer (channel, starred), privacy the delete (erasure). Leads
@@ -7,6 +8,8 @@ knows nothing of them."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Count
+from django.shortcuts import get_object_or_404
+from django.urls import path
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -18,27 +21,41 @@ from drf_spectacular.utils import (
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.exceptions import ValidationError as BadRequest
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from accounts.idempotency import idempotent
 from accounts.permissions import (
+    ADD_LABEL,
     ADD_LEAD,
     ADD_STAGE,
+    CHANGE_LABEL,
     CHANGE_STAGE,
+    DELETE_LABEL,
     DELETE_STAGE,
     EDIT_LEAD,
+    VIEW_LABELS,
     VIEW_LEADS,
     VIEW_STAGES,
     api_permission,
 )
 from happycrm.rest import serializers as rest
-from happycrm.rest.errors import ApiError
+from happycrm.rest.errors import ApiError, validation_refusal
 
-from .models import Lead, Stage
+from .models import Label, LabelColour, Lead, Stage
 from .phones import MAX_INPUT_LENGTH, normalize_phone
 from .selectors import leads_list
-from .services import DuplicatePhone, lead_save, stage_delete, stage_save
+from .services import (
+    DuplicatePhone,
+    label_delete,
+    label_save,
+    lead_labels_set,
+    lead_save,
+    stage_delete,
+    stage_save,
+)
 
 ANY_ID = "[^/]+"
+LABEL_EXAMPLE = {"id": "c3a9e1f2-4b6d-4e8a-9c0f-1a2b3c4d5e6f", "name": "VIP", "colour": LabelColour.PURPLE.value}
 LEAD_EXAMPLE = {
     "id": "0b5e6a8e-3f1d-4c55-9a43-6f3f2f7f9c21",
     "name": "Ayşe Yılmaz",
@@ -55,6 +72,7 @@ LEAD_EXAMPLE = {
     "last_message_at": "2027-03-01T10:15:00+03:00",
     "last_inbound_at": "2027-03-01T10:15:00+03:00",
     "opted_out_at": None,
+    "labels": [LABEL_EXAMPLE],
     "created_at": "2027-02-20T09:00:00+03:00",
     "updated_at": "2027-03-01T10:15:00+03:00",
 }
@@ -94,7 +112,28 @@ class LocalTimeField(serializers.TimeField):
     """A time of day without an offset (`19:30:00`): the schema's `format: time` would demand one (RFC 3339)."""
 
 
+class LabelSerializer(rest.ModelSerializer):
+    name = serializers.CharField(
+        max_length=Label._meta.get_field("name").max_length,
+        help_text="Unique whatever its case and accents (`vip` is `VIP`); spaces inside are made single.",
+    )
+    colour = serializers.ChoiceField(
+        choices=LabelColour.choices,
+        required=False,
+        help_text="One of the palette's colours (light backgrounds for dark text); grey when not given.",
+    )
+
+    class Meta:
+        model = Label
+        fields = ["id", "name", "colour"]
+        validators = []  # the service's rules decide (label_save), as in the admin
+        extra_kwargs = {"id": {"help_text": "The label's id."}}
+
+
 class LeadSerializer(rest.ModelSerializer):
+    labels = LabelSerializer(
+        many=True, read_only=True, help_text="The lead's labels, by name (set them with PUT …/labels)."
+    )
     phone = PhoneField(
         required=False,
         help_text=_(
@@ -131,6 +170,7 @@ class LeadSerializer(rest.ModelSerializer):
             "last_message_at",
             "last_inbound_at",
             "opted_out_at",
+            "labels",
             "created_at",
             "updated_at",
         ]
@@ -236,7 +276,7 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         return [api_permission(self.permissions_by_action.get(self.action, VIEW_LEADS))()]
 
     def get_queryset(self):
-        return Lead.objects.select_related("stage")
+        return Lead.objects.select_related("stage").prefetch_related("labels")
 
     def filter_leads(self, filters: dict):
         """The list for the checked query parameters; a view built on this one adds its own."""
@@ -427,7 +467,177 @@ class StageViewSet(viewsets.ModelViewSet):
             raise ApiError(" ".join(exc.messages), code=exc.code) from None
 
 
+LABEL_RESPONSE_EXAMPLE = OpenApiExample("A label", value=LABEL_EXAMPLE, response_only=True)
+LABEL_DUPLICATE_EXAMPLE = OpenApiExample(
+    "A name another label has",
+    value={
+        "error": {
+            "code": "duplicate",
+            "message": "A label with this name exists already.",
+            "fields": {"name": ["A label with this name exists already."]},
+        }
+    },
+    response_only=True,
+    status_codes=["400"],
+)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List labels",
+        description="Every label, by name. Needs `leads.view_label`.",
+        examples=[LABEL_RESPONSE_EXAMPLE],
+    ),
+    retrieve=extend_schema(
+        summary="A label", description="Needs `leads.view_label`.", examples=[LABEL_RESPONSE_EXAMPLE]
+    ),
+    create=extend_schema(
+        summary="Create a label",
+        description=(
+            "A name no other label has, whatever its case and accents (`vip` is `VIP`, `dugun` is `Düğün`: refused "
+            "with code `duplicate`), and a colour of the palette. Needs `leads.add_label`."
+        ),
+        examples=[
+            OpenApiExample("A label", value={"name": "VIP", "colour": LabelColour.PURPLE.value}, request_only=True),
+            OpenApiExample("Created", value=LABEL_EXAMPLE, response_only=True, status_codes=["201"]),
+            LABEL_DUPLICATE_EXAMPLE,
+        ],
+    ),
+    partial_update=extend_schema(
+        summary="Change a label",
+        description=(
+            "Its name or colour; the leads that have it show the change. A taken name is `duplicate`. Needs "
+            "`leads.change_label`."
+        ),
+        examples=[
+            OpenApiExample("A new colour", value={"colour": LabelColour.GREEN.value}, request_only=True),
+            LABEL_RESPONSE_EXAMPLE,
+            LABEL_DUPLICATE_EXAMPLE,
+        ],
+    ),
+    destroy=extend_schema(
+        summary="Delete a label",
+        description="Taken off every lead that has it, then deleted. Needs `leads.delete_label`.",
+        responses={204: None},
+    ),
+)
+class LabelViewSet(viewsets.ModelViewSet):
+    """The labels put on leads, under the service's rules (label_save, label_delete) as in the admin."""
+
+    serializer_class = LabelSerializer
+    lookup_value_regex = ANY_ID
+    http_method_names = ["get", "post", "patch", "delete"]
+    permissions_by_action = {
+        "list": VIEW_LABELS,
+        "retrieve": VIEW_LABELS,
+        "create": ADD_LABEL,
+        "partial_update": CHANGE_LABEL,
+        "destroy": DELETE_LABEL,
+    }
+
+    def get_permissions(self):
+        return [api_permission(self.permissions_by_action.get(self.action, VIEW_LABELS))()]
+
+    def get_queryset(self):
+        return Label.objects.order_by("name", "pk")
+
+    def perform_create(self, serializer):
+        self._save(Label(**serializer.validated_data), serializer)
+
+    def perform_update(self, serializer):
+        label = serializer.instance
+        for name, value in serializer.validated_data.items():
+            setattr(label, name, value)
+        self._save(label, serializer)
+
+    def _save(self, label: Label, serializer) -> None:
+        try:
+            label_save(label=label)
+        except DjangoValidationError as exc:
+            raise validation_refusal(exc) from None
+        serializer.instance = label
+
+    @idempotent
+    def create(self, request, *args, **kwargs):
+        return super().create(request, *args, **kwargs)
+
+    def perform_destroy(self, instance):
+        label_delete(label=instance)
+
+
+class LeadLabelsInputSerializer(rest.Serializer):
+    labels = serializers.ListField(
+        child=serializers.UUIDField(),
+        max_length=200,
+        help_text="The ids of every label the lead is to have (an empty list takes them all off).",
+    )
+
+
+class LeadLabelsSerializer(rest.Serializer):
+    lead = serializers.UUIDField(help_text="The lead's id.")
+    labels = LabelSerializer(many=True, help_text="The lead's labels now, by name.")
+    changed = serializers.BooleanField(help_text="Whether this request changed them.")
+
+
+class LeadLabelsView(APIView):
+    """A lead's labels set at once (the lead's `labels` shows them): the inbox's and the admin's service."""
+
+    permission_classes = [api_permission(EDIT_LEAD)]
+
+    @extend_schema(
+        tags=["labels"],
+        summary="Set a lead's labels",
+        description=(
+            "The lead's labels become exactly those listed (in any order, a repeat counted once); every screen "
+            "showing the lead follows. An id that is no label's is refused (400) and nothing changes. Needs "
+            "`leads.change_lead`, as the conversation's panel does."
+        ),
+        request=LeadLabelsInputSerializer,
+        responses={200: LeadLabelsSerializer},
+        examples=[
+            OpenApiExample(
+                "Two labels",
+                value={"labels": [LABEL_EXAMPLE["id"], "5d7e9f1a-3b5c-4d6e-8f0a-2b4c6d8e0f1a"]},
+                request_only=True,
+            ),
+            OpenApiExample(
+                "Set",
+                value={
+                    "lead": LEAD_EXAMPLE["id"],
+                    "labels": [
+                        LABEL_EXAMPLE,
+                        {
+                            "id": "5d7e9f1a-3b5c-4d6e-8f0a-2b4c6d8e0f1a",
+                            "name": "Wedding",
+                            "colour": LabelColour.PINK.value,
+                        },
+                    ],
+                    "changed": True,
+                },
+                response_only=True,
+            ),
+        ],
+    )
+    def put(self, request, pk):
+        lead = get_object_or_404(Lead.objects.only("pk", "name"), pk=pk)
+        form = LeadLabelsInputSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        wanted = set(form.validated_data["labels"])
+        labels = list(Label.objects.filter(pk__in=wanted))
+        if unknown := wanted - {label.pk for label in labels}:
+            message = _("No such label: %(ids)s.") % {"ids": ", ".join(sorted(str(pk) for pk in unknown))}
+            raise ApiError(message, code="validation_error", fields={"labels": [message]})
+        changed = lead_labels_set(lead=lead, labels=labels)
+        now = Label.objects.filter(leads=lead).order_by("name", "pk")
+        return Response({"lead": lead.pk, "labels": LabelSerializer(now, many=True).data, "changed": changed})
+
+
 routes = [
     ("leads", LeadViewSet, "lead"),
     ("stages", StageViewSet, "stage"),
+    ("labels", LabelViewSet, "label"),
+]
+
+urlpatterns = [  # under /api/v1/, through happycrm.api_urls
+    path("leads/<uuid:pk>/labels", LeadLabelsView.as_view(), name="lead-labels"),
 ]

@@ -271,8 +271,8 @@ def leads_list(
 ) -> QuerySet[Lead]:
     """The API's lead list, newest first (the id breaks ties, so a page never repeats or skips a lead); each filter
     given narrows it, the search as the inbox's and the admin's search boxes read it (a phone in any form, or
-    words in the name or phone)."""
-    leads = Lead.objects.select_related("stage").order_by("-created_at", "-pk")
+    words in the name or phone). Each with its stage and labels (one more query for the page, whatever its size)."""
+    leads = Lead.objects.select_related("stage").prefetch_related("labels").order_by("-created_at", "-pk")
     if stage_id is not None:
         leads = leads.filter(stage_id=stage_id)
     if unread is not None:

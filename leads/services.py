@@ -147,7 +147,7 @@ def label_check(*, label: Label) -> None:
     except ValidationError as exc:
         errors = exc.message_dict
     if "name" not in errors and Label.objects.filter(name_key=fold(label.name)).exclude(pk=label.pk).exists():
-        errors["name"] = [LABEL_TAKEN]
+        errors["name"] = [ValidationError(LABEL_TAKEN, code="duplicate")]
     if errors:
         raise ValidationError(errors)
 
@@ -160,8 +160,16 @@ def label_save(*, label: Label) -> Label:
         with transaction.atomic():
             label.save()
     except IntegrityError:
-        raise ValidationError({"name": [LABEL_TAKEN]}, code="unique") from None
+        raise ValidationError({"name": [ValidationError(LABEL_TAKEN, code="duplicate")]}) from None
     return label
+
+
+def label_delete(*, label: Label) -> None:
+    """Delete a label (the admin, the API): taken off its leads first, through the one path that changes leads'
+    labels, so the screens showing them and a sync by `updated_since` see it go."""
+    with transaction.atomic():
+        leads_labels_change(lead_ids=Lead.objects.filter(labels=label).values_list("pk", flat=True), remove=[label])
+        label.delete()
 
 
 def leads_labels_change(*, lead_ids: Iterable, add: Iterable[Label] = (), remove: Iterable[Label] = ()) -> int:

@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from happycrm.validators import contains_nul
@@ -129,15 +129,24 @@ def canned_reply_check(*, reply: CannedReply) -> None:
         errors["text"] = [_("At most %(max)d characters.") % {"max": CANNED_TEXT_MAX}]
     taken = CannedReply.objects.filter(shortcut=reply.shortcut, owner=reply.owner).exclude(pk=reply.pk)
     if "shortcut" not in errors and taken.exists():
-        errors["shortcut"] = [_("This shortcut is taken; choose another.")]
+        errors["shortcut"] = [_shortcut_taken()]
     if errors:
         raise ValidationError(errors)
 
 
+def _shortcut_taken() -> ValidationError:
+    return ValidationError(_("This shortcut is taken; choose another."), code="duplicate")
+
+
 def canned_reply_save(*, reply: CannedReply) -> CannedReply:
-    """Save a canned reply (the admin's shared ones, an agent's own), checked first."""
+    """Save a canned reply (the admin's shared ones, an agent's own), checked first; the unique indexes decide
+    between two saves of one shortcut at once."""
     canned_reply_check(reply=reply)
-    reply.save()
+    try:
+        with transaction.atomic():
+            reply.save()
+    except IntegrityError:
+        raise ValidationError({"shortcut": [_shortcut_taken()]}) from None
     return reply
 
 

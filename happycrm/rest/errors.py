@@ -7,12 +7,13 @@ PermissionDenied and our own `ApiError` all end here; an unknown URL under /api/
 """
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from django.utils.encoding import force_str
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.defaults import page_not_found
-from rest_framework import exceptions, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
@@ -55,6 +56,18 @@ def _fields(detail: dict) -> dict:
         else:
             fields[name] = _flatten(value)
     return fields
+
+
+def validation_refusal(exc: DjangoValidationError) -> exceptions.APIException:
+    """A service's refusal (a Django ValidationError, per field) as the API's 400: with code `duplicate` and the
+    service's words as the message when it says a name is taken (an error of code `duplicate`), else
+    `validation_error` field by field."""
+    detail = serializers.as_serializer_error(exc)
+    for errors in getattr(exc, "error_dict", {}).values():
+        for error in errors:
+            if error.code == "duplicate":
+                return ApiError(" ".join(error.messages), code="duplicate", fields=_fields(detail))
+    return exceptions.ValidationError(detail)
 
 
 def error_body(*, code: str, message, fields: dict | None = None, **extra) -> dict:

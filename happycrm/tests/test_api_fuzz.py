@@ -49,14 +49,22 @@ class CatalogueBackend(LocmemBackend):
 @pytest.fixture
 def data(django_user_model):
     """A superuser's token and a little of everything, so that operations find rows to work on."""
-    from leads.tests.factories import LeadFactory
+    from conversations.services import note_add
+    from conversations.tests.factories import ConversationFactory
+    from leads.tests.factories import LabelFactory, LeadFactory
     from messaging.tests.factories import InboundMessageFactory
+    from templates_app.models import CannedReply
     from templates_app.tests.factories import TemplateFactory
 
     user = django_user_model.objects.create_superuser(username="fuzz", email="fuzz@example.com", password="x")
     lead = LeadFactory(phone="+905551234567")
     InboundMessageFactory.create_batch(3, lead=lead)
     TemplateFactory()
+    ConversationFactory(lead=lead)
+    lead.labels.add(LabelFactory(name="VIP"))
+    note_add(lead=lead, author=user, body="@fuzz a note")
+    CannedReply.objects.create(shortcut="fiyat", text="Merhaba {{1}}")
+    CannedReply.objects.create(shortcut="adres", text="Adresimiz", owner=user)
     return api_token_create(user=user, name="fuzz")[1]
 
 

@@ -8,8 +8,8 @@ from django.utils import timezone
 
 from accounts.roles import AGENTS, OPERATORS
 from accounts.services import api_token_create, api_token_revoke
-from leads.models import Lead, Stage
-from leads.tests.factories import LeadFactory, StageFactory
+from leads.models import LabelColour, Lead, Stage
+from leads.tests.factories import LabelFactory, LeadFactory, StageFactory
 from messaging.models import Channel
 from messaging.tests.factories import InboundMessageFactory, MessageFactory
 from notifications.models import Event
@@ -62,12 +62,18 @@ def test_a_lead_as_the_api_answers_it(api):
         name="Ayşe Yılmaz", phone=PHONE, email="ayse@example.com", event_date=datetime.date(2027, 6, 12),
         event_time=datetime.time(19, 30), location="İstanbul", unread_count=2,
     )  # fmt: skip
+    vip, wedding = LabelFactory(name="VIP", colour=LabelColour.PURPLE), LabelFactory(name="Düğün")
+    lead.labels.add(vip, wedding)
     data = api.get(lead_url(lead)).json()
     assert data == {
         "id": str(lead.pk), "name": "Ayşe Yılmaz", "phone": PHONE, "phone_display": "+90 555 123 45 67",
         "email": "ayse@example.com", "stage": str(stage.pk), "stage_name": stage.name, "event_date": "2027-06-12",
         "event_time": "19:30:00", "location": "İstanbul", "is_unregistered": False, "unread_count": 2,
         "last_message_at": None, "last_inbound_at": None, "opted_out_at": None,
+        "labels": [
+            {"id": str(wedding.pk), "name": "Düğün", "colour": LabelColour.GREY},
+            {"id": str(vip.pk), "name": "VIP", "colour": LabelColour.PURPLE},
+        ],
         "created_at": data["created_at"], "updated_at": data["updated_at"],
     }  # fmt: skip
     assert datetime.datetime.fromisoformat(data["created_at"]) == lead.created_at
@@ -175,13 +181,16 @@ def test_a_page_past_the_end_and_a_malformed_id_are_404_in_the_error_format(api)
 
 @pytest.mark.parametrize("count", [5, 50])
 def test_the_lists_query_count_does_not_grow_with_the_leads(api, django_assert_max_num_queries, count):
-    LeadFactory.create_batch(count)
+    labels = LabelFactory.create_batch(3)
+    for lead in LeadFactory.create_batch(count):
+        lead.labels.add(*labels)
     MessageFactory(lead=Lead.objects.first(), is_starred=True)
     api.get(STAGES)  # the token's first use of the minute records it: not the list's cost
     # Authentication (the token, its user; knox reads the token twice), the user's and its groups' permissions, the
-    # count and the page: the filters add none.
+    # count, the page and its leads' labels: the filters add none.
     with django_assert_max_num_queries(7):
-        assert len(ids(api.get(LEADS, {"page_size": 200}))) == count
+        page = api.get(LEADS, {"page_size": 200})
+        assert len(ids(page)) == count and all(len(lead["labels"]) == 3 for lead in page.json()["results"])
     with django_assert_max_num_queries(7):
         api.get(LEADS, {"unread": "false", "starred": "false", "channel": "whatsapp", "search": "0555 000 00 01"})
     StageFactory.create_batch(count)

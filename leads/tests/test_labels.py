@@ -83,3 +83,20 @@ def test_the_admin_makes_labels_and_puts_them_on_leads_through_the_services(admi
 def inline_management(page: str) -> dict:
     """The management form values of the change page's inlines, as the browser would post them."""
     return dict(re.findall(r'name="([\w-]+-(?:TOTAL|INITIAL|MIN_NUM|MAX_NUM)_FORMS)"[^>]*value="(\d+)"', page))
+
+
+def test_the_admin_deletes_labels_through_the_service_so_their_leads_screens_follow(admin_client):
+    vip, wedding, kept = LabelFactory(name="VIP"), LabelFactory(name="Wedding"), LabelFactory(name="Kept")
+    first, second = LeadFactory(), LeadFactory()
+    first.labels.add(vip, kept)
+    second.labels.add(wedding)
+    response = admin_client.post(reverse("admin:leads_label_delete", args=[vip.pk]), {"post": "yes"})
+    assert response.status_code == 302
+    assert list(Event.objects.filter(type=Event.Type.LEAD_CHANGED).values_list("lead_id", flat=True)) == [first.pk]
+    response = admin_client.post(
+        reverse("admin:leads_label_changelist"),
+        {"action": "delete_selected", "_selected_action": [str(wedding.pk)], "post": "yes"},
+    )
+    assert response.status_code == 302
+    assert list(Label.objects.all()) == [kept] and list(first.labels.all()) == [kept] and not second.labels.exists()
+    assert Event.objects.filter(type=Event.Type.LEAD_CHANGED, lead_id=second.pk).count() == 1
