@@ -17,6 +17,7 @@ from django.db.models import (
 from django.db.models.functions import RowNumber
 
 from happycrm.days import day_start, last_days, local_day
+from happycrm.keyset import keyset_page
 from happycrm.search import fold
 
 from .models import Conversation, Mention, Note
@@ -121,22 +122,7 @@ def lead_notes_page(*, lead_id, before: Note | None = None, after: Note | None =
     (created_at, id) over note_thread_idx, so a page deep in the thread reads what the first does."""
     mentions = Prefetch("mentions", queryset=Mention.objects.only("pk", "note_id", "user_id").order_by("pk"))
     notes = Note.objects.filter(lead_id=lead_id).select_related("author").only(*NOTE_FIELDS).prefetch_related(mentions)
-    if after is not None:
-        notes = notes.filter(
-            Q(created_at__gt=after.created_at) | Q(created_at=after.created_at, pk__gt=after.pk),
-            created_at__gte=after.created_at,
-        ).order_by("created_at", "pk")
-    else:
-        notes = notes.order_by("-created_at", "-pk")
-        if before is not None:
-            notes = notes.filter(
-                Q(created_at__lt=before.created_at) | Q(created_at=before.created_at, pk__lt=before.pk),
-                created_at__lte=before.created_at,
-            )
-    page = list(notes[: size + 1])
-    more = len(page) > size
-    page = page[:size]
-    return (page if after is not None else list(reversed(page))), more
+    return keyset_page(notes, before=before, after=after, size=size)
 
 
 def mentioned_lead_ids(*, user):

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from happycrm import crypto
 from happycrm.days import day_start, local_day
+from happycrm.keyset import keyset_page
 from happycrm.timestamps import local_timestamp
 from leads.models import Lead
 from leads.selectors import SearchTerms, SearchWord, every_word_q, lead_phone_q, lead_search_q, lead_word_places
@@ -471,31 +472,15 @@ def thread_page(
 ) -> tuple[list[Message], bool]:
     """A page of a lead's thread, oldest first, and whether more lie beyond it the way it was read: the newest
     `size` messages (older than `before`, if given; then older ones may exist), or the `size` oldest newer than
-    `after` (then newer ones may exist). The conversation page and the API read it.
-
-    Keyset on (created_at, id) over message_thread_idx (lead, newest first): the redundant bound on created_at
-    alone is what lets the ordered index scan start at the cursor (an OR cannot bound it), so a page 50,000 messages
-    deep reads what the first does; the id only breaks ties among equal times."""
+    `after` (then newer ones may exist). The conversation page and the API read it: a keyset page
+    (happycrm.keyset) over message_thread_idx (lead, newest first), so a page 50,000 messages deep reads what the
+    first does."""
     messages = (
         lead.messages.select_related("sent_by").only(*THREAD_FIELDS, *SENDER_FIELDS).prefetch_related(ATTACHMENTS)
     )
-    if after is not None:
-        messages = messages.filter(
-            Q(created_at__gt=after.created_at) | Q(created_at=after.created_at, pk__gt=after.pk),
-            created_at__gte=after.created_at,
-        ).order_by("created_at", "pk")
-    else:
-        messages = messages.order_by("-created_at", "-pk")
-        if before is not None:
-            messages = messages.filter(
-                Q(created_at__lt=before.created_at) | Q(created_at=before.created_at, pk__lt=before.pk),
-                created_at__lte=before.created_at,
-            )
-    page = list(messages[: size + 1])
-    more = len(page) > size
-    page = page[:size]
+    page, more = keyset_page(messages, before=before, after=after, size=size)
     quotes_attach(page)
-    return (page if after is not None else list(reversed(page))), more
+    return page, more
 
 
 def lead_best_template(*, lead, templates):

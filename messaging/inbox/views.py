@@ -315,6 +315,16 @@ def _bulk_labels(request, *, lead_ids, add: bool) -> None:
     leads_labels_change(lead_ids=lead_ids, add=[label] if add else [], remove=[] if add else [label])
 
 
+def _composer_refused(request, lead: Lead, message: str, *, target: str):
+    """What a composer is told when its message or note is refused: the reason above it (the text stays typed), or
+    on the page after a plain post."""
+    if request.htmx:
+        response = HttpResponse(message, content_type="text/plain; charset=utf-8")
+        return reswap(retarget(response, target), "innerHTML")
+    flash.error(request, message)
+    return redirect("inbox:conversation", lead.pk)
+
+
 @login_required
 @permission_required(SEND_MESSAGE, raise_exception=True)
 @require_POST
@@ -335,11 +345,7 @@ def send(request, pk):
             sender=request.user,
         )
     except SendRefused as exc:
-        if request.htmx:
-            response = HttpResponse(exc.message, content_type="text/plain; charset=utf-8")
-            return reswap(retarget(response, "#composer-error"), "innerHTML")
-        flash.error(request, exc.message)
-        return redirect("inbox:conversation", lead.pk)
+        return _composer_refused(request, lead, exc.message, target="#composer-error")
     if request.htmx:
         return render(request, "inbox/partials/bubble.html", {"message": message, "lead": lead})
     return redirect("inbox:conversation", lead.pk)
@@ -354,11 +360,7 @@ def note_create(request, pk):
     try:
         note = note_add(lead=lead, author=request.user, body=request.POST.get("body", ""))
     except ConversationRefused as refused:
-        if request.htmx:
-            response = HttpResponse(refused.message, content_type="text/plain; charset=utf-8")
-            return reswap(retarget(response, "#note-error"), "innerHTML")
-        flash.error(request, refused.message)
-        return redirect("inbox:conversation", lead.pk)
+        return _composer_refused(request, lead, refused.message, target="#note-error")
     if request.htmx:
         return render(request, "inbox/partials/note.html", {"note": note, "lead": lead})
     return redirect("inbox:conversation", lead.pk)
