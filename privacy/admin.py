@@ -269,14 +269,17 @@ class ErasureReceiptAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description=_("moved to the kept lead"))
     def moved_summary(self, obj):
-        return ", ".join(f"{count} {KIND_LABELS.get(kind, kind)}" for kind, count in obj.moved.items()) or "-"
+        # In the labels' order: the database may keep a JSON object's keys in another (PostgreSQL's jsonb does).
+        moved = [(kind, obj.moved[kind]) for kind in KIND_LABELS if kind in obj.moved]
+        return ", ".join(f"{count} {KIND_LABELS[kind]}" for kind, count in moved) or "-"
 
     def has_delete_permission(self, request, obj=None):
         return False  # the proof that the erasure happened
 
     @admin.display(description=_("removed"))
     def removed_summary(self, obj):
-        return ", ".join(f"{count} {KIND_LABELS[kind]}" for kind, count in obj.counts.items() if count) or "-"
+        counts = [(kind, obj.counts.get(kind, 0)) for kind in KINDS]
+        return ", ".join(f"{count} {KIND_LABELS[kind]}" for kind, count in counts if count) or "-"
 
     @admin.display(description=_("removed"))
     def removed(self, obj):

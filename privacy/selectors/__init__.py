@@ -42,10 +42,10 @@ KIND_LABELS = {
     "webhook_events": _("raw webhook events"),
     "provider_logs": _("provider log entries"),
     "notification_events": _("notification events"),
-    "campaign_recipients": _("campaign recipients"),
     "conversations": _("conversations"),
     "notes": _("private notes"),
     "labels": _("labels"),  # put on the kept lead by a merge
+    "campaign_recipients": _("campaign recipients"),
     "webhook_deliveries": _("outbound webhook deliveries (our copies)"),
     "admin_history": _("admin history entries"),
     "provider_messages": _("messages and their media at the provider"),

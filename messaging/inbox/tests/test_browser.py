@@ -64,10 +64,10 @@ def test_live_conversation_reply_ticks_and_escaping(page, live_server):
     page.wait_for_selector("text=Canlı geldi", timeout=5000)
     print(f"webhook to screen: {(time.monotonic() - started) * 1000:.0f} ms")
 
-    page.fill("textarea[name=body]", "Merhaba Ayşe Hanım")
-    page.press("textarea[name=body]", "Enter")
+    page.fill("#composer textarea[name=body]", "Merhaba Ayşe Hanım")
+    page.press("#composer textarea[name=body]", "Enter")
     page.wait_for_selector(".bubble.ours >> text=Merhaba Ayşe Hanım")
-    expect(page.locator("textarea[name=body]")).to_have_value("")  # the live event may show the bubble first
+    expect(page.locator("#composer textarea[name=body]")).to_have_value("")  # the live event may show the bubble first
     sent = Message.objects.get(is_from_lead=False)
     post_webhook(live_server, status_callback(sid=sent.twilio_message_sid, status="read"))
     page.wait_for_selector(f"#message-{sent.pk} .tick.read", timeout=5000)
@@ -110,7 +110,7 @@ def test_closed_window_offers_templates_and_an_image_can_be_sent(page, live_serv
     closed = LeadFactory(phone="+905321112233", name="Kapalı Pencere")
     TemplateFactory(name="randevu", content="Merhaba {{1}}")
     page.goto(f"{live_server.url}/inbox/{closed.pk}/")
-    assert page.is_disabled("textarea[name=body]")
+    assert page.is_disabled("#composer textarea[name=body]")
     assert page.is_visible("#window-closed")
     page.select_option("select[name=template]", label="randevu")
     page.wait_for_selector("#template-preview >> text=Merhaba Kapalı Pencere")
@@ -185,8 +185,8 @@ def test_a_refused_file_is_shown_cleared_and_the_next_text_sends(page, live_serv
     expect(page.locator("#composer-error")).not_to_have_text("")
     assert page.is_hidden("#attachment")
     assert page.evaluate("document.querySelector('#composer input[type=file]').files.length") == 0
-    page.fill("textarea[name=body]", "Dosyasız mesaj")
-    page.press("textarea[name=body]", "Enter")
+    page.fill("#composer textarea[name=body]", "Dosyasız mesaj")
+    page.press("#composer textarea[name=body]", "Enter")
     page.wait_for_selector(".bubble.ours >> text=Dosyasız mesaj")
     assert page.inner_text("#composer-error") == ""
 
@@ -196,8 +196,8 @@ def test_a_refused_file_is_shown_cleared_and_the_next_text_sends(page, live_serv
     page.wait_for_selector("#attachment >> text=salon.png")
     page.click("#attachment-remove")
     assert page.is_hidden("#attachment")
-    page.fill("textarea[name=body]", "Yine yalnız yazı")
-    page.press("textarea[name=body]", "Enter")
+    page.fill("#composer textarea[name=body]", "Yine yalnız yazı")
+    page.press("#composer textarea[name=body]", "Enter")
     page.wait_for_selector(".bubble.ours >> text=Yine yalnız yazı")
     sent = Message.objects.filter(lead=lead, is_from_lead=False)
     assert sorted(sent.values_list("body", flat=True)) == ["Dosyasız mesaj", "Yine yalnız yazı"]
@@ -233,20 +233,20 @@ def test_the_open_conversation_follows_the_window_opt_out_and_the_name(page, liv
     InboundMessageFactory(lead=lead, body="Dün yazmıştım", created_at=timezone.now() - datetime.timedelta(hours=25))
     lead_activity_refresh(lead=lead)
     open_conversation(page, live_server, lead)
-    assert page.is_disabled("textarea[name=body]") and page.is_visible("#window-closed")
+    assert page.is_disabled("#composer textarea[name=body]") and page.is_visible("#window-closed")
 
     post_webhook(live_server, whatsapp_text(body="Yine ben"))  # the window opens again
-    page.wait_for_selector("textarea[name=body]:enabled", timeout=5000)
+    page.wait_for_selector("#composer textarea[name=body]:enabled", timeout=5000)
     assert page.is_hidden("#window-closed")
-    page.fill("textarea[name=body]", "Yarım kalan cevap")
+    page.fill("#composer textarea[name=body]", "Yarım kalan cevap")
 
     post_webhook(live_server, whatsapp_text(body="STOP"))
     page.wait_for_selector("#opted-out", timeout=5000)
-    assert page.is_hidden("textarea[name=body]") and page.is_hidden("select[name=template]")
+    assert page.is_hidden("#composer textarea[name=body]") and page.is_hidden("select[name=template]")
     post_webhook(live_server, whatsapp_text(body="START"))
     page.wait_for_selector("#opted-out", state="detached", timeout=5000)
-    assert page.is_enabled("textarea[name=body]")
-    assert page.input_value("textarea[name=body]") == "Yarım kalan cevap"  # what the agent typed is kept
+    assert page.is_enabled("#composer textarea[name=body]")
+    assert page.input_value("#composer textarea[name=body]") == "Yarım kalan cevap"  # what the agent typed is kept
 
     colleague = page.context.new_page()  # a rename elsewhere shows here too
     colleague.goto(f"{live_server.url}/inbox/{lead.pk}/")
@@ -255,7 +255,7 @@ def test_the_open_conversation_follows_the_window_opt_out_and_the_name(page, liv
     colleague.wait_for_selector("#conversation-head h1 >> text=Ayşe Demir")
     page.wait_for_selector("#conversation-head h1 >> text=Ayşe Demir", timeout=5000)
     expect(page).to_have_title(re.compile("^Ayşe Demir"))
-    assert page.input_value("textarea[name=body]") == "Yarım kalan cevap"
+    assert page.input_value("#composer textarea[name=body]") == "Yarım kalan cevap"
 
 
 def test_the_window_closes_while_the_conversation_is_open(page, live_server):
@@ -264,8 +264,8 @@ def test_the_window_closes_while_the_conversation_is_open(page, live_server):
     InboundMessageFactory(lead=lead, body="Az kaldı", created_at=timezone.now() - almost_a_day)
     lead_activity_refresh(lead=lead)
     open_conversation(page, live_server, lead)
-    assert page.is_enabled("textarea[name=body]") and page.is_hidden("#window-closed")
-    page.wait_for_selector("textarea[name=body]:disabled", timeout=8000)
+    assert page.is_enabled("#composer textarea[name=body]") and page.is_hidden("#window-closed")
+    page.wait_for_selector("#composer textarea[name=body]:disabled", timeout=8000)
     assert page.is_visible("#window-closed")
 
 
@@ -330,14 +330,14 @@ def test_day_separators_and_full_times_as_pages_load_and_messages_arrive(page, l
 def test_the_composer_counts_characters_against_the_limit(page, live_server):
     lead = lead_with_conversation()
     open_conversation(page, live_server, lead)
-    assert page.get_attribute("textarea[name=body]", "data-max-length") == "1600"
-    page.fill("textarea[name=body]", "Merhaba Ayşe")
+    assert page.get_attribute("#composer textarea[name=body]", "data-max-length") == "1600"
+    page.fill("#composer textarea[name=body]", "Merhaba Ayşe")
     assert page.inner_text("#body-counter") == "12 / 1600"
     assert "over" not in (page.get_attribute("#body-counter", "class") or "")
-    page.fill("textarea[name=body]", "ş" * 1601)
+    page.fill("#composer textarea[name=body]", "ş" * 1601)
     assert page.inner_text("#body-counter").startswith("1601 / 1600")
     assert "over" in page.get_attribute("#body-counter", "class")
-    assert page.get_attribute("textarea[name=body]", "aria-invalid") == "true"
+    assert page.get_attribute("#composer textarea[name=body]", "aria-invalid") == "true"
 
 
 def test_a_lead_without_a_phone_says_so_and_gets_one_in_the_panel(page, live_server):
@@ -346,7 +346,7 @@ def test_a_lead_without_a_phone_says_so_and_gets_one_in_the_panel(page, live_ser
     open_conversation(page, live_server, lead)
     assert "no phone number" in page.inner_text("#no-phone")
     assert page.locator("#window-closed").count() == 0 or page.is_hidden("#window-closed")
-    assert page.is_hidden("textarea[name=body]") and page.is_hidden("select[name=template]")
+    assert page.is_hidden("#composer textarea[name=body]") and page.is_hidden("select[name=template]")
 
     page.fill("#lead-panel input[name=phone]", "+905559876543")
     page.click("#lead-panel button[type=submit]")

@@ -65,8 +65,8 @@ def test_inbox_conversation_and_admin_show_no_csp_violation(admin_page, live_ser
             page.wait_for_selector(f'img[src="{message.media.get(position=0).get_absolute_url()}"]')
             assert page.evaluate("document.querySelector('.bubble img').naturalWidth") == 1
             assert page.locator(f'a[download][href="{svg.get_absolute_url()}"]').count() == 1
-            page.fill("textarea[name=body]", "Merhaba")  # the composer works under the policy
-            page.press("textarea[name=body]", "Enter")
+            page.fill("#composer textarea[name=body]", "Merhaba")  # the composer works under the policy
+            page.press("#composer textarea[name=body]", "Enter")
             page.wait_for_selector(".bubble.ours >> text=Merhaba")
         assert page.violations == [], (path, page.violations)
 

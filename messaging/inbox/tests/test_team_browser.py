@@ -81,7 +81,7 @@ def test_the_split_view_keeps_the_list_while_conversations_change_and_follows_ba
 
         page.reload()  # the address alone gives the same page: the list with its filter, the conversation open
         expect(page.locator("#conversation #thread")).to_contain_text("12 Haziran")
-        expect(page.locator("select[name=channel]")).to_have_value("whatsapp")
+        expect(page.locator("#filters select[name=channel]")).to_have_value("whatsapp")
 
 
 def test_on_a_phone_the_list_or_the_conversation_fills_the_screen(browser, live_server, team, leads):
@@ -262,7 +262,7 @@ def test_a_label_put_on_in_the_panel_shows_on_both_agents_pages_and_filters_the_
         expect(second.locator("#lead-labels button", has_text="VIP")).to_have_attribute("aria-pressed", "true")
         first.screenshot(path=SCREENSHOTS / "labels.png")
 
-        second.select_option("select[name=label]", str(vip.pk))
+        second.select_option("#filters select[name=label]", str(vip.pk))
         expect(second.locator("#inbox-list li.conversation")).to_have_count(1)
         expect(second.locator(f"#lead-{mert.pk}")).to_have_count(0)
         assert f"label={vip.pk}" in second.url
@@ -352,14 +352,14 @@ def test_a_reply_names_its_agent_then_the_conversation_is_snoozed_resolved_and_f
         page.click("#conversation-controls button[value=tomorrow]")
         expect(page.locator("#conversation-controls .status-chip")).to_contain_text("Snoozed")
         expect(page.locator(f"#lead-{elif_.pk}")).to_have_count(0, timeout=3000)  # off the open list
-        page.select_option("select[name=status]", "snoozed")
+        page.select_option("#filters select[name=status]", "snoozed")
         expect(page.locator(f"#lead-{elif_.pk} .status-chip")).to_have_text("Snoozed")
         page.screenshot(path=SCREENSHOTS / "snoozed.png")
 
         page.click("#conversation h1")
         page.keyboard.press("e")  # resolve
         expect(page.locator("#conversation-controls .status-chip")).to_have_text("Resolved")
-        page.select_option("select[name=status]", "resolved")
+        page.select_option("#filters select[name=status]", "resolved")
         expect(page.locator(f"#lead-{elif_.pk} .status-chip")).to_have_text("Resolved")
         page.screenshot(path=SCREENSHOTS / "resolved.png")
         assert not page.violations

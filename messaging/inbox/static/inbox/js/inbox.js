@@ -203,7 +203,7 @@ function liveUpdates() {
     clearTimeout(inboxRefresh);
     inboxRefresh = setTimeout(() => {
       const ticked = [...rows.querySelectorAll("input[name=lead]:checked")].map((box) => box.value);
-      htmx.ajax("GET", document.body.dataset.inboxUrl + window.location.search, { target: rows, swap: "innerHTML" })
+      htmx.ajax("GET", document.body.dataset.inboxUrl + listQuery(), { target: rows, swap: "innerHTML" })
         .then(() => {
           for (const value of ticked) {
             const box = rows.querySelector(`input[name=lead][value="${value}"]`);
@@ -720,14 +720,29 @@ window.addEventListener("popstate", () => {
   else paneOpen(window.location.href, { push: false });
 });
 
+// The list's query as the filters say it now (the address follows them only once their request answers), with the
+// page the address holds.
+function filtersQuery(form) {
+  const query = new URLSearchParams(new FormData(form));
+  for (const [key, value] of [...query.entries()]) if (!value) query.delete(key);
+  return query;
+}
+
+function listQuery() {
+  const form = document.getElementById("filters");
+  if (!form) return window.location.search;
+  const query = filtersQuery(form);
+  const page = new URLSearchParams(window.location.search).get("page");
+  if (page) query.set("page", page);
+  return `?${query}`;
+}
+
 // The filters change the list in place; the address keeps them (with the open conversation's path), so a reload
 // or a link shows the same list.
 document.addEventListener("htmx:afterRequest", (event) => {
   const form = event.detail.elt;
   if (!form || form.id !== "filters" || !event.detail.successful) return;
-  const query = new URLSearchParams(new FormData(form));
-  for (const [key, value] of [...query.entries()]) if (!value) query.delete(key);
-  history.replaceState(history.state, "", `${window.location.pathname}?${query}`);
+  history.replaceState(history.state, "", `${window.location.pathname}?${filtersQuery(form)}`);
 });
 
 // Keyboard: j / k the next or previous conversation, r the composer, e resolve, a take it (assign to me),
@@ -993,4 +1008,15 @@ document.addEventListener("click", async (event) => {
   target.scrollIntoView({ block: "center" });
   target.classList.add("quoted-target");
   setTimeout(() => target.classList.remove("quoted-target"), 2000);
+});
+
+// The list is drawn by several requests (a filter changed, a live update, a bulk action) that may answer out of
+// order: only the newest one's answer is put in, so a slow answer to an older list never replaces a newer one.
+let listTicket = 0;
+document.addEventListener("htmx:beforeRequest", (event) => {
+  if (event.detail.target && event.detail.target.id === "inbox-list") event.detail.xhr.listTicket = ++listTicket;
+});
+document.addEventListener("htmx:beforeSwap", (event) => {
+  const ticket = event.detail.xhr && event.detail.xhr.listTicket;
+  if (ticket && ticket !== listTicket) event.detail.shouldSwap = false;
 });
