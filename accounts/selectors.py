@@ -2,7 +2,7 @@
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from .models import ApiToken, UserPreference
 
@@ -18,6 +18,13 @@ def users_with_perms(perms: tuple[str, ...]) -> QuerySet:
             Q(is_superuser=True) | Q(user_permissions__in=permission) | Q(groups__permissions__in=permission)
         )
     return users.distinct().order_by("username")
+
+
+def agents_listed(*, perms: tuple[str, ...]) -> QuerySet:
+    """The users who hold `perms` (the team a conversation can be given to), by name, each with whether they take
+    conversations given out in turn (`available`)."""
+    available = UserPreference.objects.filter(user=OuterRef("pk"), is_available=True)
+    return users_with_perms(perms).annotate(available=Exists(available))
 
 
 def api_tokens(*, user=None):

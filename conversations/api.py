@@ -22,6 +22,7 @@ from rest_framework.views import APIView
 
 from accounts.idempotency import idempotent
 from accounts.permissions import ADD_NOTE, CHANGE_CONVERSATION, READ_CONVERSATIONS, api_permission
+from accounts.selectors import agents_listed
 from happycrm.rest import serializers as rest
 from happycrm.rest.errors import ApiError
 from happycrm.rest.pagination import KeysetPagination
@@ -73,6 +74,31 @@ class AgentSerializer(rest.Serializer):
 
     def get_name(self, user) -> str:
         return user.get_full_name() or user.get_username()
+
+
+class TeamAgentSerializer(AgentSerializer):
+    available = serializers.BooleanField(
+        help_text="Whether they take new conversations when those are given out in turn (INBOX_AUTO_ASSIGN)."
+    )
+
+
+class AgentsView(APIView):
+    """The team: who a conversation can be given to (`assignee`) and a note can mention."""
+
+    permission_classes = [api_permission(READ_CONVERSATIONS)]
+
+    @extend_schema(
+        tags=[TAG],
+        summary="List the agents",
+        description=(
+            "Every active user who may read conversations, by username: the ids `assignee` takes, the usernames a "
+            "note's @mention names, and whether each is available for conversations given out in turn."
+        ),
+        responses={200: TeamAgentSerializer(many=True)},
+        examples=[OpenApiExample("An agent", value={**AGENT_EXAMPLE, "available": True}, response_only=True)],
+    )
+    def get(self, request):
+        return Response(TeamAgentSerializer(agents_listed(perms=READ_CONVERSATIONS), many=True).data)
 
 
 class LeadRefSerializer(rest.Serializer):
@@ -492,6 +518,7 @@ class LeadMentionsSeenView(APIView):
 routes = [("conversations", ConversationViewSet, "conversation")]
 
 urlpatterns = [  # under /api/v1/, through happycrm.api_urls
+    path("agents", AgentsView.as_view(), name="agents"),
     path("leads/<uuid:pk>/conversation", LeadConversationView.as_view(), name="lead-conversation"),
     path("leads/<uuid:pk>/notes", LeadNotesView.as_view(), name="lead-notes"),
     path("leads/<uuid:pk>/mentions/seen", LeadMentionsSeenView.as_view(), name="lead-mentions-seen"),

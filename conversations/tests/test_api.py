@@ -444,3 +444,19 @@ def test_the_schema_says_a_taken_conversation_is_409(staff_client):
     assert parameters["assignee"]["pattern"]
     notes = schema["paths"]["/api/v1/leads/{id}/notes"]["post"]
     assert "Idempotency-Key" in {p["name"] for p in notes["parameters"]}
+
+
+def test_the_agents_are_those_who_read_conversations_with_whether_they_take_them_in_turn(
+    api, ayse, deniz, django_user_model, django_assert_max_num_queries
+):
+    from accounts.services import user_availability_set
+
+    django_user_model.objects.create_user(username="outsider")  # no role: not an agent
+    user_availability_set(user=deniz, available=True)
+    response = api.get(reverse("api:v1:agents"))
+    assert response.status_code == 200
+    assert [(a["username"], a["available"]) for a in response.json()] == [("ayse", False), ("deniz", True)]
+    assert response.json()[0] == {"id": ayse.pk, "name": "Ayşe Yılmaz", "username": "ayse", "available": False}
+    api.get(reverse("api:v1:agents"))
+    with django_assert_max_num_queries(3):  # the token's user, the agents (their permissions are cached)
+        api.get(reverse("api:v1:agents"))
