@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import DB_NAME, drop_database, free_port
+from common import DB_NAME, drop_database, free_port, settle
 from inbox_load import insert_select, percentile  # it puts the project on the path
 from stack import environment, migrate, start, stop, wait_for_port
 
@@ -123,21 +123,6 @@ def load(args) -> tuple[str, str, str, float]:
         cursor.execute("UPDATE leads_lead SET last_message_at = now()")
         cursor.execute("VACUUM ANALYZE")
     return secret, str(big.pk), str(deep), time.monotonic() - started
-
-
-def settle(connection, timeout: float = 120.0) -> None:
-    """Until no autovacuum worker runs on this database (the bulk load wakes them), as bench/dashboard.py waits (its
-    module cannot be imported beside Django: the project has an app of the same name)."""
-    deadline = time.monotonic() + timeout
-    with connection.cursor() as cursor:
-        while time.monotonic() < deadline:
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                "AND backend_type = 'autovacuum worker'"
-            )
-            if cursor.fetchone()[0] == 0:
-                return
-            time.sleep(1)
 
 
 def timed(targets: dict[str, tuple[int, str]], headers: dict[str, str], runs: int) -> dict[str, list[float]]:

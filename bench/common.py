@@ -85,3 +85,18 @@ class CpuMeter:
             value for name, value in used.items() if name != "machine"
         )
         return {"elapsed": elapsed, **used}
+
+
+def settle(connection, timeout: float = 120.0) -> None:
+    """Wait until no autovacuum worker runs on this database (a bulk load wakes them): they would share the CPU
+    with the timing."""
+    deadline = time.monotonic() + timeout
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND backend_type = 'autovacuum worker'"
+            )
+            if cursor.fetchone()[0] == 0:
+                return
+            time.sleep(1)

@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from common import drop_database, free_port, fresh_database  # noqa: E402 -- after the path
+from common import drop_database, free_port, fresh_database, settle  # noqa: E402 -- after the path
 from inbox_load import insert_select, percentile  # noqa: E402
 from stack import environment  # noqa: E402
 
@@ -133,21 +133,6 @@ def load(args) -> float:
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
     return time.monotonic() - started
-
-
-def settle(connection, timeout: float = 120.0) -> None:
-    """Wait until no autovacuum worker runs on this database (the bulk load wakes them): they would share the CPU
-    with the timing."""
-    deadline = time.monotonic() + timeout
-    with connection.cursor() as cursor:
-        while time.monotonic() < deadline:
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                "AND backend_type = 'autovacuum worker'"
-            )
-            if cursor.fetchone()[0] == 0:
-                return
-            time.sleep(1)
 
 
 def timed_pair(first, second, url, runs) -> tuple[list[float], list[float]]:
