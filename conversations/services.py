@@ -152,12 +152,8 @@ def conversations_record_replies(*, replies: dict) -> None:
 def conversation_channel_set(*, lead_id, channel: str) -> bool:
     """The agent chose the channel to write on in the lead's current episode (the caller checked it is one):
     remembered for the episode, for every agent. Whether there was a current episode to remember it in."""
-    return bool(
-        Conversation.objects.filter(lead_id=lead_id, status__in=CURRENT)
-        .exclude(channel=channel)
-        .update(channel=channel, updated_at=timezone.now())
-        or Conversation.objects.filter(lead_id=lead_id, status__in=CURRENT).exists()
-    )
+    current = Conversation.objects.filter(lead_id=lead_id, status__in=CURRENT)
+    return bool(current.update(channel=channel, updated_at=timezone.now()))
 
 
 def conversation_open_for_history(*, lead_id, opened_at, first_response_at=None) -> None:
